@@ -1,0 +1,112 @@
+//! Where the models are: the Hugging Face hub cache layout, plain folders of safetensors,
+//! sharded checkpoints, PEFT adapters, and the lineage metadata that sits beside the weights.
+//!
+//! Discovery only reads directory entries, symlinks and small metadata files (`config.json`,
+//! `README.md`, `adapter_config.json`, `*.index.json`); it never opens weights and never writes.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// One model found on disk, ready to be fingerprinted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    /// `org/name` for hub repos (`org/name@abcd1234` when several revisions are present),
+    /// the folder path relative to the scanned root for plain folders.
+    pub id: String,
+    /// The folder that holds the model's files (a hub snapshot folder or a plain folder).
+    pub dir: PathBuf,
+    /// The safetensors files that make up the weights, in a stable order (shards sorted by name).
+    pub weight_files: Vec<WeightFile>,
+    /// Full weights or a PEFT adapter.
+    pub kind: ModelKind,
+    /// What the model's own metadata says its parent is, if anything.
+    pub declared_parent: Option<DeclaredParent>,
+    /// Facts from `config.json`, when present.
+    pub config: ModelConfig,
+    /// Sum of the weight files' sizes in bytes.
+    pub total_bytes: u64,
+    /// Hub revision (commit hash) for hub repos.
+    pub revision: Option<String>,
+    /// Access time of the newest weight file, recorded before anything is read.
+    pub last_accessed: Option<SystemTime>,
+}
+
+/// One safetensors file of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightFile {
+    /// Path as the user would see it (inside the snapshot folder for hub repos).
+    pub path: PathBuf,
+    /// The path after following symlinks (the blob for hub repos); this is the file that is read.
+    pub resolved: PathBuf,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Modification time, part of the fingerprint cache key.
+    pub modified: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelKind {
+    /// Complete weights (`model.safetensors` or shards).
+    Full,
+    /// A PEFT adapter (`adapter_config.json` + `adapter_model.safetensors`).
+    Adapter {
+        /// `base_model_name_or_path` from `adapter_config.json`.
+        base: Option<String>,
+        /// LoRA rank `r`.
+        rank: Option<u32>,
+    },
+}
+
+/// A parent named in metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredParent {
+    /// The parent's id as written (`org/name`, or a path).
+    pub id: String,
+    /// `base_model_relation` when given: `adapter`, `merge`, `quantized`, `finetune`.
+    pub relation: Option<String>,
+    /// The file it came from: `README.md`, `adapter_config.json` or `config.json`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelConfig {
+    /// First entry of `architectures`.
+    pub architecture: Option<String>,
+    pub model_type: Option<String>,
+    /// `torch_dtype` or `dtype`.
+    pub dtype: Option<String>,
+}
+
+/// Something found that is not a readable model, with a reason a person can act on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// Everything discovery found under one root.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Discovery {
+    pub models: Vec<ModelEntry>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("{path}: {reason}")]
+    Root { path: PathBuf, reason: String },
+}
+
+/// Finds every model under `root`: a hub cache (holds `models--*`), a Hugging Face home (holds
+/// `hub/`), or any folder tree of safetensors models. Models come back sorted by id.
+pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
+    let _ = root;
+    unimplemented!("discover: issue #2")
+}
+
+/// The hub cache the official client would use, from the environment:
+/// `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `HF_HOME/hub`, `XDG_CACHE_HOME/huggingface/hub`,
+/// `~/.cache/huggingface/hub`.
+pub fn default_hub_cache() -> Option<PathBuf> {
+    unimplemented!("default_hub_cache: issue #2")
+}

@@ -1,0 +1,1 @@
+//! Writers for the recovered forest: Graphviz DOT and JSON.
