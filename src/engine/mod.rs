@@ -66,3 +66,29 @@ pub struct ScanReport {
     pub skipped: Vec<Skipped>,
     pub recovery: Recovery,
 }
+
+/// Runs a whole scan on the calling thread, sending progress to `events`. Fingerprinting runs on
+/// rayon's pool. Returns `None` when `cancel` was set before the scan finished; nothing
+/// half-done is left in the cache.
+pub fn scan(
+    options: &ScanOptions,
+    events: &crossbeam_channel::Sender<ScanEvent>,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Option<ScanReport>> {
+    let _ = (options, events, cancel);
+    unimplemented!("engine::scan: issue #2")
+}
+
+/// A scan running on a background thread.
+pub struct ScanHandle {
+    pub events: crossbeam_channel::Receiver<ScanEvent>,
+    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub thread: std::thread::JoinHandle<anyhow::Result<Option<ScanReport>>>,
+}
+
+/// Starts [`scan`] on a background thread; the final report also arrives as
+/// [`ScanEvent::Finished`].
+pub fn spawn_scan(options: ScanOptions) -> ScanHandle {
+    let _ = options;
+    unimplemented!("engine::spawn_scan: issue #2")
+}
