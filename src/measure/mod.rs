@@ -5,6 +5,16 @@
 //! (for distances and the rank of differences between models). It is all that [`crate::lineage`]
 //! needs, so a second scan of an unchanged cache never reads tensor data again.
 
+mod error;
+pub mod grid;
+mod model;
+pub mod moments;
+pub mod sketch;
+pub mod tensor;
+
+pub use error::MeasureError;
+pub use model::fingerprint_model;
+
 use serde::{Deserialize, Serialize};
 
 /// Central moments of a sample, merged exactly across chunks (Chan / Pébay update), in f64.

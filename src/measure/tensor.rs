@@ -1,0 +1,108 @@
+//! The fused per-tensor pass: every chunk of stored bytes is hashed, decoded once, and then
+//! feeds the moments, the sum of squares, the int8-grid sample and the sketch while it is
+//! still in cache.
+//!
+//! NaN and infinite values are counted in `non_finite` and left out of the moments, the sum of
+//! squares and the sketch (they enter the sketch as zeros), so one bad value does not turn every
+//! statistic of the tensor into NaN; the count tells the user the tensor is damaged.
+
+use super::grid::GridSampler;
+use super::moments::sum_and_sum_sq;
+use super::sketch::SketchBuilder;
+use super::{Moments, TensorFingerprint};
+use crate::weights::FloatDtype;
+use xxhash_rust::xxh3::Xxh3Default;
+
+/// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
+pub struct TensorAccumulator {
+    dtype: FloatDtype,
+    moments: Moments,
+    sum_sq: f64,
+    non_finite: u64,
+    hasher: Xxh3Default,
+    grid: GridSampler,
+    sketch: SketchBuilder,
+    /// Flat index of the next value.
+    position: usize,
+    /// Decoded values of the current chunk.
+    values: Vec<f32>,
+    /// The current chunk without its non-finite values (only used when it has some).
+    finite: Vec<f32>,
+}
+
+impl TensorAccumulator {
+    pub fn new(dtype: FloatDtype, rows: usize, cols: usize) -> Self {
+        Self {
+            dtype,
+            moments: Moments::default(),
+            sum_sq: 0.0,
+            non_finite: 0,
+            hasher: Xxh3Default::new(),
+            grid: GridSampler::new(rows, cols),
+            sketch: SketchBuilder::new(rows, cols),
+            position: 0,
+            values: Vec::new(),
+            finite: Vec::new(),
+        }
+    }
+
+    /// Adds the next chunk of stored bytes (whole elements).
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        let mut values = std::mem::take(&mut self.values);
+        self.dtype.decode_into(bytes, &mut values);
+        self.push_values(&values);
+        self.values = values;
+    }
+
+    /// Adds the next decoded values.
+    pub fn push_values(&mut self, values: &[f32]) {
+        if values.is_empty() {
+            return;
+        }
+        self.grid.push(self.position, values);
+        self.position += values.len();
+        let (sum, sum_sq) = sum_and_sum_sq(values);
+        if sum.is_finite() && sum_sq.is_finite() {
+            let chunk = Moments::around_mean(values, sum / values.len() as f64);
+            self.moments = self.moments.merge(&chunk);
+            self.sum_sq += sum_sq;
+            self.sketch.push(values);
+        } else {
+            self.push_with_non_finite(values);
+        }
+    }
+
+    /// The rare path: a chunk holding NaN or infinity (or finite values so large that their
+    /// squares overflow f64, which f32 weights cannot reach).
+    fn push_with_non_finite(&mut self, values: &[f32]) {
+        let mut finite = std::mem::take(&mut self.finite);
+        finite.clear();
+        finite.extend(values.iter().copied().filter(|v| v.is_finite()));
+        self.non_finite += (values.len() - finite.len()) as u64;
+        if !finite.is_empty() {
+            let (sum, sum_sq) = sum_and_sum_sq(&finite);
+            let chunk = Moments::around_mean(&finite, sum / finite.len() as f64);
+            self.moments = self.moments.merge(&chunk);
+            self.sum_sq += sum_sq;
+        }
+        finite.clear();
+        finite.extend(values.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+        self.sketch.push(&finite);
+        self.finite = finite;
+    }
+
+    pub fn finish(self, name: &str, shape: &[usize]) -> TensorFingerprint {
+        TensorFingerprint {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            dtype: self.dtype.name().to_string(),
+            moments: self.moments,
+            sum_sq: self.sum_sq,
+            content_hash: self.hasher.digest(),
+            on_int8_grid: self.grid.on_grid(self.dtype),
+            non_finite: self.non_finite,
+            sketch: self.sketch.finish(),
+        }
+    }
+}
