@@ -5,6 +5,8 @@
 //! (for distances and the rank of differences between models). It is all that [`crate::lineage`]
 //! needs, so a second scan of an unchanged cache never reads tensor data again.
 
+pub mod cache;
+mod codec;
 mod error;
 pub mod grid;
 mod model;
@@ -12,6 +14,7 @@ pub mod moments;
 pub mod sketch;
 pub mod tensor;
 
+pub use cache::{CacheKey, FingerprintCache};
 pub use error::MeasureError;
 pub use model::fingerprint_model;
 
