@@ -332,3 +332,22 @@ fn a_snapshot_with_only_pickle_weights_is_skipped_with_the_reason() {
         "pytorch_model.bin: pickle format is not read (it can run code) — convert to safetensors"
     );
 }
+
+#[test]
+fn a_hub_cache_inside_a_plain_tree_is_read_as_a_hub() {
+    let root = tempfile::tempdir().unwrap();
+    let hub = root.path().join(".cache/huggingface/hub");
+    let model = repo(&hub, "models--org--m");
+    linked_file(&model, C1, "model.safetensors", "w", &safetensors_bytes());
+    let data = repo(&hub, "datasets--org--d");
+    linked_file(&data, C1, "model.safetensors", "w", &safetensors_bytes());
+    let mine = root.path().join("models--mine");
+    fs::create_dir_all(&mine).unwrap();
+    fs::write(mine.join("model.safetensors"), safetensors_bytes()).unwrap();
+
+    let found = discover(root.path()).unwrap();
+
+    assert_eq!(ids(&found), ["models--mine", "org/m"]);
+    assert_eq!(found.models[1].revision.as_deref(), Some(C1));
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+}

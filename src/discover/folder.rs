@@ -1,7 +1,8 @@
 //! The bounded walk over a folder tree: lists each folder once, asks [`model_dir`] whether it is
 //! a model, and goes down into subfolders. Directory links are followed only when they lead out
 //! of the tree (inside it the real folder is walked anyway) and never twice, so link loops end;
-//! depth is capped. Hub repos met on the way (`models--*`) are read as hub repos.
+//! depth is capped. Hub repos met on the way (`models--*` laid out by the client) are read as hub
+//! repos, so a scan of `~/.cache` finds the hub cache inside it.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -140,7 +141,7 @@ impl<'a> Walk<'a> {
             if IGNORED_DIRS.contains(&name.as_ref()) {
                 continue;
             }
-            if matches!(self.naming, Naming::Plain { .. }) && hub::is_hub_entry(&name) {
+            if matches!(self.naming, Naming::Plain { .. }) && hub::is_repo_dir(&sub.path, &name) {
                 if name.starts_with(hub::MODEL_REPO_PREFIX) {
                     hub::scan_repo(&sub.path, &mut self.models, self.skipped);
                 }

@@ -28,6 +28,15 @@ pub(super) fn is_hub_entry(name: &str) -> bool {
             .any(|prefix| name.starts_with(prefix))
 }
 
+/// Whether `dir`, named `name`, is a hub repo folder: the right prefix and the client's layout.
+/// A user's own folder that happens to be called `models--x` is not.
+pub(super) fn is_repo_dir(dir: &Path, name: &str) -> bool {
+    is_hub_entry(name)
+        && ["snapshots", "blobs", "refs"]
+            .iter()
+            .any(|part| dir.join(part).is_dir())
+}
+
 /// The repo id of a `models--…` folder: `org/name` (split at the first `--`) or just `name`.
 pub(super) fn repo_id(folder_name: &str) -> Option<String> {
     let rest = folder_name.strip_prefix(MODEL_REPO_PREFIX)?;

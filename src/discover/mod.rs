@@ -118,10 +118,7 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     };
     let meta = fs::metadata(root).map_err(|error| {
         root_error(match error.kind() {
-            io::ErrorKind::NotFound => {
-                "does not exist — check the path, or run without a path to scan the hub cache"
-                    .to_string()
-            }
+            io::ErrorKind::NotFound => "does not exist — check the path".to_string(),
             _ => format!("cannot be opened: {error} — check the path and its permissions"),
         })
     })?;
@@ -138,10 +135,10 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     })?;
 
     let mut found = Discovery::default();
-    if names
-        .iter()
-        .any(|name| name.starts_with(hub::MODEL_REPO_PREFIX))
-    {
+    let holds_model_repos = names.iter().any(|name| {
+        name.starts_with(hub::MODEL_REPO_PREFIX) && hub::is_repo_dir(&root.join(name), name)
+    });
+    if holds_model_repos {
         hub::scan_cache(root, &mut found);
     } else if names.iter().any(|name| name == "hub") && is_hub_cache(&root.join("hub")) {
         hub::scan_cache(&root.join("hub"), &mut found);
