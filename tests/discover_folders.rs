@@ -293,7 +293,7 @@ fn oversized_or_broken_metadata_is_noted_and_the_model_still_found() {
 }
 
 #[test]
-fn other_formats_are_skipped_unopened_and_hidden_beside_safetensors() {
+fn other_formats_are_skipped_unopened_and_quiet_beside_safetensors_or_outside_models() {
     let root = tempfile::tempdir().unwrap();
     write(
         root.path(),
@@ -305,6 +305,9 @@ fn other_formats_are_skipped_unopened_and_hidden_beside_safetensors() {
             ("both/model.safetensors", &safetensors_bytes()),
             ("both/pytorch_model.bin", b"pickle bytes"),
             ("flax/flax_model.msgpack", b"msgpack"),
+            ("misc/tutor.pt", b"not a model"),
+            ("misc/firmware.bin", b"not a model"),
+            ("misc/paths.pth", b"not a model"),
         ],
     );
     let bin = root.path().join("old/pytorch_model.bin");
@@ -449,7 +452,7 @@ fn non_utf8_names_keep_their_real_path() {
     write(root.path(), &[("odd/x", b"")]);
     fs::write(&odd_file, safetensors_bytes()).unwrap();
     let odd_bin = root.path().join("bin").join(OsStr::from_bytes(b"\xfe.bin"));
-    write(root.path(), &[("bin/x", b"")]);
+    write(root.path(), &[("bin/config.json", b"{}")]);
     fs::write(&odd_bin, b"pickle").unwrap();
 
     let found = discover(root.path()).unwrap();

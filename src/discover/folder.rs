@@ -21,7 +21,7 @@ const MAX_DEPTH: usize = 24;
 const IGNORED_DIRS: [&str; 4] = [".git", "node_modules", "__pycache__", ".no_exist"];
 
 /// How the ids of the models a walk finds are written.
-pub(super) enum Naming<'a> {
+enum Naming<'a> {
     /// A plain tree: the top folder is called `top_name`, the others by their path below it.
     Plain { top_name: String },
     /// A hub snapshot of `repo`: the top folder is `repo`, the others `repo/<path>`.

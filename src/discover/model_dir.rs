@@ -320,33 +320,56 @@ fn names_another_model(name: &str, dir: &Path, place: &Place<'_>) -> bool {
 }
 
 /// Other weight formats, which are reported so the user knows why a model is missing.
+/// `.bin`, `.pt`, `.pth`, `.h5` and `.msgpack` are also everyday extensions (firmware, Python
+/// path files, build caches), so such a file counts only in a folder with a model's config or
+/// under a name the Hugging Face libraries write; `.gguf`, `.onnx` and `.ckpt` always count.
 /// Trainer state files (`optimizer.pt`, `training_args.bin`, ...) are not weights.
 fn report_other_formats(files: &[FileItem], notes: &mut Notes<'_, '_>) {
     if notes.place.inside_model {
         return;
     }
+    let model_folder = ["config.json", "adapter_config.json", "model_index.json"]
+        .iter()
+        .any(|name| named(files, name).is_some());
     for file in files {
         let name = lower_name(&file.name);
         if is_trainer_state(&name) {
             continue;
         }
-        let Some(extension) = name.rsplit_once('.').map(|(_, extension)| extension) else {
+        let Some((stem, extension)) = name.rsplit_once('.') else {
             continue;
         };
-        let format = match extension {
-            "bin" | "pt" | "pth" | "ckpt" => "pickle format is not read (it can run code)",
-            "gguf" => "GGUF format is not read",
-            "onnx" => "ONNX format is not read",
-            "h5" => "Keras/TensorFlow HDF5 format is not read",
-            "msgpack" => "Flax msgpack format is not read",
+        let (format, always) = match extension {
+            "bin" | "pt" | "pth" => ("pickle format is not read (it can run code)", false),
+            "ckpt" => ("pickle format is not read (it can run code)", true),
+            "gguf" => ("GGUF format is not read", true),
+            "onnx" => ("ONNX format is not read", true),
+            "h5" => ("Keras/TensorFlow HDF5 format is not read", false),
+            "msgpack" => ("Flax msgpack format is not read", false),
             _ => continue,
         };
+        if !(always || model_folder || is_library_weight_name(stem)) {
+            continue;
+        }
         let reason = format!(
             "{}: {format} — convert to safetensors",
             file.name.to_string_lossy()
         );
         notes.skip(&file.path, reason);
     }
+}
+
+/// Stems of the weight files `transformers`, `diffusers` and `peft` write in other formats
+/// (`pytorch_model-00001-of-00002.bin`, `tf_model.h5`, `flax_model.msgpack`, ...).
+fn is_library_weight_name(lower_stem: &str) -> bool {
+    const PREFIXES: [&str; 5] = [
+        "pytorch_model",
+        "diffusion_pytorch_model",
+        "adapter_model",
+        "tf_model",
+        "flax_model",
+    ];
+    PREFIXES.iter().any(|prefix| lower_stem.starts_with(prefix))
 }
 
 fn is_trainer_state(lower_name: &str) -> bool {
