@@ -593,3 +593,46 @@ fn scanning_changes_nothing_on_disk() {
     assert_eq!(ids(&found), ["lora", "plain"]);
     assert_eq!(found.skipped.len(), 5, "{:?}", found.skipped);
 }
+
+#[test]
+fn an_index_naming_a_shard_outside_the_folder_skips_the_model() {
+    let root = tempfile::tempdir().unwrap();
+    let index = br#"{"weight_map": {"a": "../stolen.safetensors"}}"#;
+    write(
+        root.path(),
+        &[
+            ("m/model.safetensors.index.json", index),
+            ("stolen.safetensors", &safetensors_bytes()),
+        ],
+    );
+
+    let found = discover(root.path()).unwrap();
+
+    assert_eq!(
+        ids(&found),
+        [root.path().file_name().unwrap().to_str().unwrap()]
+    );
+    let reason = reason_for(&found, &root.path().join("m/model.safetensors.index.json"));
+    assert!(reason.contains("outside the model's folder"), "{reason}");
+}
+
+#[test]
+fn the_walk_stops_at_a_depth_limit_and_says_where() {
+    let root = tempfile::tempdir().unwrap();
+    let mut deep = root.path().to_path_buf();
+    for level in 0..30 {
+        deep.push(format!("d{level}"));
+    }
+    write(&deep, &[("model.safetensors", &safetensors_bytes())]);
+    write(
+        root.path(),
+        &[("d0/d1/model.safetensors", &safetensors_bytes())],
+    );
+
+    let found = discover(root.path()).unwrap();
+
+    assert_eq!(ids(&found), ["d0/d1"]);
+    assert_eq!(found.skipped.len(), 1, "{:?}", found.skipped);
+    assert!(found.skipped[0].reason.contains("folders deep"));
+    assert!(deep.starts_with(&found.skipped[0].path));
+}

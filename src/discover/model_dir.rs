@@ -189,7 +189,9 @@ fn build(
     let mut complete = true;
     for path in paths {
         let problem = match links::follow(&path) {
-            Ok(meta) if !meta.is_file() => "is not a regular file".to_string(),
+            Ok(meta) if !meta.is_file() => {
+                "is not a regular file — replace it with the weights file".to_string()
+            }
             Ok(meta) if meta.len() == 0 => format!("is empty (0 bytes) — {}", notes.redownload()),
             Ok(meta) if meta.len() < MIN_SAFETENSORS_BYTES => format!(
                 "is {} bytes, too small to be safetensors — {}",
