@@ -153,3 +153,31 @@ fn uniform_and_gaussian_samples_have_their_known_kurtosis() {
     let k = Moments::of(&laplace).excess_kurtosis();
     assert!((k - 3.0).abs() < 0.1, "laplace: {k}");
 }
+
+#[test]
+fn the_dispatched_byte_path_gives_the_same_bits_as_the_portable_value_path() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let (rows, cols) = (300, 250);
+    let values: Vec<f32> = Normal::new(0.01f32, 0.3)
+        .unwrap()
+        .sample_iter(&mut rng)
+        .take(rows * cols)
+        .collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut from_bytes = TensorAccumulator::new(FloatDtype::F32, rows, cols);
+    for chunk in bytes.chunks(1 << 20) {
+        from_bytes.push_bytes(chunk);
+    }
+    let mut from_values = TensorAccumulator::new(FloatDtype::F32, rows, cols);
+    // The byte path decodes in blocks of 4096 values; feed the same blocks.
+    for block in values.chunks(4096) {
+        from_values.push_values(block);
+    }
+    let (a, b) = (
+        from_bytes.finish("t", &[rows, cols]),
+        from_values.finish("t", &[rows, cols]),
+    );
+    assert_eq!(a.moments, b.moments);
+    assert_eq!(a.sum_sq.to_bits(), b.sum_sq.to_bits());
+    assert_eq!(a.sketch, b.sketch);
+}
