@@ -11,6 +11,7 @@ use super::Moments;
 const LANES: usize = 8;
 
 /// Sum and sum of squares of `values`, in f64 lanes.
+#[inline]
 pub fn sum_and_sum_sq(values: &[f32]) -> (f64, f64) {
     let mut sum = [0.0f64; LANES];
     let mut sum_sq = [0.0f64; LANES];
@@ -34,6 +35,7 @@ pub fn sum_and_sum_sq(values: &[f32]) -> (f64, f64) {
 impl Moments {
     /// Moments of `values` around `mean`, which must be their mean (the caller already summed
     /// them in [`sum_and_sum_sq`], so the chunk is read once for the mean and once here).
+    #[inline]
     pub fn around_mean(values: &[f32], mean: f64) -> Self {
         let mut m2 = [0.0f64; LANES];
         let mut m3 = [0.0f64; LANES];

@@ -67,6 +67,7 @@ impl SketchBuilder {
     }
 
     /// Adds the next `values` of the matrix (row-major order continues from the last call).
+    #[inline]
     pub fn push(&mut self, mut values: &[f32]) {
         while !values.is_empty() {
             let take = values.len().min(self.cols - self.col);
@@ -79,6 +80,7 @@ impl SketchBuilder {
     }
 
     /// Folds a piece of the current row, starting at column `self.col`, into `row_fold`.
+    #[inline]
     fn fold_into_row(&mut self, piece: &[f32]) {
         let mut col = self.col;
         let mut piece = piece;

@@ -13,6 +13,10 @@ use super::{Moments, TensorFingerprint};
 use crate::weights::FloatDtype;
 use xxhash_rust::xxh3::Xxh3Default;
 
+/// Values decoded and summed at a time: 16 KB of f32, so every pass over a block runs in the
+/// core's L1 cache.
+const BLOCK_VALUES: usize = 4096;
+
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
@@ -49,13 +53,37 @@ impl TensorAccumulator {
     /// Adds the next chunk of stored bytes (whole elements).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.hasher.update(bytes);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.push_stored_avx2(bytes) };
+            return;
+        }
+        self.push_stored(bytes);
+    }
+
+    /// The same code as [`Self::push_stored`], compiled for AVX2 (4 f64 per register instead
+    /// of 2). Rust never fuses multiply-adds on its own, and the lanes fix the order of every
+    /// sum, so both versions give the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn push_stored_avx2(&mut self, bytes: &[u8]) {
+        self.push_stored(bytes);
+    }
+
+    /// Decodes `bytes` block by block and feeds each block to every statistic.
+    #[inline(always)]
+    fn push_stored(&mut self, bytes: &[u8]) {
         let mut values = std::mem::take(&mut self.values);
-        self.dtype.decode_into(bytes, &mut values);
-        self.push_values(&values);
+        for block in bytes.chunks(BLOCK_VALUES * self.dtype.size()) {
+            self.dtype.decode_into(block, &mut values);
+            self.push_values(&values);
+        }
         self.values = values;
     }
 
     /// Adds the next decoded values.
+    #[inline]
     pub fn push_values(&mut self, values: &[f32]) {
         if values.is_empty() {
             return;

@@ -120,10 +120,11 @@ impl SafetensorsFile {
         }
         let mut header = vec![0u8; header_len as usize];
         file.read_exact_at(&mut header, 8).map_err(|e| {
-            fail(
-                Kind::Shrank,
-                format!("file shrank while being read ({e}) — re-download it"),
-            )
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                fail(Kind::Shrank, "file shrank while being read — is a download still writing it? re-run once it is complete".into())
+            } else {
+                fail(Kind::Io, format!("cannot read the header: {e}"))
+            }
         })?;
         let data_start = 8 + header_len;
         let mut parsed = parse_header(&header).map_err(|(kind, reason)| fail(kind, reason))?;
