@@ -2,6 +2,43 @@
 //! name and shape), duplicates, the regime of each difference (full or low-rank), the direction
 //! cue (excess kurtosis), the minimum spanning arborescence (Chu-Liu/Edmonds), and per-edge
 //! confidence from a bootstrap over tensors.
+//!
+//! The rules, and why:
+//! - Two models are compared over the 2-D tensors they both hold under the same name and shape.
+//!   They are related only when the cosine similarity of those weights (sketch dot products
+//!   over sketch norms) is above 0.5 ([`Method::related_cosine`]). Models from different random
+//!   initialisations are near orthogonal (cosine ~0, relative distance ~sqrt(2)); fine-tunes
+//!   keep cosine ~0.99 (relative distance 0.01-0.1). 0.5 (relative distance ~1) sits far from
+//!   both, so the forest splits into trees by itself without being told how many there are.
+//! - Distances come from the sketches: ||sketch(A) - sketch(B)||^2 estimates ||A - B||^2
+//!   without bias, over the exact norms. Each model's candidate parents are its
+//!   [`Method::neighbours`] nearest related models, which keeps a thousand models fast.
+//! - Exact duplicates are reported, not linked ([`duplicates`]); adapters hang under their
+//!   declared base ([`adapters`]).
+//! - A quantised model (most of its matrices on an int8 grid) is a leaf: it may be the child of
+//!   a model that is not quantised ([`EdgeKind::Quantized`]), never a parent (Model Atlas: 99.4%
+//!   of documented quantised edges).
+//! - A difference whose sketch has numerical rank at most half its smaller side in every matrix
+//!   it touches is low-rank (LoRA-style); [`DistanceKind::RankThenL2`] orders such pairs by the
+//!   summed rank of their difference (the paper's LoRA distance) before any full-rank pair.
+//! - Direction from excess kurtosis ([`direction`]), combined with distance as [`Method`] says;
+//!   the default was chosen by measurement on trained demo families (see `Method::default`).
+//! - Each tree is a minimum arborescence with a free root ([`forest`]); confidences come from a
+//!   bootstrap over tensors ([`bootstrap`]); the main forest uses all tensors, not a vote.
+//! - Declared parents in metadata are not read: the forest comes from the weights alone, so it
+//!   can be checked against what the metadata claims.
+
+mod adapters;
+mod bootstrap;
+mod direction;
+mod duplicates;
+pub mod edmonds;
+mod forest;
+mod method;
+mod pairs;
+pub mod spectrum;
+
+pub use method::{Aggregate, Combine, DistanceKind, Method};
 
 use crate::measure::Fingerprint;
 use serde::Serialize;
@@ -118,6 +155,167 @@ pub struct Recovery {
 
 /// Recovers the forest. Deterministic for a given input and options.
 pub fn recover(models: &[LineageInput<'_>], options: &LineageOptions) -> Recovery {
-    let _ = (models, options);
-    unimplemented!("recover: issue #2")
+    recover_with(models, options, &Method::default())
+}
+
+/// The fewest bootstrap resamples behind a confidence.
+const MIN_RESAMPLES: usize = 100;
+
+/// Recovers the forest with explicit method choices (for evaluating the alternatives).
+pub fn recover_with(
+    models: &[LineageInput<'_>],
+    options: &LineageOptions,
+    method: &Method,
+) -> Recovery {
+    let n = models.len();
+    let (duplicates, stands_for) = duplicates::find(models);
+    let fingerprints: Vec<&Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
+    let take_part: Vec<bool> = (0..n)
+        .map(|i| !models[i].is_adapter && stands_for[i] == i)
+        .collect();
+    let catalog = pairs::Catalog::new(&fingerprints, &take_part);
+    let candidate_pairs = pairs::candidates(&catalog, method);
+    let quantized: Vec<bool> = fingerprints.iter().map(|fp| is_quantized(fp)).collect();
+    let summary: Vec<f64> = fingerprints
+        .iter()
+        .map(|fp| direction::summary_kurtosis(fp))
+        .collect();
+
+    let problem = bootstrap::Problem {
+        nodes: n,
+        keys: catalog.keys,
+        pairs: &candidate_pairs,
+        quantized: &quantized,
+        summary: &summary,
+        method,
+        mode: options.direction,
+    };
+    let (views, arcs, parents) = problem.solve(&vec![1; catalog.keys]);
+    let tally = problem.tally(options.bootstrap.max(MIN_RESAMPLES), options.seed);
+
+    let mut edges: Vec<Edge> = parents
+        .iter()
+        .enumerate()
+        .filter_map(|(child, chosen)| {
+            let arc = arcs[(*chosen)?];
+            Some(measured_edge(
+                child,
+                &arc,
+                &arcs,
+                &candidate_pairs,
+                &views,
+                &tally,
+                &quantized,
+                &summary,
+            ))
+        })
+        .collect();
+    edges.extend(adapters::edges(models, &stands_for));
+    edges.sort_by_key(|e| (e.parent, e.child));
+
+    let mut has_parent = vec![false; n];
+    let mut has_child = vec![false; n];
+    for e in &edges {
+        has_parent[e.child] = true;
+        has_child[e.parent] = true;
+    }
+    let roots = (0..n).filter(|&i| has_child[i] && !has_parent[i]).collect();
+    let unrelated = (0..n)
+        .filter(|&i| stands_for[i] == i && !has_child[i] && !has_parent[i])
+        .collect();
+    Recovery {
+        edges,
+        roots,
+        unrelated,
+        duplicates,
+        summary_kurtosis: summary,
+    }
+}
+
+/// A model is quantised when most of its matrices sit on an int8 grid (some quantisation
+/// schemes keep a few layers in float).
+fn is_quantized(fingerprint: &Fingerprint) -> bool {
+    let on_grid = fingerprint
+        .tensors
+        .iter()
+        .filter(|t| t.on_int8_grid)
+        .count();
+    on_grid * 2 > fingerprint.tensors.len()
+}
+
+/// The edge for a measured parent arc, with its confidence and runner-up.
+#[allow(clippy::too_many_arguments)]
+fn measured_edge(
+    child: usize,
+    arc: &forest::CandidateArc,
+    arcs: &[forest::CandidateArc],
+    pairs: &[pairs::Pair],
+    views: &[forest::PairView],
+    tally: &bootstrap::Tally,
+    quantized: &[bool],
+    summary: &[f64],
+) -> Edge {
+    let parent = arc.parent;
+    let pair = &pairs[arc.pair];
+    let view = &views[arc.pair];
+    let way = usize::from(parent != pair.a);
+    let counts = tally.directed[arc.pair];
+    let linked = counts[0] + counts[1];
+    let parent_sum_sq = if way == 0 {
+        view.sum_sq_a
+    } else {
+        view.sum_sq_b
+    };
+    let low_rank = view.low_rank && !quantized[child];
+    let runner_up = arcs
+        .iter()
+        .filter(|a| a.child == child && a.parent != parent)
+        .min_by(|x, y| edmonds::Cost::order(&x.cost, &y.cost))
+        .map(|best| {
+            let chosen = arc.cost.scalar();
+            RunnerUp {
+                parent: best.parent,
+                relative_gap: (best.cost.scalar() - chosen) / chosen.abs().max(1e-12),
+            }
+        });
+    Edge {
+        parent,
+        child,
+        kind: if quantized[child] && !quantized[parent] {
+            EdgeKind::Quantized
+        } else {
+            EdgeKind::Finetune
+        },
+        distance: if parent_sum_sq > 0.0 {
+            (view.diff_sq / parent_sum_sq).sqrt()
+        } else {
+            0.0
+        },
+        confidence: f64::from(counts[way]) / tally.resamples as f64,
+        direction_confidence: if linked > 0 {
+            f64::from(counts[way]) / f64::from(linked)
+        } else {
+            0.0
+        },
+        regime: if low_rank {
+            Regime::LowRank
+        } else {
+            Regime::Full
+        },
+        rank: if low_rank { median_rank(pair) } else { None },
+        kurtosis_drop: summary[parent] - summary[child],
+        runner_up,
+    }
+}
+
+/// Median rank of the difference over the touched matrices that have one.
+fn median_rank(pair: &pairs::Pair) -> Option<u32> {
+    let mut ranks: Vec<u32> = pair
+        .tensors
+        .iter()
+        .filter(|t| t.touched)
+        .filter_map(|t| t.rank)
+        .collect();
+    ranks.sort_unstable();
+    ranks.get(ranks.len() / 2).copied()
 }
