@@ -99,9 +99,14 @@ pub struct ArcCost {
 }
 
 impl ArcCost {
-    /// One number for reports: rank units plus the distance part.
-    pub fn scalar(&self) -> f64 {
-        self.rank + self.distance
+    /// How much more this cost is than `chosen`, relative to it, in the first part where they
+    /// differ: rank units when the ranks differ, else the distance part.
+    pub fn relative_gap(&self, chosen: &ArcCost) -> f64 {
+        if self.rank != chosen.rank {
+            (self.rank - chosen.rank) / chosen.rank.abs().max(1.0)
+        } else {
+            (self.distance - chosen.distance) / chosen.distance.abs().max(1e-12)
+        }
     }
 }
 

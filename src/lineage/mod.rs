@@ -36,6 +36,7 @@ pub mod edmonds;
 mod forest;
 mod method;
 mod pairs;
+mod report;
 pub mod spectrum;
 
 pub use method::{Aggregate, Combine, DistanceKind, Method};
@@ -193,23 +194,16 @@ pub fn recover_with(
     let (views, arcs, parents) = problem.solve(&vec![1; catalog.keys]);
     let tally = problem.tally(options.bootstrap.max(MIN_RESAMPLES), options.seed);
 
-    let mut edges: Vec<Edge> = parents
-        .iter()
-        .enumerate()
-        .filter_map(|(child, chosen)| {
-            let arc = arcs[(*chosen)?];
-            Some(measured_edge(
-                child,
-                &arc,
-                &arcs,
-                &candidate_pairs,
-                &views,
-                &tally,
-                &quantized,
-                &summary,
-            ))
-        })
-        .collect();
+    let mut edges = report::Solved {
+        pairs: &candidate_pairs,
+        views,
+        arcs,
+        parents,
+        tally,
+        quantized: &quantized,
+        summary: &summary,
+    }
+    .edges();
     edges.extend(adapters::edges(models, &stands_for));
     edges.sort_by_key(|e| (e.parent, e.child));
 
@@ -241,81 +235,4 @@ fn is_quantized(fingerprint: &Fingerprint) -> bool {
         .filter(|t| t.on_int8_grid)
         .count();
     on_grid * 2 > fingerprint.tensors.len()
-}
-
-/// The edge for a measured parent arc, with its confidence and runner-up.
-#[allow(clippy::too_many_arguments)]
-fn measured_edge(
-    child: usize,
-    arc: &forest::CandidateArc,
-    arcs: &[forest::CandidateArc],
-    pairs: &[pairs::Pair],
-    views: &[forest::PairView],
-    tally: &bootstrap::Tally,
-    quantized: &[bool],
-    summary: &[f64],
-) -> Edge {
-    let parent = arc.parent;
-    let pair = &pairs[arc.pair];
-    let view = &views[arc.pair];
-    let way = usize::from(parent != pair.a);
-    let counts = tally.directed[arc.pair];
-    let linked = counts[0] + counts[1];
-    let parent_sum_sq = if way == 0 {
-        view.sum_sq_a
-    } else {
-        view.sum_sq_b
-    };
-    let low_rank = view.low_rank && !quantized[child];
-    let runner_up = arcs
-        .iter()
-        .filter(|a| a.child == child && a.parent != parent)
-        .min_by(|x, y| edmonds::Cost::order(&x.cost, &y.cost))
-        .map(|best| {
-            let chosen = arc.cost.scalar();
-            RunnerUp {
-                parent: best.parent,
-                relative_gap: (best.cost.scalar() - chosen) / chosen.abs().max(1e-12),
-            }
-        });
-    Edge {
-        parent,
-        child,
-        kind: if quantized[child] && !quantized[parent] {
-            EdgeKind::Quantized
-        } else {
-            EdgeKind::Finetune
-        },
-        distance: if parent_sum_sq > 0.0 {
-            (view.diff_sq / parent_sum_sq).sqrt()
-        } else {
-            0.0
-        },
-        confidence: f64::from(counts[way]) / tally.resamples as f64,
-        direction_confidence: if linked > 0 {
-            f64::from(counts[way]) / f64::from(linked)
-        } else {
-            0.0
-        },
-        regime: if low_rank {
-            Regime::LowRank
-        } else {
-            Regime::Full
-        },
-        rank: if low_rank { median_rank(pair) } else { None },
-        kurtosis_drop: summary[parent] - summary[child],
-        runner_up,
-    }
-}
-
-/// Median rank of the difference over the touched matrices that have one.
-fn median_rank(pair: &pairs::Pair) -> Option<u32> {
-    let mut ranks: Vec<u32> = pair
-        .tensors
-        .iter()
-        .filter(|t| t.touched)
-        .filter_map(|t| t.rank)
-        .collect();
-    ranks.sort_unstable();
-    ranks.get(ranks.len() / 2).copied()
 }
