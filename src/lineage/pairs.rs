@@ -1,0 +1,258 @@
+//! Tensors matched across models by name and shape, and what each pair of models shares.
+//!
+//! A first pass over all pairs sums sketch dot products and norms over the matched tensors
+//! (what relatedness needs). Only related pairs among each model's nearest neighbours become
+//! candidates; for those a second pass keeps per-tensor arrays (squared distance, norms,
+//! kurtosis, rank of the difference) so that every bootstrap resample can re-weigh the tensors
+//! without touching a sketch again.
+
+use super::method::Method;
+use super::spectrum::{RankProbe, numerical_rank};
+use crate::measure::Fingerprint;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Matrices smaller than this on either side are too small for a rank to mean anything.
+const MIN_RANK_SIDE: usize = 8;
+
+/// One 2-D tensor of one model, ready for pairing.
+pub struct Entry {
+    /// Index of the (name, shape, sketch size) key shared by all models holding this tensor.
+    pub key: u32,
+    pub rows: usize,
+    pub cols: usize,
+    pub sketch: Vec<f64>,
+    pub sketch_sq: f64,
+    pub sum_sq: f64,
+    pub kurtosis: f64,
+    pub content_hash: u64,
+}
+
+/// The tensors of every model taking part, sorted by key.
+pub struct Catalog {
+    pub keys: usize,
+    pub models: Vec<Vec<Entry>>,
+}
+
+impl Catalog {
+    /// Builds the catalogue; models not in `take_part` get no entries. Tensors whose sketch is
+    /// missing or does not match its stated size cannot be compared and are left out.
+    pub fn new(fingerprints: &[&Fingerprint], take_part: &[bool]) -> Catalog {
+        type Key<'a> = (&'a str, &'a [usize], u32, u32);
+        let usable = |t: &crate::measure::TensorFingerprint| {
+            let len = t.sketch.rows as usize * t.sketch.cols as usize;
+            len > 0 && t.sketch.values.len() == len
+        };
+        let mut ids: BTreeMap<Key<'_>, u32> = BTreeMap::new();
+        for (fp, _) in fingerprints
+            .iter()
+            .zip(take_part)
+            .filter(|(_, take)| **take)
+        {
+            for t in fp.tensors.iter().filter(|t| usable(t)) {
+                ids.insert((&t.name, &t.shape, t.sketch.rows, t.sketch.cols), 0);
+            }
+        }
+        for (i, id) in ids.values_mut().enumerate() {
+            *id = i as u32;
+        }
+        let models = fingerprints
+            .iter()
+            .zip(take_part)
+            .map(|(fp, &take)| {
+                if !take {
+                    return Vec::new();
+                }
+                let mut entries: Vec<Entry> = fp
+                    .tensors
+                    .iter()
+                    .filter(|t| usable(t))
+                    .map(|t| {
+                        let key = ids[&(
+                            t.name.as_str(),
+                            t.shape.as_slice(),
+                            t.sketch.rows,
+                            t.sketch.cols,
+                        )];
+                        let sketch: Vec<f64> =
+                            t.sketch.values.iter().map(|&v| f64::from(v)).collect();
+                        Entry {
+                            key,
+                            rows: t.sketch.rows as usize,
+                            cols: t.sketch.cols as usize,
+                            sketch_sq: sketch.iter().map(|v| v * v).sum(),
+                            sketch,
+                            sum_sq: t.sum_sq,
+                            kurtosis: t.moments.excess_kurtosis(),
+                            content_hash: t.content_hash,
+                        }
+                    })
+                    .collect();
+                entries.sort_by_key(|e| e.key);
+                // A repeated name keeps its first tensor: two tensors cannot share one slot.
+                entries.dedup_by_key(|e| e.key);
+                entries
+            })
+            .collect();
+        Catalog {
+            keys: ids.len(),
+            models,
+        }
+    }
+}
+
+/// The matched tensors of two models, as index pairs into their entries, in key order.
+fn matched<'a>(a: &'a [Entry], b: &'a [Entry]) -> impl Iterator<Item = (&'a Entry, &'a Entry)> {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].key.cmp(&b[j].key) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    return Some((&a[i - 1], &b[j - 1]));
+                }
+            }
+        }
+        None
+    })
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// What one matched tensor says about a pair of models.
+#[derive(Debug, Clone)]
+pub struct PairTensor {
+    pub key: u32,
+    /// Sketch dot product and the two sketch norms (for the cosine).
+    pub dot: f64,
+    pub sketch_sq_a: f64,
+    pub sketch_sq_b: f64,
+    /// ||sketch(A - B)||^2, an unbiased estimate of ||A - B||^2.
+    pub diff_sq: f64,
+    /// Exact squared norms.
+    pub sum_sq_a: f64,
+    pub sum_sq_b: f64,
+    pub kurtosis_a: f64,
+    pub kurtosis_b: f64,
+    /// The tensors differ at all.
+    pub touched: bool,
+    /// Smaller side of the sketch when a rank can mean something (`None` for tiny matrices).
+    pub rank_side: Option<u32>,
+    /// Rank of the difference; `None` when untouched, tiny, or above half the smaller side.
+    pub rank: Option<u32>,
+}
+
+/// A candidate pair of models (a < b) and its matched tensors.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub tensors: Vec<PairTensor>,
+}
+
+/// Cosine similarity of two models over their matched tensors, in sketch space; `None` without
+/// matched tensors or with a zero model.
+pub fn cosine(dot: f64, sq_a: f64, sq_b: f64) -> Option<f64> {
+    (sq_a > 0.0 && sq_b > 0.0).then(|| dot / (sq_a * sq_b).sqrt())
+}
+
+/// The candidate pairs: related (cosine above the threshold) and among the `neighbours`
+/// nearest of at least one of the two, sorted by (a, b).
+pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
+    let n = catalog.models.len();
+    // Row a holds (b, relative distance) for every related b > a.
+    let rows: Vec<Vec<(usize, f64)>> = (0..n)
+        .into_par_iter()
+        .map(|a| {
+            let ea = &catalog.models[a];
+            if ea.is_empty() {
+                return Vec::new();
+            }
+            (a + 1..n)
+                .filter_map(|b| {
+                    let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
+                        (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+                    for (x, y) in matched(ea, &catalog.models[b]) {
+                        d += dot(&x.sketch, &y.sketch);
+                        sa += x.sketch_sq;
+                        sb += y.sketch_sq;
+                        na += x.sum_sq;
+                        nb += y.sum_sq;
+                        count += 1;
+                    }
+                    let related =
+                        count > 0 && cosine(d, sa, sb).is_some_and(|c| c > method.related_cosine);
+                    let scale = (na + nb) / 2.0;
+                    (related && scale > 0.0)
+                        .then(|| (b, ((sa + sb - 2.0 * d).max(0.0) / scale).sqrt()))
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut near: Vec<Vec<(f64, usize)>> = vec![Vec::new(); n];
+    for (a, row) in rows.iter().enumerate() {
+        for &(b, distance) in row {
+            near[a].push((distance, b));
+            near[b].push((distance, a));
+        }
+    }
+    let mut chosen: Vec<(usize, usize)> = Vec::new();
+    for (a, list) in near.iter_mut().enumerate() {
+        list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        chosen.extend(
+            list.iter()
+                .take(method.neighbours.max(1))
+                .map(|&(_, b)| (a.min(b), a.max(b))),
+        );
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+
+    chosen
+        .into_par_iter()
+        .map(|(a, b)| Pair {
+            a,
+            b,
+            tensors: matched(&catalog.models[a], &catalog.models[b])
+                .map(|(x, y)| pair_tensor(x, y, method.rank_tolerance))
+                .collect(),
+        })
+        .collect()
+}
+
+fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64) -> PairTensor {
+    let diff: Vec<f64> = x.sketch.iter().zip(&y.sketch).map(|(p, q)| p - q).collect();
+    let diff_sq: f64 = diff.iter().map(|v| v * v).sum();
+    let touched = x.content_hash != y.content_hash && diff_sq > 0.0;
+    let side = x.rows.min(x.cols);
+    let rank_side = (side >= MIN_RANK_SIDE).then_some(side as u32);
+    let rank = match rank_side {
+        Some(side) if touched => {
+            match numerical_rank(&diff, x.rows, x.cols, tolerance, side as usize / 2) {
+                RankProbe::Rank(r) => Some(r),
+                RankProbe::Above(_) => None,
+            }
+        }
+        _ => None,
+    };
+    PairTensor {
+        key: x.key,
+        dot: dot(&x.sketch, &y.sketch),
+        sketch_sq_a: x.sketch_sq,
+        sketch_sq_b: y.sketch_sq,
+        diff_sq,
+        sum_sq_a: x.sum_sq,
+        sum_sq_b: y.sum_sq,
+        kurtosis_a: x.kurtosis,
+        kurtosis_b: y.kurtosis,
+        touched,
+        rank_side,
+        rank,
+    }
+}

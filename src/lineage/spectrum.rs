@@ -1,0 +1,296 @@
+//! Small dense linear algebra for the rank of a difference of sketches (at most 64 x 64).
+//!
+//! A LoRA-style fine-tune changes a matrix by a product of two thin factors, so the difference
+//! of the two sketches has low rank; a full fine-tune or quantisation noise spreads over every
+//! direction. Finding that out needs singular values, but only the large ones: a column-pivoted
+//! Gram-Schmidt pass stops as soon as what is left is negligible (cheap for a low-rank
+//! difference) or as soon as the rank is already too high to be called low (cheap for a full
+//! one), and only the small triangular factor it leaves goes through a Jacobi eigen solver.
+
+/// Eigenvalues of a symmetric `n x n` matrix (row-major), largest first, by cyclic Jacobi
+/// rotations. Only the upper triangle is read.
+pub fn symmetric_eigenvalues(matrix: &[f64], n: usize) -> Vec<f64> {
+    debug_assert_eq!(matrix.len(), n * n);
+    let mut a = matrix.to_vec();
+    for i in 0..n {
+        for j in 0..i {
+            a[i * n + j] = a[j * n + i];
+        }
+    }
+    let scale: f64 = a.iter().map(|v| v * v).sum::<f64>().sqrt();
+    if scale > 0.0 {
+        for _sweep in 0..64 {
+            let off: f64 = (0..n)
+                .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+                .map(|(i, j)| a[i * n + j] * a[i * n + j])
+                .sum();
+            if off.sqrt() <= 1e-15 * scale {
+                break;
+            }
+            for p in 0..n {
+                for q in p + 1..n {
+                    rotate(&mut a, n, p, q);
+                }
+            }
+        }
+    }
+    let mut values: Vec<f64> = (0..n).map(|i| a[i * n + i]).collect();
+    values.sort_by(|x, y| y.total_cmp(x));
+    values
+}
+
+/// One Jacobi rotation that zeroes `a[p][q]` (and `a[q][p]`) of a full symmetric matrix.
+fn rotate(a: &mut [f64], n: usize, p: usize, q: usize) {
+    let apq = a[p * n + q];
+    if apq == 0.0 {
+        return;
+    }
+    let app = a[p * n + p];
+    let aqq = a[q * n + q];
+    let theta = (aqq - app) / (2.0 * apq);
+    let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+    let t = if theta == 0.0 { 1.0 } else { t };
+    let c = 1.0 / (t * t + 1.0).sqrt();
+    let s = t * c;
+    for k in 0..n {
+        let akp = a[k * n + p];
+        let akq = a[k * n + q];
+        a[k * n + p] = c * akp - s * akq;
+        a[k * n + q] = s * akp + c * akq;
+    }
+    for k in 0..n {
+        let apk = a[p * n + k];
+        let aqk = a[q * n + k];
+        a[p * n + k] = c * apk - s * aqk;
+        a[q * n + k] = s * apk + c * aqk;
+    }
+}
+
+/// Singular values of a `rows x cols` matrix (row-major), largest first: square roots of the
+/// eigenvalues of the smaller Gram matrix.
+pub fn singular_values(matrix: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    debug_assert_eq!(matrix.len(), rows * cols);
+    let (small, large, by_rows) = if rows <= cols {
+        (rows, cols, true)
+    } else {
+        (cols, rows, false)
+    };
+    let at = |s: usize, l: usize| {
+        if by_rows {
+            matrix[s * cols + l]
+        } else {
+            matrix[l * cols + s]
+        }
+    };
+    let mut gram = vec![0.0; small * small];
+    for i in 0..small {
+        for j in i..small {
+            let dot: f64 = (0..large).map(|l| at(i, l) * at(j, l)).sum();
+            gram[i * small + j] = dot;
+            gram[j * small + i] = dot;
+        }
+    }
+    symmetric_eigenvalues(&gram, small)
+        .into_iter()
+        .map(|v| v.max(0.0).sqrt())
+        .collect()
+}
+
+/// The numerical rank of a matrix, or the news that it is above a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankProbe {
+    /// The count of singular values above the tolerance.
+    Rank(u32),
+    /// More than the limit: the search stopped early.
+    Above(u32),
+}
+
+/// Numerical rank of a `rows x cols` matrix (row-major): the count of singular values above
+/// `tolerance * sigma_max`, found by column-pivoted Gram-Schmidt that gives up once more than
+/// `limit` directions are needed. A zero matrix has rank 0.
+pub fn numerical_rank(
+    matrix: &[f64],
+    rows: usize,
+    cols: usize,
+    tolerance: f64,
+    limit: usize,
+) -> RankProbe {
+    debug_assert_eq!(matrix.len(), rows * cols);
+    let mut columns: Vec<Vec<f64>> = (0..cols)
+        .map(|j| (0..rows).map(|i| matrix[i * cols + j]).collect())
+        .collect();
+    let total: f64 = matrix.iter().map(|v| v * v).sum();
+    if total == 0.0 || !total.is_finite() {
+        return RankProbe::Rank(0);
+    }
+    // Every singular value left out is at most the Frobenius norm of the residual, and
+    // sigma_max >= ||M||_F / sqrt(min(rows, cols)): stopping below this keeps only values that
+    // could still count.
+    let smallest = rows.min(cols) as f64;
+    let stop = (tolerance * tolerance / smallest) * total * 1e-2;
+    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let mut remaining: Vec<usize> = (0..cols).collect();
+    loop {
+        let residual: f64 = remaining.iter().map(|&j| norm_sq(&columns[j])).sum();
+        if residual <= stop || remaining.is_empty() {
+            break;
+        }
+        if basis.len() >= limit {
+            return RankProbe::Above(limit as u32);
+        }
+        let mut slot = 0;
+        for s in 1..remaining.len() {
+            if norm_sq(&columns[remaining[s]]) > norm_sq(&columns[remaining[slot]]) {
+                slot = s;
+            }
+        }
+        let pivot = remaining.swap_remove(slot);
+        let mut q = columns[pivot].clone();
+        // Two passes of orthogonalisation keep the basis orthogonal to working precision.
+        for _ in 0..2 {
+            for b in &basis {
+                let d = dot(b, &q);
+                q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
+            }
+        }
+        let n = norm_sq(&q).sqrt();
+        if n == 0.0 {
+            continue;
+        }
+        q.iter_mut().for_each(|x| *x /= n);
+        for &j in &remaining {
+            let d = dot(&q, &columns[j]);
+            columns[j].iter_mut().zip(&q).for_each(|(x, y)| *x -= d * y);
+        }
+        basis.push(q);
+    }
+    // M ~ Q R with R = Q^T M (k x cols); the singular values of R are those of M that matter.
+    let k = basis.len();
+    let mut r = vec![0.0; k * cols];
+    for (i, q) in basis.iter().enumerate() {
+        for j in 0..cols {
+            r[i * cols + j] = (0..rows).map(|row| q[row] * matrix[row * cols + j]).sum();
+        }
+    }
+    let values = singular_values(&r, k, cols);
+    let top = values.first().copied().unwrap_or(0.0);
+    let rank = values.iter().filter(|&&v| v > tolerance * top).count();
+    RankProbe::Rank(rank as u32)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn norm_sq(a: &[f64]) -> f64 {
+    dot(a, a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_matrix(rng: &mut ChaCha8Rng, rows: usize, cols: usize) -> Vec<f64> {
+        (0..rows * cols)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect()
+    }
+
+    fn product(a: &[f64], b: &[f64], rows: usize, inner: usize, cols: usize) -> Vec<f64> {
+        let mut out = vec![0.0; rows * cols];
+        for i in 0..rows {
+            for k in 0..inner {
+                for j in 0..cols {
+                    out[i * cols + j] += a[i * inner + k] * b[k * cols + j];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn eigenvalues_of_a_diagonal_matrix_are_its_diagonal_sorted() {
+        let m = [3.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 7.0];
+        assert_eq!(symmetric_eigenvalues(&m, 3), vec![7.0, 3.0, -1.0]);
+    }
+
+    #[test]
+    fn eigenvalues_of_a_known_two_by_two() {
+        // [[2, 1], [1, 2]] has eigenvalues 3 and 1.
+        let values = symmetric_eigenvalues(&[2.0, 1.0, 1.0, 2.0], 2);
+        assert!((values[0] - 3.0).abs() < 1e-12 && (values[1] - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn eigenvalues_keep_trace_and_frobenius_norm() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 20;
+        let b = random_matrix(&mut rng, n, n);
+        let mut s = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                s[i * n + j] = b[i * n + j] + b[j * n + i];
+            }
+        }
+        let values = symmetric_eigenvalues(&s, n);
+        let trace: f64 = (0..n).map(|i| s[i * n + i]).sum();
+        let frob: f64 = s.iter().map(|v| v * v).sum();
+        assert!((values.iter().sum::<f64>() - trace).abs() < 1e-9);
+        assert!((values.iter().map(|v| v * v).sum::<f64>() - frob).abs() < 1e-8 * frob);
+    }
+
+    #[test]
+    fn singular_values_of_a_scaled_permutation() {
+        // Rows scaled by 5 and 2 of a 2 x 3 selection: singular values 5 and 2.
+        let m = [0.0, 5.0, 0.0, 0.0, 0.0, -2.0];
+        let values = singular_values(&m, 2, 3);
+        assert!((values[0] - 5.0).abs() < 1e-12 && (values[1] - 2.0).abs() < 1e-12);
+        let tall = singular_values(&[0.0, 0.0, 5.0, 0.0, 0.0, -2.0], 3, 2);
+        assert!((tall[0] - 5.0).abs() < 1e-12 && (tall[1] - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rank_of_products_of_thin_factors_is_their_width() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for width in [1usize, 3, 8, 16] {
+            let a = random_matrix(&mut rng, 64, width);
+            let b = random_matrix(&mut rng, width, 48);
+            let m = product(&a, &b, 64, width, 48);
+            assert_eq!(
+                numerical_rank(&m, 64, 48, 1e-6, 24),
+                RankProbe::Rank(width as u32)
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_random_matrix_is_above_the_limit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let m = random_matrix(&mut rng, 64, 64);
+        assert_eq!(numerical_rank(&m, 64, 64, 1e-6, 32), RankProbe::Above(32));
+        assert_eq!(numerical_rank(&m, 64, 64, 1e-6, 64), RankProbe::Rank(64));
+    }
+
+    #[test]
+    fn tiny_noise_below_the_tolerance_does_not_count() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let a = random_matrix(&mut rng, 32, 4);
+        let b = random_matrix(&mut rng, 4, 32);
+        let mut m = product(&a, &b, 32, 4, 32);
+        m.iter_mut()
+            .for_each(|v| *v += rng.random_range(-1e-9..1e-9));
+        assert_eq!(numerical_rank(&m, 32, 32, 1e-4, 16), RankProbe::Rank(4));
+    }
+
+    #[test]
+    fn degenerate_matrices_have_rank_zero_or_one() {
+        assert_eq!(
+            numerical_rank(&[0.0; 16], 4, 4, 1e-6, 4),
+            RankProbe::Rank(0)
+        );
+        assert_eq!(numerical_rank(&[2.5], 1, 1, 1e-6, 1), RankProbe::Rank(1));
+        assert_eq!(singular_values(&[], 0, 0), Vec::<f64>::new());
+    }
+}
