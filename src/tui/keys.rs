@@ -156,14 +156,14 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding {
         keys: &[Key::plain(KeyCode::Up), Key::char('k')],
         action: Command::Up,
-        help: "up: select (tree, charts) or scroll (evidence, scan list, help)",
+        help: "up: select (tree, charts) or scroll (evidence, lists)",
         bar: Some("move"),
         contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Down), Key::char('j')],
         action: Command::Down,
-        help: "down: select (tree, charts) or scroll (evidence, scan list, help)",
+        help: "down: select (tree, charts) or scroll (evidence, lists)",
         bar: None,
         contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
     },
