@@ -221,7 +221,10 @@ fn fingerprint_one(
             });
         }
     };
-    match fingerprint_model(&entry.weight_files, &on_bytes, cancel) {
+    match fingerprint_model(&entry.weight_files, &on_bytes, cancel)
+        .map_err(|e| e.to_string())
+        .and_then(reject_non_finite)
+    {
         Ok(fingerprint) => {
             if let Some(cache) = cache {
                 // A failed cache write only costs speed next time.
@@ -241,14 +244,33 @@ fn fingerprint_one(
             }
         }
         Err(_) if cancel.load(Ordering::Relaxed) => Outcome::Cancelled,
-        Err(error) => {
-            let reason = error.to_string();
+        Err(reason) => {
             let _ = events.send(ScanEvent::Phase {
                 model: index,
                 phase: Phase::Skipped(reason.clone()),
             });
             Outcome::Failed(reason)
         }
+    }
+}
+
+/// A model with NaN or infinite weights is left out of the forest: its statistics would describe
+/// a damaged checkpoint, not a relative of anything. The reason names the first such tensor.
+fn reject_non_finite(fingerprint: Fingerprint) -> Result<Fingerprint, String> {
+    let damaged: Vec<_> = fingerprint
+        .tensors
+        .iter()
+        .filter(|t| t.non_finite > 0)
+        .collect();
+    match damaged.first() {
+        None => Ok(fingerprint),
+        Some(first) => Err(format!(
+            "{} NaN or infinite values in {} tensor(s), first {:?} — the checkpoint is damaged \
+             (a diverged run or a bad conversion); re-export or re-download it",
+            damaged.iter().map(|t| t.non_finite).sum::<u64>(),
+            damaged.len(),
+            first.name
+        )),
     }
 }
 
