@@ -797,6 +797,7 @@ impl App {
                 self.draw_pane(frame, lineage, forest, Focus::Lineage);
             }
         } else {
+            let theme = self.config.theme;
             // Narrow: the tree on top and one panel below, the focused one (evidence when the
             // tree has focus); its title lists the others so Tab's cycle is visible.
             let [tree, panel] =
@@ -807,7 +808,9 @@ impl App {
             } else {
                 self.focus
             };
-            self.draw_pane(frame, panel, forest, shown);
+            let hint = Line::styled(" Tab: next panel ", theme.muted()).right_aligned();
+            let block = self.pane_block(shown).title(hint);
+            self.draw_pane_in(frame, panel, forest, shown, block);
         }
     }
 
@@ -834,8 +837,19 @@ impl App {
     }
 
     fn draw_pane(&self, frame: &mut Frame, area: Rect, forest: &Forest, pane: Focus) {
-        let theme = self.config.theme;
         let block = self.pane_block(pane);
+        self.draw_pane_in(frame, area, forest, pane, block);
+    }
+
+    fn draw_pane_in(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        forest: &Forest,
+        pane: Focus,
+        block: Block<'static>,
+    ) {
+        let theme = self.config.theme;
         let model = self.selected_model();
         match pane {
             Focus::Tree => self.draw_tree(frame, area, forest),
@@ -844,10 +858,14 @@ impl App {
                 let inner_height = block.inner(area).height;
                 let max_scroll = (lines.len() as u16).saturating_sub(inner_height);
                 self.evidence_max_scroll.set(max_scroll);
-                let block = if max_scroll > 0 {
-                    block.title_bottom(Span::styled(" more: Tab then ↓ ", theme.muted()))
-                } else {
-                    block
+                let hint = match (max_scroll > 0, self.focus == Focus::Evidence) {
+                    (false, _) => None,
+                    (true, true) => Some(" ↓ for more "),
+                    (true, false) => Some(" Tab, ↓ for more "),
+                };
+                let block = match hint {
+                    Some(hint) => block.title_bottom(Span::styled(hint, theme.muted())),
+                    None => block,
                 };
                 frame.render_widget(
                     Paragraph::new(lines)
