@@ -11,7 +11,11 @@ use tui_fixture::Harness;
 
 #[test]
 fn scan_view_mid_scan() {
-    let mut harness = Harness::new(80, 24);
+    let mut harness = Harness::with_banner(
+        80,
+        24,
+        "No models in ~/.cache/huggingface/hub — showing the demo family",
+    );
     harness.send(AppEvent::Scan(ScanEvent::Discovered {
         models: tui_fixture::entries(),
         skipped: tui_fixture::skipped(),
@@ -88,6 +92,18 @@ fn help_screen() {
     let mut harness = Harness::with_forest(80, 24);
     harness.char('?');
     assert_snapshot!("help_screen", harness.screen());
+}
+
+#[test]
+fn help_screen_scrolls_to_its_last_line() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('?');
+    for _ in 0..100 {
+        harness.char('j');
+    }
+    assert_snapshot!("help_screen_end", harness.screen());
+    harness.key(KeyCode::Esc);
+    assert!(!harness.screen().contains("Keys"));
 }
 
 #[test]

@@ -131,6 +131,7 @@ pub struct App {
     /// Limits learnt at the last draw, so scrolling stops at the end of what is shown.
     evidence_max_scroll: Cell<u16>,
     scan_rows_visible: Cell<usize>,
+    help_max_scroll: Cell<u16>,
     /// The id selected before a rescan, selected again when the new forest arrives.
     reselect: Option<String>,
     dot_writer: DotWriter,
@@ -152,6 +153,7 @@ impl App {
             evidence_scroll: 0,
             evidence_max_scroll: Cell::new(0),
             scan_rows_visible: Cell::new(1),
+            help_max_scroll: Cell::new(0),
             reselect: None,
             dot_writer: crate::export::to_dot,
         }
@@ -292,7 +294,7 @@ impl App {
         let Overlay::Help { scroll } = &mut self.overlay else {
             return;
         };
-        let last = help::lines(self.config.theme).len() as u16;
+        let last = self.help_max_scroll.get();
         match command {
             Some(Command::Up) => *scroll = scroll.saturating_sub(1),
             Some(Command::Down) => *scroll = (*scroll + 1).min(last),
@@ -686,7 +688,8 @@ impl App {
         frame.render_widget(Paragraph::new(self.status_line()), status);
         frame.render_widget(Paragraph::new(help::bar(self.context(), theme)), bar);
         if let Overlay::Help { scroll } = self.overlay {
-            help::draw(frame, body, scroll, theme);
+            self.help_max_scroll
+                .set(help::draw(frame, body, scroll, theme));
         }
     }
 
