@@ -49,6 +49,13 @@ fn tree_view_wide() {
 }
 
 #[test]
+fn tree_view_wide_with_a_child_selected() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("acme/code-mini");
+    assert_snapshot!("tree_view_100x30_child", harness.screen());
+}
+
+#[test]
 fn tree_view_narrow() {
     let harness = Harness::with_forest(80, 24);
     assert_snapshot!("tree_view_80x24", harness.screen());

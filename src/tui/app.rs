@@ -313,7 +313,10 @@ impl App {
             Some(Command::First) => self.scan.scroll_to(true, visible),
             Some(Command::Last) => self.scan.scroll_to(false, visible),
             Some(Command::Help) => self.overlay = Overlay::Help { scroll: 0 },
-            Some(Command::Quit) => return Action::Quit,
+            Some(Command::Quit) => {
+                self.set_info("cancelling the scan…".to_string());
+                return Action::Quit;
+            }
             _ => {}
         }
         Action::Continue
@@ -783,7 +786,7 @@ impl App {
         let wide = area.width >= 100 && area.height >= 18;
         if wide {
             let [tree, side] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
+                Layout::horizontal([Constraint::Percentage(46), Constraint::Fill(1)]).areas(area);
             let [evidence, charts] =
                 Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(side);
             self.draw_tree(frame, tree, forest);
