@@ -5,6 +5,8 @@
 //! (for distances and the rank of differences between models). It is all that [`crate::lineage`]
 //! needs, so a second scan of an unchanged cache never reads tensor data again.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod cache;
 mod codec;
 mod error;
