@@ -28,7 +28,7 @@ pub struct TensorAccumulator {
     sketch: SketchBuilder,
     /// Flat index of the next value.
     position: usize,
-    /// Decoded values of the current chunk.
+    /// Decoded values of the current block.
     values: Vec<f32>,
     /// The current block widened to f64, for the moments.
     wide: Vec<f64>,
