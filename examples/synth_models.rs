@@ -257,7 +257,9 @@ fn write_model(
                 for &v in &values[..take] {
                     match dtype {
                         Dtype::F32 => bytes.extend_from_slice(&v.to_le_bytes()),
-                        Dtype::Bf16 => bytes.extend_from_slice(&half::bf16::from_f32(v).to_le_bytes()),
+                        Dtype::Bf16 => {
+                            bytes.extend_from_slice(&half::bf16::from_f32(v).to_le_bytes())
+                        }
                     }
                 }
                 out.write_all(&bytes)?;
