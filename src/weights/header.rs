@@ -35,7 +35,8 @@ impl TensorInfo {
     }
 }
 
-/// A tensor whose dtype mother does not know: it is left out, not fatal.
+/// A tensor whose dtype mother does not know: the header is still read; the measure layer
+/// refuses a model that holds one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unreadable {
     pub name: String,
@@ -170,7 +171,7 @@ impl SafetensorsFile {
         &self.metadata
     }
 
-    /// Tensors left out because their dtype is unknown.
+    /// Tensors whose dtype is unknown (not listed in [`Self::tensors`]).
     pub fn unreadable(&self) -> &[Unreadable] {
         &self.unreadable
     }
@@ -241,7 +242,7 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
         let Some(dtype) = Dtype::parse(dtype_name) else {
             parsed.unreadable.push(Unreadable {
                 name: name.clone(),
-                reason: format!("unknown dtype {dtype_name:?}; the tensor is left out"),
+                reason: format!("has unknown dtype {dtype_name:?}"),
             });
             continue;
         };

@@ -1,0 +1,434 @@
+//! The bad-input corpus of issue #6, end to end through `engine::scan`: one hub repo per kind of
+//! damage next to a few good models. Every damaged repo must be reported in `skipped` with a
+//! reason that names the file and says what to do, the good models must all be kept, and the
+//! forest over them must be the same as a scan of a cache that holds only the good models.
+//! Nothing may be written inside the scanned tree, and no `.bin`/`.pt` may be opened.
+
+#[path = "bad_input/corpus.rs"]
+mod corpus;
+#[path = "bad_input/scan.rs"]
+mod scan;
+
+use corpus::*;
+use scan::{Forest, forest, run_scan, tree_digest};
+use serde_json::json;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+/// One kind of damage: the repo that holds it, the file the message must name, and words the
+/// reason must contain.
+struct Case {
+    what: &'static str,
+    repo: PathBuf,
+    file: &'static str,
+    words: &'static [&'static str],
+}
+
+/// A valid header for one F32 4x4 tensor, for cases that damage only the data or the length.
+const ONE_TENSOR: &str = r#"{"w":{"dtype":"F32","shape":[4,4],"data_offsets":[0,64]}}"#;
+
+fn single_file_repo(cache: &Path, name: &str, bytes: Vec<u8>) -> PathBuf {
+    hub_repo(cache, "bad", name, &[("model.safetensors".into(), bytes)]);
+    repo_dir(cache, "bad", name)
+}
+
+/// Writes one repo per kind of damage into `cache`.
+fn write_bad_cases(cache: &Path) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut case = |what, repo, file, words| {
+        cases.push(Case {
+            what,
+            repo,
+            file,
+            words,
+        })
+    };
+
+    let whole = safetensors(&matrix_tensors(&random_model(10)));
+    let truncated = whole[..whole.len() / 2].to_vec();
+    case(
+        "truncated file",
+        single_file_repo(cache, "truncated", truncated),
+        "model.safetensors",
+        &["re-download"],
+    );
+    case(
+        "header length beyond the file",
+        single_file_repo(
+            cache,
+            "header-beyond-file",
+            with_length_field(10_000, ONE_TENSOR.as_bytes(), &[0; 64]),
+        ),
+        "model.safetensors",
+        &["header", "re-download"],
+    );
+    // The file is made sparse and longer than the claimed header, so that only the 100 MB cap
+    // (not the file's end) can refuse it.
+    let repo = single_file_repo(
+        cache,
+        "header-too-large",
+        with_length_field(200_000_000, ONE_TENSOR.as_bytes(), &[0; 64]),
+    );
+    let blob = fs::read_dir(repo.join("blobs"))
+        .expect("list blobs")
+        .next()
+        .expect("one blob")
+        .expect("blob entry")
+        .path();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&blob)
+        .and_then(|file| file.set_len(300_000_000))
+        .expect("extend the blob");
+    case(
+        "header length above 100 MB",
+        repo,
+        "model.safetensors",
+        &["header", "100"],
+    );
+    case(
+        "header not JSON",
+        single_file_repo(cache, "not-json", raw(r#"{"w": nope}"#, &[0; 64])),
+        "model.safetensors",
+        &["not valid JSON", "re-download"],
+    );
+    case(
+        "header not UTF-8",
+        single_file_repo(
+            cache,
+            "not-utf8",
+            with_length_field(8, b"{\"\xff\xfe\":1}", &[0; 64]),
+        ),
+        "model.safetensors",
+        &["not UTF-8", "re-download"],
+    );
+    case(
+        "header root not an object",
+        single_file_repo(cache, "not-object", raw("[1, 2, 3]", &[0; 64])),
+        "model.safetensors",
+        &[
+            "where an object of tensors is expected",
+            "not a safetensors file",
+        ],
+    );
+    let two = |a: [u64; 2], b: [u64; 2]| {
+        json!({
+            "a": {"dtype": "F32", "shape": [16], "data_offsets": a},
+            "b": {"dtype": "F32", "shape": [16], "data_offsets": b},
+        })
+        .to_string()
+    };
+    case(
+        "overlapping offsets",
+        single_file_repo(cache, "overlap", raw(&two([0, 64], [32, 96]), &[0; 96])),
+        "model.safetensors",
+        &["overlap"],
+    );
+    case(
+        "gapped offsets",
+        single_file_repo(cache, "gap", raw(&two([0, 64], [96, 160]), &[0; 160])),
+        "model.safetensors",
+        &["belong to no tensor"],
+    );
+    case(
+        "offsets out of range",
+        single_file_repo(cache, "out-of-range", raw(ONE_TENSOR, &[0; 32])),
+        "model.safetensors",
+        &["ends at byte 64", "holds only 32 bytes", "re-download"],
+    );
+    let mismatch = r#"{"w":{"dtype":"F32","shape":[4,4],"data_offsets":[0,32]}}"#;
+    case(
+        "shape and dtype do not match the byte length",
+        single_file_repo(cache, "size-mismatch", raw(mismatch, &[0; 32])),
+        "model.safetensors",
+        &["64 bytes", "32"],
+    );
+    let mut unknown = matrix_tensors(&random_model(11));
+    unknown.push(Tensor {
+        name: "packed".into(),
+        dtype: "Q4_K",
+        shape: vec![4, 4],
+        bytes: vec![0; 8],
+    });
+    case(
+        "unknown dtype",
+        single_file_repo(cache, "unknown-dtype", safetensors(&unknown)),
+        "model.safetensors",
+        &["Q4_K", "\"packed\"", "convert the tensor"],
+    );
+    let mut with_nan = random_model(12);
+    with_nan[2][7] = f32::NAN;
+    case(
+        "NaN weights",
+        single_file_repo(cache, "nan", safetensors(&matrix_tensors(&with_nan))),
+        "model.safetensors",
+        &["NaN or infinite", "layer0.v", "re-download"],
+    );
+    let mut with_inf = random_model(13);
+    with_inf[0][0] = f32::INFINITY;
+    case(
+        "infinite weights",
+        single_file_repo(cache, "inf", safetensors(&matrix_tensors(&with_inf))),
+        "model.safetensors",
+        &["NaN or infinite", "layer0.q"],
+    );
+
+    let shard = safetensors(&matrix_tensors(&random_model(14))[..2]);
+    let index = json!({"weight_map": {
+        "layer0.q": "model-00001-of-00002.safetensors",
+        "layer0.k": "model-00001-of-00002.safetensors",
+        "layer0.v": "model-00002-of-00002.safetensors",
+        "layer0.o": "model-00002-of-00002.safetensors",
+    }});
+    hub_repo(
+        cache,
+        "bad",
+        "missing-shard",
+        &[
+            ("model-00001-of-00002.safetensors".into(), shard),
+            (
+                "model.safetensors.index.json".into(),
+                index.to_string().into_bytes(),
+            ),
+        ],
+    );
+    case(
+        "shard named in the index but missing",
+        repo_dir(cache, "bad", "missing-shard"),
+        "model-00002-of-00002.safetensors",
+        &["re-download"],
+    );
+
+    let snapshot = hub_repo(cache, "bad", "broken-link", &[]);
+    link_into_blobs(&snapshot, "model.safetensors", "0123456789abcdef");
+    case(
+        "broken symlink",
+        repo_dir(cache, "bad", "broken-link"),
+        "model.safetensors",
+        &["missing blob", "re-download bad/broken-link"],
+    );
+
+    let snapshot = hub_repo(cache, "bad", "link-loop", &[]);
+    symlink("loop.safetensors", snapshot.join("model.safetensors")).expect("link");
+    symlink("model.safetensors", snapshot.join("loop.safetensors")).expect("link");
+    case(
+        "symlink loop",
+        repo_dir(cache, "bad", "link-loop"),
+        "model.safetensors",
+        &["link"],
+    );
+
+    hub_repo(
+        cache,
+        "bad",
+        "incomplete",
+        &[("config.json".into(), br#"{"model_type": "bert"}"#.to_vec())],
+    );
+    let repo = repo_dir(cache, "bad", "incomplete");
+    fs::write(repo.join("blobs/a1b2c3d4.incomplete"), &whole[..100]).expect("write");
+    case(
+        ".incomplete download",
+        repo,
+        "a1b2c3d4.incomplete",
+        &["download in progress or interrupted", "re-run the download"],
+    );
+
+    let repo = repo_dir(cache, "bad", "dangling-ref");
+    fs::create_dir_all(repo.join("refs")).expect("create refs");
+    fs::write(repo.join("refs/main"), "f".repeat(40)).expect("write ref");
+    case(
+        "ref pointing to a missing snapshot",
+        repo,
+        "main",
+        &["no snapshot folder", "re-run the download"],
+    );
+
+    let snapshot = hub_repo(cache, "bad", "weights-fifo", &[]);
+    fifo(&snapshot.join("model.safetensors"));
+    case(
+        "weights that are not a regular file (a FIFO: opening it would hang)",
+        repo_dir(cache, "bad", "weights-fifo"),
+        "model.safetensors",
+        &["not a regular file"],
+    );
+
+    let snapshot = hub_repo(cache, "bad", "pickle-only", &[]);
+    fifo(&snapshot.join("pytorch_model.bin"));
+    fifo(&snapshot.join("model.pt"));
+    case(
+        "PyTorch pickle weights only (a FIFO: opening it would hang)",
+        repo_dir(cache, "bad", "pickle-only"),
+        "pytorch_model.bin",
+        &["safetensors"],
+    );
+
+    let name = OsStr::from_bytes(b"models--bad--caf\xe9");
+    let repo = cache.join(name);
+    let snapshot = repo.join("snapshots").join("e".repeat(40));
+    fs::create_dir_all(&snapshot).expect("create snapshot");
+    fs::write(
+        snapshot.join("model.safetensors"),
+        safetensors(&matrix_tensors(&random_model(15))),
+    )
+    .expect("write");
+    case(
+        "non-UTF-8 repo folder name",
+        repo,
+        "models--bad--caf",
+        &["UTF-8"],
+    );
+    cases
+}
+
+/// Pickle files beside good models: they must be ignored, and never opened.
+fn plant_fifos_beside_good_models(cache: &Path) {
+    for (org, name, _) in good_models() {
+        let snapshot = repo_dir(cache, org, name)
+            .join("snapshots")
+            .join(commit_of(org, name));
+        fifo(&snapshot.join("pytorch_model.bin"));
+    }
+}
+
+fn good_ids() -> Vec<String> {
+    good_models()
+        .iter()
+        .map(|(org, name, _)| format!("{org}/{name}"))
+        .collect()
+}
+
+#[test]
+fn every_bad_case_is_skipped_with_its_file_and_fix_and_the_good_forest_does_not_move() {
+    let bad = tempfile::tempdir().expect("tempdir");
+    let clean = tempfile::tempdir().expect("tempdir");
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    write_good_models(bad.path());
+    plant_fifos_beside_good_models(bad.path());
+    let cases = write_bad_cases(bad.path());
+    write_good_models(clean.path());
+
+    let before = tree_digest(bad.path());
+    let report = run_scan(bad.path(), Some(cache_dir.path()));
+    assert_eq!(
+        tree_digest(bad.path()),
+        before,
+        "the scan changed the scanned tree"
+    );
+
+    for skipped in &report.skipped {
+        println!("{}\n    {}", skipped.path.display(), skipped.reason);
+    }
+    for case in &cases {
+        let found: Vec<_> = report
+            .skipped
+            .iter()
+            .filter(|s| s.path.starts_with(&case.repo))
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "{}: nothing under {} was reported as skipped",
+            case.what,
+            case.repo.display()
+        );
+        let fits = found.iter().any(|s| {
+            let text = format!("{} {}", s.path.display(), s.reason);
+            text.contains(case.file) && case.words.iter().all(|w| s.reason.contains(w))
+        });
+        assert!(
+            fits,
+            "{}: expected a reason naming {} with {:?}, got {:#?}",
+            case.what, case.file, case.words, found
+        );
+    }
+    let model_ids: Vec<&str> = report.models.iter().map(|m| m.entry.id.as_str()).collect();
+    assert_eq!(model_ids, good_ids(), "exactly the good models are kept");
+    assert!(
+        report.models.iter().all(|m| !m.from_cache),
+        "a fresh cache dir holds nothing"
+    );
+
+    let clean_report = run_scan(clean.path(), None);
+    assert!(
+        clean_report.skipped.is_empty(),
+        "{:#?}",
+        clean_report.skipped
+    );
+    let clean_forest = forest(&clean_report);
+    assert_eq!(forest(&report), clean_forest);
+    assert!(
+        !clean_forest.edges.is_empty(),
+        "the good models form at least one tree, so the comparison means something"
+    );
+
+    let again = run_scan(bad.path(), Some(cache_dir.path()));
+    assert!(
+        again.models.iter().all(|m| m.from_cache),
+        "second scan reads from the cache"
+    );
+    assert_eq!(forest(&again), clean_forest);
+    assert_eq!(again.skipped, report.skipped);
+}
+
+#[test]
+fn an_empty_cache_gives_an_empty_report() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    fs::write(cache.path().join("version.txt"), "1").expect("write");
+    fs::create_dir(cache.path().join(".locks")).expect("create");
+    let report = run_scan(cache.path(), None);
+    assert!(report.models.is_empty());
+    assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+    assert_eq!(forest(&report), Forest::default());
+}
+
+#[test]
+fn ten_thousand_small_files_beside_a_model_change_nothing() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let model_dir = root.path().join("model");
+    fs::create_dir(&model_dir).expect("create");
+    fs::write(
+        model_dir.join("model.safetensors"),
+        safetensors(&matrix_tensors(&random_model(20))),
+    )
+    .expect("write");
+    let clutter = root.path().join("clutter");
+    fs::create_dir(&clutter).expect("create");
+    for i in 0..10_000 {
+        fs::write(clutter.join(format!("note-{i:05}.txt")), i.to_string()).expect("write");
+    }
+    let started = std::time::Instant::now();
+    let report = run_scan(root.path(), None);
+    println!("10,000-file tree scanned in {:?}", started.elapsed());
+    let ids: Vec<&str> = report.models.iter().map(|m| m.entry.id.as_str()).collect();
+    assert_eq!(ids, ["model"]);
+    assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+}
+
+/// Permissions only bite for an unprivileged user: as root (CAP_DAC_OVERRIDE) a chmod 000 file
+/// is still readable, and the model is then rightly measured. Both outcomes are checked.
+#[test]
+fn an_unreadable_weight_file_is_reported_or_read_never_a_panic() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("locked");
+    fs::create_dir(&dir).expect("create");
+    let file = dir.join("model.safetensors");
+    fs::write(&file, safetensors(&matrix_tensors(&random_model(21)))).expect("write");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o000)).expect("chmod");
+    let permissions_bite = fs::File::open(&file).is_err();
+    let report = run_scan(root.path(), None);
+    if permissions_bite {
+        assert!(report.models.is_empty());
+        let reason = &report.skipped[0].reason;
+        assert!(
+            reason.contains("model.safetensors") && reason.contains("ermission"),
+            "{reason}"
+        );
+    } else {
+        println!("running with CAP_DAC_OVERRIDE: chmod 000 does not stop reads");
+        assert_eq!(report.models.len(), 1);
+        assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+    }
+}
