@@ -432,3 +432,158 @@ fn an_unreadable_weight_file_is_reported_or_read_never_a_panic() {
         assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
     }
 }
+
+/// A weight file cut short while the engine streams it (positioned reads, never a mapping):
+/// that model is skipped with a reason naming the file, the other model is kept, nothing hangs
+/// and no SIGBUS kills the test.
+#[test]
+fn a_file_truncated_during_the_scan_fails_that_model_only() {
+    use mother::engine::{Phase, ScanEvent, spawn_scan};
+    let root = tempfile::tempdir().expect("tempdir");
+    // 8 matrices of 2048 x 2048 F32 = 128 MB: far more than one progress step (4 MB), so the
+    // file is cut while most of it is still unread.
+    let big_dir = root.path().join("big");
+    fs::create_dir(&big_dir).expect("create");
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(30);
+    let tensors: Vec<Tensor> = (0..8)
+        .map(|i| {
+            Tensor::f32(
+                &format!("m{i}"),
+                &[2048, 2048],
+                &random_matrix(&mut rng, 2048, 2048),
+            )
+        })
+        .collect();
+    let big_file = big_dir.join("model.safetensors");
+    fs::write(&big_file, safetensors(&tensors)).expect("write");
+    drop(tensors);
+    let small_dir = root.path().join("small");
+    fs::create_dir(&small_dir).expect("create");
+    fs::write(
+        small_dir.join("model.safetensors"),
+        safetensors(&matrix_tensors(&random_model(31))),
+    )
+    .expect("write");
+
+    let handle = spawn_scan(scan::options(root.path(), None));
+    let mut big = None;
+    let mut cut = false;
+    let report = loop {
+        let event = handle
+            .events
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the scan hung after the file was cut");
+        match event {
+            ScanEvent::Discovered { models, .. } => {
+                big = models.iter().position(|m| m.id == "big");
+            }
+            ScanEvent::Progress { model, .. } if Some(model) == big && !cut => {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&big_file)
+                    .and_then(|file| file.set_len(4096))
+                    .expect("truncate the model file");
+                cut = true;
+            }
+            ScanEvent::Phase {
+                model,
+                phase: Phase::Done,
+            } if Some(model) == big && !cut => {
+                panic!("the big model was read completely before it could be cut")
+            }
+            ScanEvent::Finished(report) => break *report,
+            _ => {}
+        }
+    };
+    assert!(cut, "no progress event came for the big model");
+    let ids: Vec<&str> = report.models.iter().map(|m| m.entry.id.as_str()).collect();
+    assert_eq!(ids, ["small"]);
+    let [skipped] = report.skipped.as_slice() else {
+        panic!("expected one skipped model, got {:#?}", report.skipped);
+    };
+    println!("{}", skipped.reason);
+    assert!(skipped.reason.contains(&big_file.display().to_string()));
+    assert!(skipped.reason.contains("shrank while being read"));
+}
+
+/// Two scans at once on one cache directory (two threads, the same as two processes to the
+/// cache's files): both reports and a third scan from the filled cache agree.
+#[test]
+fn two_scans_at_once_on_one_cache_agree() {
+    let corpus = tempfile::tempdir().expect("tempdir");
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    write_good_models(corpus.path());
+    let (first, second) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| run_scan(corpus.path(), Some(cache_dir.path())));
+        let b = scope.spawn(|| run_scan(corpus.path(), Some(cache_dir.path())));
+        (
+            a.join().expect("first scan"),
+            b.join().expect("second scan"),
+        )
+    });
+    let third = run_scan(corpus.path(), Some(cache_dir.path()));
+    assert!(third.models.iter().all(|m| m.from_cache));
+    let fresh = run_scan(corpus.path(), None);
+    for report in [&first, &second, &third] {
+        assert_eq!(fingerprints(report), fingerprints(&fresh));
+        assert_eq!(forest(report), forest(&fresh));
+        assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+    }
+}
+
+/// Every cache entry damaged (garbage, cut short, emptied) and unrelated garbage files beside
+/// them: the scan reads the weights again and gets the same answer, and rewrites the entries.
+#[test]
+fn a_cache_full_of_garbage_still_gives_the_right_answer() {
+    let corpus = tempfile::tempdir().expect("tempdir");
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    write_good_models(corpus.path());
+    let fresh = run_scan(corpus.path(), None);
+    run_scan(corpus.path(), Some(cache_dir.path()));
+
+    let mut entries: Vec<PathBuf> = fs::read_dir(cache_dir.path())
+        .expect("list the cache")
+        .map(|entry| entry.expect("cache entry").path())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), fresh.models.len(), "one entry per model");
+    for (i, entry) in entries.iter().enumerate() {
+        let bytes = fs::read(entry).expect("read entry");
+        let damaged = match i % 4 {
+            0 => b"not a fingerprint at all".repeat(40),
+            1 => bytes[..bytes.len() / 2].to_vec(),
+            2 => Vec::new(),
+            _ => {
+                let mut flipped = bytes.clone();
+                let middle = flipped.len() / 2;
+                flipped[middle] ^= 0x5a;
+                flipped
+            }
+        };
+        fs::write(entry, damaged).expect("damage entry");
+    }
+    for i in 0..50u8 {
+        fs::write(cache_dir.path().join(format!("junk-{i}.fp")), [i; 300]).expect("write junk");
+    }
+    fs::create_dir(cache_dir.path().join("a-folder.fp")).expect("create");
+
+    let rescanned = run_scan(corpus.path(), Some(cache_dir.path()));
+    assert!(rescanned.models.iter().all(|m| !m.from_cache));
+    assert_eq!(fingerprints(&rescanned), fingerprints(&fresh));
+    assert_eq!(forest(&rescanned), forest(&fresh));
+    assert!(rescanned.skipped.is_empty(), "{:#?}", rescanned.skipped);
+
+    let from_cache = run_scan(corpus.path(), Some(cache_dir.path()));
+    assert!(from_cache.models.iter().all(|m| m.from_cache));
+    assert_eq!(fingerprints(&from_cache), fingerprints(&fresh));
+}
+
+fn fingerprints(
+    report: &mother::engine::ScanReport,
+) -> Vec<(String, mother::measure::Fingerprint)> {
+    report
+        .models
+        .iter()
+        .map(|m| (m.entry.id.clone(), m.fingerprint.clone()))
+        .collect()
+}
