@@ -2,6 +2,7 @@
 //! values known by hand and by distribution.
 
 use mother::measure::Moments;
+use mother::measure::moments::{sum_and_sum_sq, sum_and_sum_sq_portable};
 use mother::measure::tensor::TensorAccumulator;
 use mother::weights::FloatDtype;
 use proptest::prelude::*;
@@ -80,6 +81,16 @@ fn sample() -> impl Strategy<Value = Vec<f32>> {
 }
 
 proptest! {
+    #[test]
+    fn vector_sums_give_the_same_bits_as_the_portable_ones(values in sample()) {
+        let wide: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        let (s, q) = sum_and_sum_sq(&wide);
+        let (sp, qp) = sum_and_sum_sq_portable(&wide);
+        prop_assert_eq!((s.to_bits(), q.to_bits()), (sp.to_bits(), qp.to_bits()));
+        let mean = s / wide.len() as f64;
+        prop_assert_eq!(Moments::around_mean(&wide, mean), Moments::around_mean_portable(&wide, mean));
+    }
+
     #[test]
     fn merged_chunks_match_the_two_pass_reference(
         values in sample(),

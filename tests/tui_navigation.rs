@@ -265,3 +265,47 @@ fn a_failed_scan_is_shown_not_hidden() {
     assert!(screen.contains("scan failed"), "{screen}");
     assert!(screen.contains("permission denied"), "{screen}");
 }
+
+#[test]
+fn the_scan_list_scrolls_when_models_outnumber_rows() {
+    let mut harness = Harness::new(80, 24);
+    let template = tui_fixture::entries().remove(0);
+    let models: Vec<_> = (0..40)
+        .map(|index| {
+            let mut entry = template.clone();
+            entry.id = format!("zoo/model-{index:02}");
+            entry
+        })
+        .collect();
+    harness.send(AppEvent::Scan(ScanEvent::Discovered {
+        models,
+        skipped: Vec::new(),
+    }));
+    assert!(harness.screen().contains("zoo/model-00"));
+    assert!(!harness.screen().contains("zoo/model-39"));
+    harness.char('G');
+    assert!(harness.screen().contains("zoo/model-39"));
+    assert!(!harness.screen().contains("zoo/model-00"));
+    harness.key(KeyCode::Up);
+    harness.char('g');
+    assert!(harness.screen().contains("zoo/model-00"));
+}
+
+#[test]
+fn evidence_scrolls_only_as_far_as_its_text() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini");
+    harness.key(KeyCode::Tab);
+    assert!(!harness.screen().contains("declared   acme/chat-mini"));
+    for _ in 0..10 {
+        harness.key(KeyCode::Down);
+    }
+    assert!(
+        harness
+            .screen()
+            .contains("declared   acme/chat-mini (README.md) ✗ disagrees")
+    );
+    harness.key(KeyCode::Up);
+    harness.key(KeyCode::Up);
+    assert!(!harness.screen().contains("declared   acme/chat-mini"));
+}

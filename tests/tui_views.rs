@@ -11,7 +11,11 @@ use tui_fixture::Harness;
 
 #[test]
 fn scan_view_mid_scan() {
-    let mut harness = Harness::new(80, 24);
+    let mut harness = Harness::with_banner(
+        80,
+        24,
+        "No models in ~/.cache/huggingface/hub — showing the demo family",
+    );
     harness.send(AppEvent::Scan(ScanEvent::Discovered {
         models: tui_fixture::entries(),
         skipped: tui_fixture::skipped(),
@@ -42,6 +46,13 @@ fn scan_view_mid_scan() {
 fn tree_view_wide() {
     let harness = Harness::with_forest(100, 30);
     assert_snapshot!("tree_view_100x30", harness.screen());
+}
+
+#[test]
+fn tree_view_wide_with_a_child_selected() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("acme/code-mini");
+    assert_snapshot!("tree_view_100x30_child", harness.screen());
 }
 
 #[test]
@@ -88,6 +99,18 @@ fn help_screen() {
     let mut harness = Harness::with_forest(80, 24);
     harness.char('?');
     assert_snapshot!("help_screen", harness.screen());
+}
+
+#[test]
+fn help_screen_scrolls_to_its_last_line() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('?');
+    for _ in 0..100 {
+        harness.char('j');
+    }
+    assert_snapshot!("help_screen_end", harness.screen());
+    harness.key(KeyCode::Esc);
+    assert!(!harness.screen().contains("Keys"));
 }
 
 #[test]

@@ -4,10 +4,11 @@
 //!
 //! Entry layout: magic `MOTHERFP`, format version (u32), key length (u32), the key itself (so a
 //! hash collision of file names is caught), payload length (u64), xxh3-64 of the payload, then
-//! the payload ([`super::codec`]). An entry that is garbage, truncated, of another version or for
-//! another key is a miss, and the next `put` replaces it. Writes go to a uniquely named temporary
-//! file in the same directory and are renamed into place, so readers never see half an entry and
-//! two processes writing the same key at once both leave a whole one.
+//! the payload (a compact binary encoding, `codec.rs`). An entry that is garbage, truncated, of
+//! another version or for another key is a miss, and the next `put` replaces it. Writes go to a
+//! uniquely named temporary file in the same directory and are renamed into place, so readers
+//! never see half an entry and two processes writing the same key at once both leave a whole
+//! one.
 
 use super::{Fingerprint, MeasureError, codec};
 use crate::discover::WeightFile;

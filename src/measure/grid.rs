@@ -1,6 +1,7 @@
 //! Detecting an int8-quantised-then-dequantised copy: sampled rows whose values all sit on
 //! the grid k * scale, with scale = max|row| / 127 and integer |k| <= 127 (symmetric per-row
-//! absmax quantisation, the common scheme).
+//! absmax quantisation, the common scheme). Up to 16 evenly spaced rows are sampled, and of each
+//! the first [`KEPT_PER_ROW`] values are tested, so memory stays small for any shape.
 //!
 //! Tolerance: a value v passes when |v - k*scale| <= 1e-3 * scale + p * |v|, where p is twice
 //! the relative spacing of the stored dtype ([`FloatDtype::relative_precision`]): the product
@@ -14,13 +15,22 @@ use crate::weights::FloatDtype;
 /// Most rows sampled per tensor.
 pub const SAMPLE_ROWS: usize = 16;
 
-/// Collects up to [`SAMPLE_ROWS`] evenly spaced rows of a row-major matrix as it streams past.
+/// Most values kept per sampled row for the grid test: memory stays bounded however long the
+/// rows are. The row's maximum (hence the scale) is still taken over the whole row.
+pub const KEPT_PER_ROW: usize = 16 * 1024;
+
+/// Follows up to [`SAMPLE_ROWS`] evenly spaced rows of a row-major matrix as it streams past.
 pub struct GridSampler {
     cols: usize,
-    /// Sampled row indices, increasing.
-    rows: Vec<usize>,
-    /// Values of the sampled rows, in order, `cols` per row.
-    values: Vec<f32>,
+    rows: Vec<SampledRow>,
+}
+
+struct SampledRow {
+    index: usize,
+    max_abs: f32,
+    any_non_finite: bool,
+    /// The first [`KEPT_PER_ROW`] values of the row.
+    kept: Vec<f32>,
 }
 
 impl GridSampler {
@@ -28,46 +38,57 @@ impl GridSampler {
         let count = rows.min(SAMPLE_ROWS);
         Self {
             cols,
-            rows: (0..count).map(|k| k * rows / count).collect(),
-            values: Vec::with_capacity(count * cols),
+            rows: (0..count)
+                .map(|k| SampledRow {
+                    index: k * rows / count,
+                    max_abs: 0.0,
+                    any_non_finite: false,
+                    kept: Vec::new(),
+                })
+                .collect(),
         }
     }
 
     /// Takes the sampled values among `values`, which start at flat index `start`.
     pub fn push(&mut self, start: usize, values: &[f32]) {
         let end = start + values.len();
-        for &row in &self.rows {
-            let lo = (row * self.cols).max(start);
-            let hi = ((row + 1) * self.cols).min(end);
-            if lo < hi {
-                self.values
-                    .extend_from_slice(&values[lo - start..hi - start]);
+        for row in &mut self.rows {
+            let row_start = row.index * self.cols;
+            let lo = row_start.max(start);
+            let hi = (row_start + self.cols).min(end);
+            if lo >= hi {
+                continue;
             }
+            let piece = &values[lo - start..hi - start];
+            for &v in piece {
+                row.max_abs = row.max_abs.max(v.abs());
+                row.any_non_finite |= !v.is_finite();
+            }
+            let room = KEPT_PER_ROW.saturating_sub(lo - row_start);
+            row.kept.extend_from_slice(&piece[..piece.len().min(room)]);
         }
     }
 
     /// True when every sampled row lies on its int8 grid.
     pub fn on_grid(&self, dtype: FloatDtype) -> bool {
-        if self.cols == 0 {
-            return true;
-        }
-        self.values
-            .chunks(self.cols)
-            .all(|row| row_on_int8_grid(row, dtype.relative_precision()))
+        self.rows.iter().all(|row| {
+            !row.any_non_finite
+                && values_on_int8_grid(&row.kept, row.max_abs, dtype.relative_precision())
+        })
     }
 }
 
-/// True when `row` lies on its int8 grid (see the module docs for the tolerance).
-pub fn row_on_int8_grid(row: &[f32], relative_precision: f32) -> bool {
-    let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if !max.is_finite() || row.iter().any(|v| !v.is_finite()) {
+/// True when every one of `values` lies on the grid k * max_abs / 127 (see the module docs for
+/// the tolerance). A row of zeros is on the grid.
+pub fn values_on_int8_grid(values: &[f32], max_abs: f32, relative_precision: f32) -> bool {
+    if !max_abs.is_finite() {
         return false;
     }
-    if max == 0.0 {
+    if max_abs == 0.0 {
         return true;
     }
-    let scale = max / 127.0;
-    row.iter().all(|&v| {
+    let scale = max_abs / 127.0;
+    values.iter().all(|&v| {
         let k = (v / scale).round();
         k.abs() <= 127.0 && (v - k * scale).abs() <= 1e-3 * scale + relative_precision * v.abs()
     })

@@ -4,7 +4,12 @@
 //! kurtosis), its squared norm, a content hash (for exact duplicates) and a small linear sketch
 //! (for distances and the rank of differences between models). It is all that [`crate::lineage`]
 //! needs, so a second scan of an unchanged cache never reads tensor data again.
+//!
+//! [`fingerprint_model`] (in `model`) streams every 2-D tensor through the fused pass of
+//! [`tensor`], which feeds [`moments`], [`grid`] and [`sketch`]; [`cache`] keeps the results.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 pub mod cache;
 mod codec;
 mod error;

@@ -10,22 +10,35 @@ use super::Moments;
 /// compiler can keep them in vector registers.
 const LANES: usize = 8;
 
-/// Sum and sum of squares of `values`, in f64 lanes.
-#[inline]
-pub fn sum_and_sum_sq(values: &[f32]) -> (f64, f64) {
+/// Sum and sum of squares of `values`, in lanes (AVX2 when the CPU has it, same bits).
+#[inline(always)]
+pub fn sum_and_sum_sq(values: &[f64]) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let (sum, sum_sq) = unsafe { super::avx2::sum_and_sum_sq_lanes(values) };
+        return finish_sums(values, sum, sum_sq);
+    }
+    sum_and_sum_sq_portable(values)
+}
+
+/// [`sum_and_sum_sq`] without vector instructions: the reference the AVX2 code must match.
+pub fn sum_and_sum_sq_portable(values: &[f64]) -> (f64, f64) {
     let mut sum = [0.0f64; LANES];
     let mut sum_sq = [0.0f64; LANES];
-    let blocks = values.chunks_exact(LANES);
-    let rest = blocks.remainder();
-    for block in blocks {
+    for block in values.chunks_exact(LANES) {
         for lane in 0..LANES {
-            let x = block[lane] as f64;
-            sum[lane] += x;
-            sum_sq[lane] += x * x;
+            sum[lane] += block[lane];
+            sum_sq[lane] += block[lane] * block[lane];
         }
     }
-    for (lane, &x) in rest.iter().enumerate() {
-        let x = x as f64;
+    finish_sums(values, sum, sum_sq)
+}
+
+/// Adds the values after the last whole block to the lanes, then the lanes together.
+#[inline(always)]
+fn finish_sums(values: &[f64], mut sum: [f64; LANES], mut sum_sq: [f64; LANES]) -> (f64, f64) {
+    for (lane, &x) in values.chunks_exact(LANES).remainder().iter().enumerate() {
         sum[lane] += x;
         sum_sq[lane] += x * x;
     }
@@ -34,36 +47,51 @@ pub fn sum_and_sum_sq(values: &[f32]) -> (f64, f64) {
 
 impl Moments {
     /// Moments of `values` around `mean`, which must be their mean (the caller already summed
-    /// them in [`sum_and_sum_sq`], so the chunk is read once for the mean and once here).
-    #[inline]
-    pub fn around_mean(values: &[f32], mean: f64) -> Self {
-        let mut m2 = [0.0f64; LANES];
-        let mut m3 = [0.0f64; LANES];
-        let mut m4 = [0.0f64; LANES];
-        let blocks = values.chunks_exact(LANES);
-        let rest = blocks.remainder();
-        for block in blocks {
+    /// them in [`sum_and_sum_sq`], so the block is read once for the mean and once here).
+    /// AVX2 when the CPU has it, same bits.
+    #[inline(always)]
+    pub fn around_mean(values: &[f64], mean: f64) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let lanes = unsafe { super::avx2::central_lanes(values, mean) };
+            return Self::finish_central(values, mean, lanes);
+        }
+        Self::around_mean_portable(values, mean)
+    }
+
+    /// [`Self::around_mean`] without vector instructions: the reference the AVX2 code must match.
+    pub fn around_mean_portable(values: &[f64], mean: f64) -> Self {
+        let mut lanes = [[0.0f64; LANES]; 3];
+        for block in values.chunks_exact(LANES) {
             for lane in 0..LANES {
-                let d = block[lane] as f64 - mean;
+                let d = block[lane] - mean;
                 let d2 = d * d;
-                m2[lane] += d2;
-                m3[lane] += d2 * d;
-                m4[lane] += d2 * d2;
+                lanes[0][lane] += d2;
+                lanes[1][lane] += d2 * d;
+                lanes[2][lane] += d2 * d2;
             }
         }
-        for (lane, &x) in rest.iter().enumerate() {
-            let d = x as f64 - mean;
+        Self::finish_central(values, mean, lanes)
+    }
+
+    /// Adds the values after the last whole block to the lanes, then the lanes together.
+    #[inline(always)]
+    fn finish_central(values: &[f64], mean: f64, mut lanes: [[f64; LANES]; 3]) -> Self {
+        for (lane, &x) in values.chunks_exact(LANES).remainder().iter().enumerate() {
+            let d = x - mean;
             let d2 = d * d;
-            m2[lane] += d2;
-            m3[lane] += d2 * d;
-            m4[lane] += d2 * d2;
+            lanes[0][lane] += d2;
+            lanes[1][lane] += d2 * d;
+            lanes[2][lane] += d2 * d2;
         }
+        let [m2, m3, m4] = lanes.map(|l| l.iter().sum());
         Self {
             count: values.len() as u64,
             mean,
-            m2: m2.iter().sum(),
-            m3: m3.iter().sum(),
-            m4: m4.iter().sum(),
+            m2,
+            m3,
+            m4,
         }
     }
 
@@ -72,8 +100,9 @@ impl Moments {
         if values.is_empty() {
             return Self::default();
         }
-        let (sum, _) = sum_and_sum_sq(values);
-        Self::around_mean(values, sum / values.len() as f64)
+        let wide: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        let (sum, _) = sum_and_sum_sq(&wide);
+        Self::around_mean(&wide, sum / wide.len() as f64)
     }
 
     /// The moments of the union of the two samples.

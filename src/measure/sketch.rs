@@ -67,7 +67,7 @@ impl SketchBuilder {
     }
 
     /// Adds the next `values` of the matrix (row-major order continues from the last call).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, mut values: &[f32]) {
         while !values.is_empty() {
             let take = values.len().min(self.cols - self.col);
@@ -80,7 +80,7 @@ impl SketchBuilder {
     }
 
     /// Folds a piece of the current row, starting at column `self.col`, into `row_fold`.
-    #[inline]
+    #[inline(always)]
     fn fold_into_row(&mut self, piece: &[f32]) {
         let mut col = self.col;
         let mut piece = piece;

@@ -28,10 +28,12 @@ pub struct TensorAccumulator {
     sketch: SketchBuilder,
     /// Flat index of the next value.
     position: usize,
-    /// Decoded values of the current chunk.
+    /// Decoded values of the current block.
     values: Vec<f32>,
-    /// The current chunk without its non-finite values (only used when it has some).
-    finite: Vec<f32>,
+    /// The current block widened to f64, for the moments.
+    wide: Vec<f64>,
+    /// The current block with non-finite values replaced by zeros (only when it has some).
+    zeroed: Vec<f32>,
 }
 
 impl TensorAccumulator {
@@ -46,7 +48,8 @@ impl TensorAccumulator {
             sketch: SketchBuilder::new(rows, cols),
             position: 0,
             values: Vec::new(),
-            finite: Vec::new(),
+            wide: Vec::new(),
+            zeroed: Vec::new(),
         }
     }
 
@@ -83,41 +86,44 @@ impl TensorAccumulator {
     }
 
     /// Adds the next decoded values.
-    #[inline]
+    #[inline(always)]
     pub fn push_values(&mut self, values: &[f32]) {
         if values.is_empty() {
             return;
         }
         self.grid.push(self.position, values);
         self.position += values.len();
-        let (sum, sum_sq) = sum_and_sum_sq(values);
+        let mut wide = std::mem::take(&mut self.wide);
+        wide.clear();
+        wide.extend(values.iter().map(|&v| v as f64));
+        let (sum, sum_sq) = sum_and_sum_sq(&wide);
         if sum.is_finite() && sum_sq.is_finite() {
-            let chunk = Moments::around_mean(values, sum / values.len() as f64);
+            let chunk = Moments::around_mean(&wide, sum / wide.len() as f64);
             self.moments = self.moments.merge(&chunk);
             self.sum_sq += sum_sq;
             self.sketch.push(values);
         } else {
-            self.push_with_non_finite(values);
+            self.push_with_non_finite(values, &mut wide);
         }
+        self.wide = wide;
     }
 
-    /// The rare path: a chunk holding NaN or infinity (or finite values so large that their
-    /// squares overflow f64, which f32 weights cannot reach).
-    fn push_with_non_finite(&mut self, values: &[f32]) {
-        let mut finite = std::mem::take(&mut self.finite);
-        finite.clear();
-        finite.extend(values.iter().copied().filter(|v| v.is_finite()));
-        self.non_finite += (values.len() - finite.len()) as u64;
-        if !finite.is_empty() {
-            let (sum, sum_sq) = sum_and_sum_sq(&finite);
-            let chunk = Moments::around_mean(&finite, sum / finite.len() as f64);
+    /// The rare path: a block holding NaN or infinity. `wide` is scratch space.
+    fn push_with_non_finite(&mut self, values: &[f32], wide: &mut Vec<f64>) {
+        wide.clear();
+        wide.extend(values.iter().filter(|v| v.is_finite()).map(|&v| v as f64));
+        self.non_finite += (values.len() - wide.len()) as u64;
+        if !wide.is_empty() {
+            let (sum, sum_sq) = sum_and_sum_sq(wide);
+            let chunk = Moments::around_mean(wide, sum / wide.len() as f64);
             self.moments = self.moments.merge(&chunk);
             self.sum_sq += sum_sq;
         }
-        finite.clear();
-        finite.extend(values.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
-        self.sketch.push(&finite);
-        self.finite = finite;
+        let mut zeroed = std::mem::take(&mut self.zeroed);
+        zeroed.clear();
+        zeroed.extend(values.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+        self.sketch.push(&zeroed);
+        self.zeroed = zeroed;
     }
 
     pub fn finish(self, name: &str, shape: &[usize]) -> TensorFingerprint {

@@ -131,6 +131,7 @@ pub struct App {
     /// Limits learnt at the last draw, so scrolling stops at the end of what is shown.
     evidence_max_scroll: Cell<u16>,
     scan_rows_visible: Cell<usize>,
+    help_max_scroll: Cell<u16>,
     /// The id selected before a rescan, selected again when the new forest arrives.
     reselect: Option<String>,
     dot_writer: DotWriter,
@@ -152,6 +153,7 @@ impl App {
             evidence_scroll: 0,
             evidence_max_scroll: Cell::new(0),
             scan_rows_visible: Cell::new(1),
+            help_max_scroll: Cell::new(0),
             reselect: None,
             dot_writer: crate::export::to_dot,
         }
@@ -292,7 +294,7 @@ impl App {
         let Overlay::Help { scroll } = &mut self.overlay else {
             return;
         };
-        let last = help::lines(self.config.theme).len() as u16;
+        let last = self.help_max_scroll.get();
         match command {
             Some(Command::Up) => *scroll = scroll.saturating_sub(1),
             Some(Command::Down) => *scroll = (*scroll + 1).min(last),
@@ -311,7 +313,10 @@ impl App {
             Some(Command::First) => self.scan.scroll_to(true, visible),
             Some(Command::Last) => self.scan.scroll_to(false, visible),
             Some(Command::Help) => self.overlay = Overlay::Help { scroll: 0 },
-            Some(Command::Quit) => return Action::Quit,
+            Some(Command::Quit) => {
+                self.set_info("cancelling the scan…".to_string());
+                return Action::Quit;
+            }
             _ => {}
         }
         Action::Continue
@@ -686,7 +691,8 @@ impl App {
         frame.render_widget(Paragraph::new(self.status_line()), status);
         frame.render_widget(Paragraph::new(help::bar(self.context(), theme)), bar);
         if let Overlay::Help { scroll } = self.overlay {
-            help::draw(frame, body, scroll, theme);
+            self.help_max_scroll
+                .set(help::draw(frame, body, scroll, theme));
         }
     }
 
@@ -780,7 +786,7 @@ impl App {
         let wide = area.width >= 100 && area.height >= 18;
         if wide {
             let [tree, side] =
-                Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
+                Layout::horizontal([Constraint::Percentage(46), Constraint::Fill(1)]).areas(area);
             let [evidence, charts] =
                 Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(side);
             self.draw_tree(frame, tree, forest);
@@ -797,6 +803,7 @@ impl App {
                 self.draw_pane(frame, lineage, forest, Focus::Lineage);
             }
         } else {
+            let theme = self.config.theme;
             // Narrow: the tree on top and one panel below, the focused one (evidence when the
             // tree has focus); its title lists the others so Tab's cycle is visible.
             let [tree, panel] =
@@ -807,7 +814,9 @@ impl App {
             } else {
                 self.focus
             };
-            self.draw_pane(frame, panel, forest, shown);
+            let hint = Line::styled(" Tab: next panel ", theme.muted()).right_aligned();
+            let block = self.pane_block(shown).title(hint);
+            self.draw_pane_in(frame, panel, forest, shown, block);
         }
     }
 
@@ -834,8 +843,19 @@ impl App {
     }
 
     fn draw_pane(&self, frame: &mut Frame, area: Rect, forest: &Forest, pane: Focus) {
-        let theme = self.config.theme;
         let block = self.pane_block(pane);
+        self.draw_pane_in(frame, area, forest, pane, block);
+    }
+
+    fn draw_pane_in(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        forest: &Forest,
+        pane: Focus,
+        block: Block<'static>,
+    ) {
+        let theme = self.config.theme;
         let model = self.selected_model();
         match pane {
             Focus::Tree => self.draw_tree(frame, area, forest),
@@ -844,10 +864,14 @@ impl App {
                 let inner_height = block.inner(area).height;
                 let max_scroll = (lines.len() as u16).saturating_sub(inner_height);
                 self.evidence_max_scroll.set(max_scroll);
-                let block = if max_scroll > 0 {
-                    block.title_bottom(Span::styled(" more: Tab then ↓ ", theme.muted()))
-                } else {
-                    block
+                let hint = match (max_scroll > 0, self.focus == Focus::Evidence) {
+                    (false, _) => None,
+                    (true, true) => Some(" ↓ for more "),
+                    (true, false) => Some(" Tab, ↓ for more "),
+                };
+                let block = match hint {
+                    Some(hint) => block.title_bottom(Span::styled(hint, theme.muted())),
+                    None => block,
                 };
                 frame.render_widget(
                     Paragraph::new(lines)

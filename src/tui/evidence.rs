@@ -62,11 +62,9 @@ fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>
             Style::new(),
             theme,
         ));
-        lines.push(field(
-            "verdict",
-            "identical copy: same bytes in every tensor".to_string(),
+        lines.push(Line::styled(
+            "identical copy: same bytes in every tensor",
             theme.level(Level::High),
-            theme,
         ));
     } else {
         lines.push(Line::styled(forest.id(model).to_string(), theme.title()));
@@ -134,6 +132,11 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
     };
     let declared = forest.declared(edge.child);
     vec![
+        // The verdict comes first and on a line of its own: it is what a person reads.
+        Line::styled(
+            verdict(edge, &declared),
+            theme.level(verdict_level(edge, &declared)),
+        ),
         field(
             "confidence",
             format!(
@@ -174,12 +177,6 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
             theme,
         ),
         field("runner-up", runner_up, Style::new(), theme),
-        field(
-            "verdict",
-            verdict(edge, &declared).to_string(),
-            theme.level(verdict_level(edge, &declared)),
-            theme,
-        ),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 use super::format;
 use super::theme::{Level, Theme};
+use crate::discover::ModelKind;
 use crate::engine::ScanReport;
 use crate::lineage::{Edge, EdgeKind, Regime};
 use ratatui::text::{Line, Span};
@@ -391,6 +392,11 @@ impl Builder<'_> {
                 spans.push(Span::styled("  root", theme.accent()));
             }
             (None, None) => {}
+        }
+        // A PEFT adapter is an adapter whatever edge the weights gave it.
+        let is_adapter = matches!(scanned.entry.kind, ModelKind::Adapter { .. });
+        if is_adapter && !badges.iter().any(|badge| badge == "adapter") {
+            badges.insert(0, "adapter".to_string());
         }
         let parent = edge.map(|edge| edge.parent).or(original);
         match declared_check(self.report, model, parent) {

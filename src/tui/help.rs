@@ -5,7 +5,7 @@ use super::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 /// The help bar for a context: the rows that have a bar word, `key word` pairs.
 pub fn bar(context: Context, theme: Theme) -> Line<'static> {
@@ -50,14 +50,15 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Mouse: click a row to select it, click again to open or close it; wheel scrolls.",
+        "Mouse: a click selects a row, a second click opens or closes it; the wheel scrolls.",
         theme.muted(),
     ));
     lines
 }
 
-/// Draws the help screen centred over `area`, scrolled by `scroll` lines.
-pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
+/// Draws the help screen centred over `area`, scrolled by `scroll` lines (at most as far as the
+/// last line). Returns how far it can scroll at this size.
+pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) -> u16 {
     let popup = area.centered(
         Constraint::Max(78),
         Constraint::Max(area.height.saturating_sub(2)),
@@ -66,12 +67,14 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
     let block = Block::bordered()
         .border_style(theme.focused_border())
         .title(Span::styled(" Keys ", theme.title()))
-        .title_bottom(Span::styled(" ? or Esc closes ", theme.muted()));
+        .title_bottom(Span::styled(" ↑↓ scroll · ? or Esc closes ", theme.muted()));
+    let lines = lines(theme);
+    let max_scroll = (lines.len() as u16).saturating_sub(block.inner(popup).height);
     frame.render_widget(
-        Paragraph::new(lines(theme))
+        Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
+            .scroll((scroll.min(max_scroll), 0)),
         popup,
     );
+    max_scroll
 }

@@ -5,11 +5,11 @@
 
 pub mod app;
 mod charts;
-pub mod event;
+mod event;
 mod evidence;
 pub mod export_file;
 pub mod forest;
-pub mod format;
+mod format;
 mod help;
 pub mod keys;
 mod scan_view;
@@ -79,7 +79,13 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
             }
             match action {
                 Action::Continue => {}
-                Action::Quit => return Ok(()),
+                Action::Quit => {
+                    // One last frame, so "cancelling" shows while the scan thread winds down.
+                    terminal
+                        .draw(|frame| app.draw(frame))
+                        .context("cannot draw to the terminal")?;
+                    return Ok(());
+                }
                 Action::Rescan => {
                     finish_scan(scan.take());
                     scan = Some(start_scan(&options.scan, &sender));

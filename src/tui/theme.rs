@@ -109,3 +109,40 @@ impl Theme {
         self.fg(Color::Cyan)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_keeps_modifiers_and_drops_every_colour() {
+        let plain = Theme::new(false);
+        let styles = [
+            plain.level(Level::High),
+            plain.level(Level::Medium),
+            plain.level(Level::Low),
+            plain.accent(),
+            plain.muted(),
+            plain.badge(),
+            plain.error(),
+            plain.key(),
+            plain.selected(),
+            plain.focused_border(),
+            plain.parent_series(),
+            plain.child_series(),
+        ];
+        for style in styles {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(Theme::new(true).level(Level::High).fg.is_some());
+    }
+
+    #[test]
+    fn confidence_levels_use_the_documented_thresholds() {
+        assert_eq!(Level::of(0.8), Level::High);
+        assert_eq!(Level::of(0.79), Level::Medium);
+        assert_eq!(Level::of(0.5), Level::Medium);
+        assert_eq!(Level::of(0.49), Level::Low);
+    }
+}

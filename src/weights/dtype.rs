@@ -113,7 +113,7 @@ impl FloatDtype {
     /// Decodes little-endian stored values into `out` (cleared first). F64 values are rounded to
     /// f32, which is ample for weight statistics; a trailing partial element is ignored, the
     /// caller hands whole elements.
-    #[inline]
+    #[inline(always)]
     pub fn decode_into(self, bytes: &[u8], out: &mut Vec<f32>) {
         out.clear();
         match self {

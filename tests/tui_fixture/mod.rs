@@ -248,10 +248,18 @@ impl Harness {
     }
 
     pub fn with_export_dir(width: u16, height: u16, export_dir: &Path) -> Self {
+        Self::with_config(width, height, export_dir, None)
+    }
+
+    pub fn with_banner(width: u16, height: u16, banner: &str) -> Self {
+        Self::with_config(width, height, Path::new("/work"), Some(banner.to_string()))
+    }
+
+    fn with_config(width: u16, height: u16, export_dir: &Path, banner: Option<String>) -> Self {
         let started = Instant::now();
         let mut app = App::new(AppConfig {
             root: PathBuf::from("/hub"),
-            banner: None,
+            banner,
             theme: Theme::new(false),
             started,
             export_dir: export_dir.to_path_buf(),
