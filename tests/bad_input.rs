@@ -587,3 +587,91 @@ fn fingerprints(
         .map(|m| (m.entry.id.clone(), m.fingerprint.clone()))
         .collect()
 }
+
+/// Runs the `mother` binary with `args` under the watchdog; returns its exit code and stdout.
+fn run_binary(args: &[&OsStr]) -> (i32, String) {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start mother");
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    let output = match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(output) => output.expect("wait for mother"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+            panic!("mother {args:?} did not finish within 60 s");
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "mother panicked: {stderr}");
+    let code = output
+        .status
+        .code()
+        .expect("mother exited, not killed by a signal");
+    (
+        code,
+        String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+    )
+}
+
+#[test]
+fn the_binary_exits_2_with_the_skipped_list_on_bad_input_and_0_on_clean_input() {
+    let bad = tempfile::tempdir().expect("tempdir");
+    let clean = tempfile::tempdir().expect("tempdir");
+    let cache_dir = tempfile::tempdir().expect("tempdir");
+    write_good_models(bad.path());
+    plant_fifos_beside_good_models(bad.path());
+    let cases = write_bad_cases(bad.path());
+    write_good_models(clean.path());
+    let scan = |root: &Path| {
+        run_binary(&[
+            OsStr::new("scan"),
+            root.as_os_str(),
+            OsStr::new("--json"),
+            OsStr::new("--cache-dir"),
+            cache_dir.path().as_os_str(),
+        ])
+    };
+
+    let (code, stdout) = scan(bad.path());
+    assert_eq!(code, 2, "done with warnings");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let skipped = json["skipped"].as_array().expect("a skipped list");
+    for case in &cases {
+        let repo = case.repo.to_string_lossy();
+        assert!(
+            skipped.iter().any(|s| {
+                s["path"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with(repo.as_ref()))
+                    && s["reason"].as_str().is_some_and(|r| !r.is_empty())
+            }),
+            "{}: not in the JSON skipped list",
+            case.what
+        );
+    }
+    let ids: Vec<&str> = json["models"]
+        .as_array()
+        .expect("a models list")
+        .iter()
+        .map(|m| m["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids, good_ids());
+
+    let (code, clean_stdout) = scan(clean.path());
+    assert_eq!(code, 0, "all read");
+    let clean_json: serde_json::Value =
+        serde_json::from_str(&clean_stdout).expect("stdout is JSON");
+    assert_eq!(clean_json["skipped"], json!([]));
+    for key in ["edges", "roots", "unrelated", "duplicates"] {
+        assert_eq!(json[key], clean_json[key], "{key} differ");
+    }
+}
