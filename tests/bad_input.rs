@@ -176,23 +176,40 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
         &["NaN or infinite", "layer0.q"],
     );
 
+    let mut sharded_nan = matrix_tensors(&random_model(16));
+    sharded_nan[3].bytes[8..12].copy_from_slice(&f32::NAN.to_le_bytes());
+    let second = sharded_nan.split_off(2);
+    hub_repo(
+        cache,
+        "bad",
+        "nan-in-shard",
+        &[
+            (
+                "model-00001-of-00002.safetensors".into(),
+                safetensors(&sharded_nan),
+            ),
+            (
+                "model-00002-of-00002.safetensors".into(),
+                safetensors(&second),
+            ),
+            ("model.safetensors.index.json".into(), two_shard_index()),
+        ],
+    );
+    case(
+        "NaN weights in the second shard",
+        repo_dir(cache, "bad", "nan-in-shard"),
+        "model-00002-of-00002.safetensors",
+        &["NaN or infinite", "layer0.o"],
+    );
+
     let shard = safetensors(&matrix_tensors(&random_model(14))[..2]);
-    let index = json!({"weight_map": {
-        "layer0.q": "model-00001-of-00002.safetensors",
-        "layer0.k": "model-00001-of-00002.safetensors",
-        "layer0.v": "model-00002-of-00002.safetensors",
-        "layer0.o": "model-00002-of-00002.safetensors",
-    }});
     hub_repo(
         cache,
         "bad",
         "missing-shard",
         &[
             ("model-00001-of-00002.safetensors".into(), shard),
-            (
-                "model.safetensors.index.json".into(),
-                index.to_string().into_bytes(),
-            ),
+            ("model.safetensors.index.json".into(), two_shard_index()),
         ],
     );
     case(
@@ -283,6 +300,18 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
     cases
 }
 
+/// The index of a model whose first two matrices are in shard 1 and the last two in shard 2.
+fn two_shard_index() -> Vec<u8> {
+    json!({"weight_map": {
+        "layer0.q": "model-00001-of-00002.safetensors",
+        "layer0.k": "model-00001-of-00002.safetensors",
+        "layer0.v": "model-00002-of-00002.safetensors",
+        "layer0.o": "model-00002-of-00002.safetensors",
+    }})
+    .to_string()
+    .into_bytes()
+}
+
 /// Pickle files beside good models: they must be ignored, and never opened.
 fn plant_fifos_beside_good_models(cache: &Path) {
     for (org, name, _) in good_models() {
@@ -345,6 +374,13 @@ fn every_bad_case_is_skipped_with_its_file_and_fix_and_the_good_forest_does_not_
     }
     let model_ids: Vec<&str> = report.models.iter().map(|m| m.entry.id.as_str()).collect();
     assert_eq!(model_ids, good_ids(), "exactly the good models are kept");
+    let odd = &report.models[2];
+    assert_eq!(odd.entry.id, "fam/tuned-b");
+    assert_eq!(
+        odd.fingerprint.params,
+        (MATRICES.len() * SIDE * SIDE + 1 + SIDE) as u64,
+        "the scalar and the 1-D tensor count, the zero-size one adds nothing"
+    );
     assert!(
         report.models.iter().all(|m| !m.from_cache),
         "a fresh cache dir holds nothing"
@@ -395,8 +431,15 @@ fn ten_thousand_small_files_beside_a_model_change_nothing() {
     .expect("write");
     let clutter = root.path().join("clutter");
     fs::create_dir(&clutter).expect("create");
+    // 100 files written, the other 9,900 hard links to them: the walker sees 10,000 small
+    // regular files, and the test does not spend seconds writing them on a slow disk.
     for i in 0..10_000 {
-        fs::write(clutter.join(format!("note-{i:05}.txt")), i.to_string()).expect("write");
+        let path = clutter.join(format!("note-{i:05}.txt"));
+        if i < 100 {
+            fs::write(&path, i.to_string()).expect("write");
+        } else {
+            fs::hard_link(clutter.join(format!("note-{:05}.txt", i % 100)), &path).expect("link");
+        }
     }
     let started = std::time::Instant::now();
     let report = run_scan(root.path(), None);
@@ -407,30 +450,91 @@ fn ten_thousand_small_files_beside_a_model_change_nothing() {
 }
 
 /// Permissions only bite for an unprivileged user: as root (CAP_DAC_OVERRIDE) a chmod 000 file
-/// is still readable, and the model is then rightly measured. Both outcomes are checked.
+/// is still readable. So when the tests run as root, the binary is run as `nobody` through
+/// `setpriv`, and the locked file and folder are then really unreadable to it.
 #[test]
-fn an_unreadable_weight_file_is_reported_or_read_never_a_panic() {
+fn an_unreadable_file_and_folder_are_reported_and_the_rest_goes_on() {
     use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().expect("tempdir");
-    let dir = root.path().join("locked");
-    fs::create_dir(&dir).expect("create");
-    let file = dir.join("model.safetensors");
-    fs::write(&file, safetensors(&matrix_tensors(&random_model(21)))).expect("write");
-    fs::set_permissions(&file, fs::Permissions::from_mode(0o000)).expect("chmod");
-    let permissions_bite = fs::File::open(&file).is_err();
-    let report = run_scan(root.path(), None);
-    if permissions_bite {
-        assert!(report.models.is_empty());
-        let reason = &report.skipped[0].reason;
+    let open_to_all = |path: &Path| {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod 755")
+    };
+    open_to_all(root.path());
+    let model = |dir: &str, seed: u64| {
+        let dir = root.path().join(dir);
+        fs::create_dir(&dir).expect("create");
+        open_to_all(&dir);
+        let file = dir.join("model.safetensors");
+        fs::write(&file, safetensors(&matrix_tensors(&random_model(seed)))).expect("write");
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).expect("chmod 644");
+        (dir, file)
+    };
+    model("good", 40);
+    let (_, locked_file) = model("locked-file", 41);
+    fs::set_permissions(&locked_file, fs::Permissions::from_mode(0o000)).expect("chmod 000");
+    let (locked_folder, _) = model("locked-folder", 42);
+    fs::set_permissions(&locked_folder, fs::Permissions::from_mode(0o000)).expect("chmod 000");
+
+    let permissions_bite = fs::File::open(&locked_file).is_err();
+    let mut command: Vec<&OsStr> = Vec::new();
+    if !permissions_bite {
         assert!(
-            reason.contains("model.safetensors") && reason.contains("ermission"),
-            "{reason}"
+            Path::new("/usr/bin/setpriv").exists(),
+            "running as root without setpriv: cannot drop privileges to test unreadable files"
         );
-    } else {
-        println!("running with CAP_DAC_OVERRIDE: chmod 000 does not stop reads");
-        assert_eq!(report.models.len(), 1);
-        assert!(report.skipped.is_empty(), "{:#?}", report.skipped);
+        command.extend(
+            [
+                "/usr/bin/setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]
+            .map(OsStr::new),
+        );
+        command.push(OsStr::new(env!("CARGO_BIN_EXE_mother")));
     }
+    command.extend([
+        OsStr::new("scan"),
+        root.path().as_os_str(),
+        OsStr::new("--json"),
+        OsStr::new("--no-cache"),
+    ]);
+    let (code, stdout) = if permissions_bite {
+        run_binary(&command)
+    } else {
+        run_program(&command)
+    };
+    fs::set_permissions(&locked_folder, fs::Permissions::from_mode(0o755)).expect("chmod back");
+
+    assert_eq!(code, 2, "done with warnings");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    let ids: Vec<&str> = json["models"]
+        .as_array()
+        .expect("a models list")
+        .iter()
+        .map(|m| m["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids, ["good"]);
+    let skipped = json["skipped"].as_array().expect("a skipped list");
+    let reason_for = |needle: &Path| {
+        skipped
+            .iter()
+            .filter_map(|s| s["reason"].as_str())
+            .find(|r| r.contains(needle.to_string_lossy().as_ref()))
+            .or_else(|| {
+                skipped
+                    .iter()
+                    .find(|s| s["path"].as_str() == Some(needle.to_string_lossy().as_ref()))
+                    .and_then(|s| s["reason"].as_str())
+            })
+            .unwrap_or_else(|| panic!("{} is not reported: {skipped:#?}", needle.display()))
+            .to_string()
+    };
+    let file_reason = reason_for(&locked_file);
+    let folder_reason = reason_for(&locked_folder);
+    println!("{file_reason}\n{folder_reason}");
+    assert!(file_reason.contains("Permission denied") && file_reason.contains("chmod u+r"));
+    assert!(folder_reason.contains("Permission denied") && folder_reason.contains("chmod u+rx"));
 }
 
 /// A weight file cut short while the engine streams it (positioned reads, never a mapping):
@@ -444,15 +548,11 @@ fn a_file_truncated_during_the_scan_fails_that_model_only() {
     // file is cut while most of it is still unread.
     let big_dir = root.path().join("big");
     fs::create_dir(&big_dir).expect("create");
+    // One random matrix stored eight times: the values do not matter here, only the size.
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(30);
+    let matrix = random_matrix(&mut rng, 2048, 2048);
     let tensors: Vec<Tensor> = (0..8)
-        .map(|i| {
-            Tensor::f32(
-                &format!("m{i}"),
-                &[2048, 2048],
-                &random_matrix(&mut rng, 2048, 2048),
-            )
-        })
+        .map(|i| Tensor::f32(&format!("m{i}"), &[2048, 2048], &matrix))
         .collect();
     let big_file = big_dir.join("model.safetensors");
     fs::write(&big_file, safetensors(&tensors)).expect("write");
@@ -590,7 +690,16 @@ fn fingerprints(
 
 /// Runs the `mother` binary with `args` under the watchdog; returns its exit code and stdout.
 fn run_binary(args: &[&OsStr]) -> (i32, String) {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+    let mut command = vec![OsStr::new(env!("CARGO_BIN_EXE_mother"))];
+    command.extend_from_slice(args);
+    run_program(&command)
+}
+
+/// Runs `command` (program, then arguments) under the watchdog; returns its exit code and
+/// stdout.
+fn run_program(command: &[&OsStr]) -> (i32, String) {
+    let args = &command[1..];
+    let child = std::process::Command::new(command[0])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -82,7 +82,13 @@ impl SafetensorsFile {
     /// Opens and validates `path`. Reads only the header.
     pub fn open(path: &Path) -> Result<Self, WeightsError> {
         let fail = |kind, reason: String| WeightsError::new(path, kind, reason);
-        let file = File::open(path).map_err(|e| fail(Kind::Io, format!("cannot open: {e}")))?;
+        let file = File::open(path).map_err(|e| {
+            let fix = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "give your user read access (chmod u+r)",
+                _ => "check that it is still there and readable",
+            };
+            fail(Kind::Io, format!("cannot open: {e} — {fix}"))
+        })?;
         let file_len = file
             .metadata()
             .map_err(|e| fail(Kind::Io, format!("cannot read file size: {e}")))?
