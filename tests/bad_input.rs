@@ -110,8 +110,8 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
         single_file_repo(cache, "not-object", raw("[1, 2, 3]", &[0; 64])),
         "model.safetensors",
         &[
-            "where an object of tensors is expected",
-            "not a safetensors file",
+            "holds an array where an object of tensors is expected",
+            "re-download it",
         ],
     );
     let two = |a: [u64; 2], b: [u64; 2]| {

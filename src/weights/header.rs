@@ -212,7 +212,7 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
         return Err((
             Kind::NotObject,
             format!(
-                "header is JSON {} where an object of tensors is expected — not a safetensors file",
+                "header holds {} where an object of tensors is expected — not a safetensors file, or corrupt; re-download it",
                 json_kind(&root)
             ),
         ));
