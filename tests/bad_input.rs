@@ -53,7 +53,7 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
         "truncated file",
         single_file_repo(cache, "truncated", truncated),
         "model.safetensors",
-        &["re-download"],
+        &["truncated download?", "re-download it"],
     );
     case(
         "header length beyond the file",
