@@ -56,7 +56,7 @@ pub struct ScanArgs {
     pub dot: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct DemoArgs {
     /// Where to write the demo cache (default: the platform cache directory, reused later).
     pub dir: Option<PathBuf>,

@@ -23,7 +23,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mother::headless::run(&args, scan_options(root, &cli.engine))
         }
         Some(Command::Demo(args)) => {
-            let dir: PathBuf = anyhow::bail!("the demo trainer is not built yet ({:?})", args.dir);
+            let dir = mother::demo::run(&args)?;
             if !args.no_tui {
                 let banner = format!("Demo family in {}", dir.display());
                 explore(dir, &cli.engine, Some(banner))?;
@@ -42,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let searched =
                         cache.map_or("no hub cache location".into(), |c| c.display().to_string());
                     eprintln!("No models in {searched}: opening the demo family instead.");
-                    let dir: PathBuf = anyhow::bail!("the demo trainer is not built yet");
+                    let dir = mother::demo::run(&mother::cli::DemoArgs::default())?;
                     let banner = format!("No models in {searched} — showing the demo family");
                     explore(dir, &cli.engine, Some(banner))?;
                 }

@@ -55,22 +55,6 @@ pub struct SafetensorsFile {
     unreadable: Vec<Unreadable>,
 }
 
-/// Sizes as people read them (base 1000, like the Hugging Face tools): "90.0 MB".
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// A header entry before the offsets are checked against each other.
 struct Span {
     name: String,
@@ -110,8 +94,8 @@ impl SafetensorsFile {
                 Kind::HeaderBeyondFile,
                 format!(
                     "header claims {}, file is {} — truncated download? re-download it",
-                    human_bytes(header_len),
-                    human_bytes(file_len)
+                    crate::units::human_bytes(header_len),
+                    crate::units::human_bytes(file_len)
                 ),
             ));
         }
@@ -120,8 +104,8 @@ impl SafetensorsFile {
                 Kind::HeaderTooLarge,
                 format!(
                     "header claims {}, above the {} limit — the file is corrupt or not safetensors; re-download it",
-                    human_bytes(header_len),
-                    human_bytes(MAX_HEADER_BYTES)
+                    crate::units::human_bytes(header_len),
+                    crate::units::human_bytes(MAX_HEADER_BYTES)
                 ),
             ));
         }
