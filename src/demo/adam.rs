@@ -30,6 +30,11 @@ impl<A: Real> Adam<A> {
         }
     }
 
+    /// Changes the learning rate for the following updates (for schedules).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     /// One update. `params` and `grads` pair up in the order given to [`Adam::new`].
     pub fn update(&mut self, params: Vec<&mut [A]>, grads: Vec<&[A]>) {
         debug_assert_eq!(params.len(), self.moments.len());
