@@ -14,7 +14,6 @@ fn tiny_spec() -> FamilySpec {
     let quick = |steps| Recipe {
         steps,
         lr: 3e-3,
-        final_lr: 3e-3,
         batch: 16,
     };
     FamilySpec {

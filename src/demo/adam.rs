@@ -30,11 +30,6 @@ impl<A: Real> Adam<A> {
         }
     }
 
-    /// Changes the learning rate for the following updates (for schedules).
-    pub fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-
     /// One update. `params` and `grads` pair up in the order given to [`Adam::new`].
     pub fn update(&mut self, params: Vec<&mut [A]>, grads: Vec<&[A]>) {
         debug_assert_eq!(params.len(), self.moments.len());
@@ -55,5 +50,35 @@ impl<A: Real> Adam<A> {
                 *p = *p - step_size * *m / (v.sqrt() + eps);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Adam;
+
+    #[test]
+    fn first_step_moves_every_parameter_by_the_learning_rate() {
+        // With bias correction, Adam's first step is lr * sign(gradient), whatever its size.
+        let mut adam = Adam::<f64>::new(0.1, &[3]);
+        let mut params = vec![1.0, 1.0, 1.0];
+        adam.update(vec![&mut params], vec![&[1e-3, -50.0, 2.0]]);
+        for (p, expected) in params.iter().zip([0.9, 1.1, 0.9]) {
+            assert!((p - expected).abs() < 1e-6, "{params:?}");
+        }
+    }
+
+    #[test]
+    fn minimises_a_quadratic() {
+        let mut adam = Adam::<f64>::new(0.05, &[2]);
+        let mut params = vec![3.0, -2.0];
+        for _ in 0..2000 {
+            let grads = [2.0 * (params[0] - 1.0), 20.0 * (params[1] + 0.5)];
+            adam.update(vec![&mut params], vec![&grads]);
+        }
+        assert!(
+            (params[0] - 1.0).abs() < 1e-2 && (params[1] + 0.5).abs() < 1e-2,
+            "{params:?}"
+        );
     }
 }

@@ -12,20 +12,9 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Recipe {
     pub steps: usize,
-    /// Learning rate of the first step.
+    /// Adam's learning rate, constant over the run.
     pub lr: f64,
-    /// Learning rate of the last step, reached along a cosine; equal to `lr` for a constant rate.
-    pub final_lr: f64,
     pub batch: usize,
-}
-
-impl Recipe {
-    /// The learning rate at `step`.
-    pub fn lr_at(&self, step: usize) -> f64 {
-        let progress = step as f64 / self.steps.saturating_sub(1).max(1) as f64;
-        let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
-        self.final_lr + (self.lr - self.final_lr) * cosine
-    }
 }
 
 /// The data every model of a family sees: bags of `context` Zipf-distributed tokens.
@@ -118,7 +107,6 @@ fn train_all(
     lengths.extend(layer_lengths(model));
     let mut adam = Adam::new(recipe.lr, &lengths);
     for step in 0..recipe.steps {
-        adam.set_lr(recipe.lr_at(step));
         let teacher = &teachers[step % teachers.len()];
         let batch = teacher.batch(zipf, recipe.batch, task.context, rng);
         let (_, mut grads) = model.loss_and_grads(&batch, true);
@@ -180,8 +168,7 @@ pub fn finetune_lora(
         .collect();
     let mut adam = Adam::new(recipe.lr, &lengths);
     let mut model = parent.clone();
-    for step in 0..recipe.steps {
-        adam.set_lr(recipe.lr_at(step));
+    for _ in 0..recipe.steps {
         merge(&mut model, parent, &factors, scale);
         let batch = teacher.batch(&zipf, recipe.batch, task.context, &mut rng);
         let (_, grads) = model.loss_and_grads(&batch, false);
