@@ -6,6 +6,14 @@
 //! family's shape and extras are in [`family`], the hub layout in [`hub`]. The same
 //! [`FamilySpec`] always gives byte-identical files.
 //!
+//! Regimes: a full fine-tune trains every tensor; a LoRA fine-tune trains rank-`r` factors on
+//! `lora_targets` (by default all four linear layers, `layers.0`..`layers.3`) with the
+//! embedding and biases frozen, and stores the merged `W + (alpha / r) B A`. Measured on these
+//! families: full fine-tunes lower the summed excess kurtosis of the 2-D tensors on 85% (default
+//! family) to 92% (`small`) of edges, while LoRA fine-tunes mostly raise it (it falls on 38% and
+//! 0% of edges: a low-rank update is itself heavy-tailed), so the direction cue depends on the
+//! regime here.
+//!
 //! ## Layout
 //! `DIR` is laid out as a Hugging Face home: the models are a hub cache in `DIR/hub`
 //! (`models--mother-demo--full0-root/...`), and the answer key is `DIR/truth.json`. The key
@@ -401,7 +409,11 @@ pub fn build_demo(
         "Signature: 8a477f597d28d172789f06886806bc55\n# A model family trained by `mother demo`.\n",
     )
     .map_err(|e| DemoError::io(&tag, "write", e))?;
-    std::fs::write(&truth_path, text + "\n").map_err(|e| DemoError::io(&truth_path, "write", e))?;
+    // Written under another name and renamed, so `truth.json` is either absent or whole.
+    let staged = dir.join("truth.json.incomplete");
+    std::fs::write(&staged, text + "\n").map_err(|e| DemoError::io(&staged, "write", e))?;
+    std::fs::rename(&staged, &truth_path)
+        .map_err(|e| DemoError::io(&truth_path, "move into place", e))?;
     Ok(Demo {
         dir: dir.to_owned(),
         hub,
