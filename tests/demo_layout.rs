@@ -218,6 +218,15 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         snapshot_file(&demo.hub, source, "model.safetensors")
     );
     assert_eq!(demo.truth[copy].as_ref(), Some(source));
+    assert_eq!(
+        truth.extras.declared.get(copy),
+        truth.extras.declared.get(source),
+        "the copy's README declares what the source's does"
+    );
+    assert_eq!(
+        snapshot_file(&demo.hub, copy, "README.md"),
+        snapshot_file(&demo.hub, source, "README.md")
+    );
 
     // Quantised copy: every 2-D weight row on its own int8 grid, close to the source.
     let (quantized, source) = truth

@@ -631,8 +631,12 @@ fn truth_of(spec: &FamilySpec, plan: &Plan) -> Truth {
                 .insert(plan.nodes[index].id.clone(), plan.nodes[parent].id.clone());
         }
     }
-    if let Some((source, id)) = &plan.duplicate {
-        let source = plan.nodes[*source].id.clone();
+    if let Some((source_index, id)) = &plan.duplicate {
+        // The copy carries the source's README too, so it declares the same parent.
+        if let Some(declared) = extras.declared.get(&plan.nodes[*source_index].id) {
+            extras.declared.insert(id.clone(), declared.clone());
+        }
+        let source = plan.nodes[*source_index].id.clone();
         truth.insert(id.clone(), Some(source.clone()));
         regime.insert(id.clone(), "duplicate".to_owned());
         extras.duplicate_of.insert(id.clone(), source);
