@@ -3,7 +3,8 @@
 
 use crate::cli::ScanArgs;
 use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan};
-use crate::export::{human_bytes, to_dot, to_json, to_text};
+use crate::export::{to_dot, to_json, to_text};
+use crate::units::{rate, size};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -84,7 +85,7 @@ impl Progress {
                 eprintln!(
                     "found {} models ({}) and {} skipped entries",
                     models.len(),
-                    human_bytes(self.totals.iter().sum()),
+                    size(self.totals.iter().sum()),
                     skipped.len()
                 );
             }
@@ -116,12 +117,12 @@ impl Progress {
         let total: u64 = self.totals.iter().sum();
         let seconds = started.elapsed().as_secs_f64().max(1e-3);
         eprint!(
-            "\r\x1b[2K[{}/{}] {} of {}  {}/s",
+            "\r\x1b[2K[{}/{}] {} of {}  {}",
             self.finished,
             self.ids.len(),
-            human_bytes(done),
-            human_bytes(total),
-            human_bytes((done as f64 / seconds) as u64)
+            size(done),
+            size(total),
+            rate(done as f64 / seconds)
         );
         let _ = std::io::stderr().flush();
     }

@@ -16,4 +16,5 @@ pub mod headless;
 pub mod lineage;
 pub mod measure;
 pub mod tui;
+pub mod units;
 pub mod weights;

@@ -218,6 +218,15 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         snapshot_file(&demo.hub, source, "model.safetensors")
     );
     assert_eq!(demo.truth[copy].as_ref(), Some(source));
+    assert_eq!(
+        truth.extras.declared.get(copy),
+        truth.extras.declared.get(source),
+        "the copy's README declares what the source's does"
+    );
+    assert_eq!(
+        snapshot_file(&demo.hub, copy, "README.md"),
+        snapshot_file(&demo.hub, source, "README.md")
+    );
 
     // Quantised copy: every 2-D weight row on its own int8 grid, close to the source.
     let (quantized, source) = truth
@@ -420,4 +429,36 @@ fn impossible_specs_are_refused_with_the_fix() {
     let error = build_demo(&spec, temp.path(), &|_| {}).expect_err("rank too large");
     assert!(error.to_string().contains("rank 100"), "{error}");
     assert!(read_truth(temp.path()).is_err());
+}
+
+#[test]
+fn demo_options_shape_the_spec() {
+    use clap::Parser;
+    use mother::cli::{Cli, Command};
+    let cli = Cli::try_parse_from([
+        "mother",
+        "demo",
+        "/tmp/somewhere",
+        "--small",
+        "--lora-trees",
+        "2",
+        "--depth",
+        "1",
+        "--lora-rank",
+        "4",
+        "--dtype",
+        "bf16",
+        "--no-extras",
+    ])
+    .expect("valid options");
+    let Some(Command::Demo(args)) = cli.command else {
+        panic!("not the demo command");
+    };
+    let spec = args.spec();
+    assert_eq!(spec.full_trees, FamilySpec::small().full_trees);
+    assert_eq!((spec.lora_trees, spec.depth, spec.lora_rank), (2, 1, 4));
+    assert_eq!(spec.dtype, StoredDtype::Bf16);
+    assert_eq!(spec.extras, Extras::none());
+    assert_eq!(args.dir.as_deref(), Some(Path::new("/tmp/somewhere")));
+    assert!(Cli::try_parse_from(["mother", "demo", "--dtype", "f8"]).is_err());
 }

@@ -52,3 +52,33 @@ impl<A: Real> Adam<A> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Adam;
+
+    #[test]
+    fn first_step_moves_every_parameter_by_the_learning_rate() {
+        // With bias correction, Adam's first step is lr * sign(gradient), whatever its size.
+        let mut adam = Adam::<f64>::new(0.1, &[3]);
+        let mut params = vec![1.0, 1.0, 1.0];
+        adam.update(vec![&mut params], vec![&[1e-3, -50.0, 2.0]]);
+        for (p, expected) in params.iter().zip([0.9, 1.1, 0.9]) {
+            assert!((p - expected).abs() < 1e-6, "{params:?}");
+        }
+    }
+
+    #[test]
+    fn minimises_a_quadratic() {
+        let mut adam = Adam::<f64>::new(0.05, &[2]);
+        let mut params = vec![3.0, -2.0];
+        for _ in 0..2000 {
+            let grads = [2.0 * (params[0] - 1.0), 20.0 * (params[1] + 0.5)];
+            adam.update(vec![&mut params], vec![&grads]);
+        }
+        assert!(
+            (params[0] - 1.0).abs() < 1e-2 && (params[1] + 0.5).abs() < 1e-2,
+            "{params:?}"
+        );
+    }
+}

@@ -215,37 +215,6 @@ impl<A: Real> Mlp<A> {
             },
         )
     }
-
-    /// Share of the batch whose highest logit is the label.
-    pub fn accuracy(&self, batch: &Batch) -> f64 {
-        let mut x = self.pooled(batch);
-        let last = self.layers.len() - 1;
-        for (index, layer) in self.layers.iter().enumerate() {
-            let mut z = x.dot(&layer.weight.t());
-            z += &layer.bias;
-            if index < last {
-                z.mapv_inplace(|v| if v > A::zero() { v } else { A::zero() });
-            }
-            x = z;
-        }
-        let right = x
-            .rows()
-            .into_iter()
-            .zip(&batch.labels)
-            .filter(|(row, label)| argmax(row.iter().copied()) == **label)
-            .count();
-        right as f64 / batch.rows().max(1) as f64
-    }
-}
-
-fn argmax<A: PartialOrd>(values: impl Iterator<Item = A>) -> usize {
-    let mut best: Option<(usize, A)> = None;
-    for (index, value) in values.enumerate() {
-        if best.as_ref().is_none_or(|(_, top)| value > *top) {
-            best = Some((index, value));
-        }
-    }
-    best.map_or(0, |(index, _)| index)
 }
 
 /// Mean cross-entropy of `logits` against `labels`, and its gradient with respect to the logits.

@@ -6,6 +6,14 @@
 //! family's shape and extras are in [`family`], the hub layout in [`hub`]. The same
 //! [`FamilySpec`] always gives byte-identical files.
 //!
+//! Regimes: a full fine-tune trains every tensor; a LoRA fine-tune trains rank-`r` factors on
+//! `lora_targets` (by default all four linear layers, `layers.0`..`layers.3`) with the
+//! embedding and biases frozen, and stores the merged `W + (alpha / r) B A`. Measured on these
+//! families: full fine-tunes lower the summed excess kurtosis of the 2-D tensors on 85% (default
+//! family) to 92% (`small`) of edges, while LoRA fine-tunes mostly raise it (it falls on 38% and
+//! 0% of edges: a low-rank update is itself heavy-tailed), so the direction cue depends on the
+//! regime here.
+//!
 //! ## Layout
 //! `DIR` is laid out as a Hugging Face home: the models are a hub cache in `DIR/hub`
 //! (`models--mother-demo--full0-root/...`), and the answer key is `DIR/truth.json`. The key
@@ -158,26 +166,34 @@ impl FamilySpec {
                 lr: 3e-3,
                 batch: 128,
             },
+            // Small noisy batches: the Adam noise a fine-tune spreads over every weight is
+            // what lowers the kurtosis; gentler fine-tunes (lr 1e-4, or batches of 128) let
+            // the new task's structure win and raise it. lr 6e-4 and 1e-3 did no better.
             finetune: Recipe {
-                steps: 300,
+                steps: 600,
                 lr: 3e-4,
-                batch: 128,
+                batch: 64,
             },
             lora_finetune: Recipe {
-                steps: 300,
-                lr: 3e-4,
-                batch: 128,
+                steps: 600,
+                lr: 1e-3,
+                batch: 64,
             },
             extras: Extras::all(),
         }
     }
 
-    /// A quick family for tests: 2 full trees and 1 LoRA tree of 1 + 2 + 4 models, no extras.
+    /// A quick family for tests: 2 full trees and 1 LoRA tree of 1 + 2 + 4 models, half the
+    /// pre-training, no extras.
     pub fn small() -> Self {
         FamilySpec {
             full_trees: 2,
             lora_trees: 1,
             children: 2,
+            pretrain: Recipe {
+                steps: 1000,
+                ..FamilySpec::default_family().pretrain
+            },
             extras: Extras::none(),
             ..FamilySpec::default_family()
         }
@@ -393,7 +409,11 @@ pub fn build_demo(
         "Signature: 8a477f597d28d172789f06886806bc55\n# A model family trained by `mother demo`.\n",
     )
     .map_err(|e| DemoError::io(&tag, "write", e))?;
-    std::fs::write(&truth_path, text + "\n").map_err(|e| DemoError::io(&truth_path, "write", e))?;
+    // Written under another name and renamed, so `truth.json` is either absent or whole.
+    let staged = dir.join("truth.json.incomplete");
+    std::fs::write(&staged, text + "\n").map_err(|e| DemoError::io(&staged, "write", e))?;
+    std::fs::rename(&staged, &truth_path)
+        .map_err(|e| DemoError::io(&truth_path, "move into place", e))?;
     Ok(Demo {
         dir: dir.to_owned(),
         hub,
@@ -611,8 +631,12 @@ fn truth_of(spec: &FamilySpec, plan: &Plan) -> Truth {
                 .insert(plan.nodes[index].id.clone(), plan.nodes[parent].id.clone());
         }
     }
-    if let Some((source, id)) = &plan.duplicate {
-        let source = plan.nodes[*source].id.clone();
+    if let Some((source_index, id)) = &plan.duplicate {
+        // The copy carries the source's README too, so it declares the same parent.
+        if let Some(declared) = extras.declared.get(&plan.nodes[*source_index].id) {
+            extras.declared.insert(id.clone(), declared.clone());
+        }
+        let source = plan.nodes[*source_index].id.clone();
         truth.insert(id.clone(), Some(source.clone()));
         regime.insert(id.clone(), "duplicate".to_owned());
         extras.duplicate_of.insert(id.clone(), source);

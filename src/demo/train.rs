@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Recipe {
     pub steps: usize,
+    /// Adam's learning rate, constant over the run.
     pub lr: f64,
     pub batch: usize,
 }

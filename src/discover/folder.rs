@@ -220,12 +220,6 @@ impl<'a> Walk<'a> {
                     path,
                     through_link: false,
                 });
-            } else if file_type.is_file() {
-                listing.files.push(FileItem {
-                    name,
-                    path,
-                    problem: None,
-                });
             } else if file_type.is_symlink() {
                 match links::follow(&path) {
                     Ok(meta) if meta.is_dir() => listing.dirs.push(DirItem {
@@ -233,18 +227,26 @@ impl<'a> Walk<'a> {
                         path,
                         through_link: true,
                     }),
-                    Ok(meta) if meta.is_file() => listing.files.push(FileItem {
+                    Ok(_) => listing.files.push(FileItem {
                         name,
                         path,
                         problem: None,
                     }),
-                    Ok(_) => {}
                     Err(problem) => listing.files.push(FileItem {
                         name,
                         path,
                         problem: Some(problem),
                     }),
                 }
+            } else {
+                // Special files (FIFOs, sockets, devices) are listed too, by name only, so that
+                // one in the place of weights is reported; nothing opens a file that is not a
+                // regular one.
+                listing.files.push(FileItem {
+                    name,
+                    path,
+                    problem: None,
+                });
             }
         }
         listing.files.sort_by(|a, b| a.name.cmp(&b.name));

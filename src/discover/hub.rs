@@ -83,11 +83,16 @@ pub(super) fn scan_cache(cache: &Path, out: &mut Discovery) {
 /// Reads one `models--…` repo folder: its snapshots (one model per snapshot, or several when a
 /// snapshot has model subfolders), downloads in progress, and refs that lead nowhere.
 pub(super) fn scan_repo(repo_dir: &Path, models: &mut Vec<ModelEntry>, skipped: &mut Vec<Skipped>) {
-    let folder_name = repo_dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let Some(repo) = repo_id(&folder_name) else {
+    let Some(folder_name) = repo_dir.file_name().and_then(|name| name.to_str()) else {
+        skipped.push(Skipped {
+            path: repo_dir.to_path_buf(),
+            reason: "hub repo folder name is not valid UTF-8 (the hub's names are ASCII) — \
+                     rename it to models--{org}--{name} or remove it"
+                .to_string(),
+        });
+        return;
+    };
+    let Some(repo) = repo_id(folder_name) else {
         skipped.push(Skipped {
             path: repo_dir.to_path_buf(),
             reason: "is not a hub repo folder (models--{org}--{name}) — rename or remove it"

@@ -5,9 +5,10 @@ use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
 use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
 use crate::measure::cache::{CacheKey, FingerprintCache};
 use crate::measure::{Fingerprint, fingerprint_model};
+use crate::weights::SafetensorsFile;
 use crossbeam_channel::{Receiver, Sender};
 use rayon::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -223,7 +224,7 @@ fn fingerprint_one(
     };
     match fingerprint_model(&entry.weight_files, &on_bytes, cancel)
         .map_err(|e| e.to_string())
-        .and_then(reject_non_finite)
+        .and_then(|fingerprint| reject_non_finite(fingerprint, entry))
     {
         Ok(fingerprint) => {
             if let Some(cache) = cache {
@@ -255,8 +256,9 @@ fn fingerprint_one(
 }
 
 /// A model with NaN or infinite weights is left out of the forest: its statistics would describe
-/// a damaged checkpoint, not a relative of anything. The reason names the first such tensor.
-fn reject_non_finite(fingerprint: Fingerprint) -> Result<Fingerprint, String> {
+/// a damaged checkpoint, not a relative of anything. The reason names the first such tensor
+/// and the file that holds it.
+fn reject_non_finite(fingerprint: Fingerprint, entry: &ModelEntry) -> Result<Fingerprint, String> {
     let damaged: Vec<_> = fingerprint
         .tensors
         .iter()
@@ -265,12 +267,29 @@ fn reject_non_finite(fingerprint: Fingerprint) -> Result<Fingerprint, String> {
     match damaged.first() {
         None => Ok(fingerprint),
         Some(first) => Err(format!(
-            "{} NaN or infinite values in {} tensor(s), first {:?} — the checkpoint is damaged \
+            "{}: {} NaN or infinite values in {} tensor(s), first {:?} — the checkpoint is damaged \
              (a diverged run or a bad conversion); re-export or re-download it",
+            file_holding(entry, &first.name).display(),
             damaged.iter().map(|t| t.non_finite).sum::<u64>(),
             damaged.len(),
             first.name
         )),
+    }
+}
+
+/// The weight file of `entry` that holds `tensor`: the only one, or the shard whose header lists
+/// it (headers are small, and this runs only for a damaged model); the model folder when no
+/// header can tell.
+fn file_holding<'a>(entry: &'a ModelEntry, tensor: &str) -> &'a Path {
+    match entry.weight_files.as_slice() {
+        [only] => &only.path,
+        shards => shards
+            .iter()
+            .find(|shard| {
+                SafetensorsFile::open(&shard.resolved)
+                    .is_ok_and(|file| file.tensors().iter().any(|t| t.name == tensor))
+            })
+            .map_or(&entry.dir, |shard| &shard.path),
     }
 }
 

@@ -1,9 +1,10 @@
 //! Graphviz DOT: one node per model (named by its quoted, escaped id), one edge per recovered
 //! parent -> child link labelled with its confidence, duplicates as dashed edges.
 
-use super::{Declared, declared_status, human_count};
+use super::{Declared, declared_status};
 use crate::engine::ScanReport;
 use crate::lineage::{EdgeKind, Regime};
+use crate::units::si;
 use std::fmt::Write;
 
 /// A DOT quoted string: `"` and `\` are escaped and line breaks become `\n`, so any id (quotes,
@@ -37,7 +38,7 @@ pub fn to_dot(report: &ScanReport) -> String {
         let label = format!(
             "{}\n{} params, kurtosis {:.3}",
             model.entry.id,
-            human_count(model.fingerprint.params),
+            si(model.fingerprint.params),
             kurtosis
         );
         let root = recovery.roots.contains(&index);

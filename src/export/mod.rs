@@ -39,33 +39,3 @@ pub fn declared_status(report: &ScanReport, child: usize, parent: Option<usize>)
         Declared::Disagrees
     }
 }
-
-/// Parameter count in the short form people read: 22.7M, 1.1B, 950K.
-pub fn human_count(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e9 {
-        format!("{:.1}B", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1}M", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1}K", n / 1e3)
-    } else {
-        format!("{n}")
-    }
-}
-
-/// Byte size in base 1000, as `hf cache ls` prints it: 893.8M.
-pub fn human_bytes(n: u64) -> String {
-    let n = n as f64;
-    if n >= 1e12 {
-        format!("{:.1}T", n / 1e12)
-    } else if n >= 1e9 {
-        format!("{:.1}G", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1}M", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1}K", n / 1e3)
-    } else {
-        format!("{n}")
-    }
-}

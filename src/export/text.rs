@@ -1,9 +1,10 @@
 //! The readable forest that `mother scan` prints without `--json`: one tree per root drawn with
 //! box-drawing branches, each child with the confidence of the edge into it.
 
-use super::{Declared, declared_status, human_count};
+use super::{Declared, declared_status};
 use crate::engine::ScanReport;
 use crate::lineage::{Edge, EdgeKind, Regime};
+use crate::units::si;
 use std::fmt::Write;
 
 /// The recovered forest as indented text.
@@ -73,7 +74,7 @@ fn node_line(report: &ScanReport, model: usize) -> String {
     format!(
         "{}  [{} params, {}, kurtosis {:.3}]",
         m.entry.id,
-        human_count(m.fingerprint.params),
+        si(m.fingerprint.params),
         m.fingerprint.dtype,
         kurtosis
     )

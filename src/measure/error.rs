@@ -19,6 +19,17 @@ pub enum MeasureError {
         first: PathBuf,
         second: PathBuf,
     },
+    /// A tensor's dtype is not one mother knows. Its bytes cannot be interpreted, and a
+    /// fingerprint without it would describe only part of the model, so the model is refused.
+    #[error(
+        "{}: tensor {tensor:?} {reason} — mother cannot read it, so the model is left out; convert the tensor to F32, F16 or BF16 (or update mother if this is a newer safetensors dtype)",
+        path.display()
+    )]
+    UnknownDtype {
+        path: PathBuf,
+        tensor: String,
+        reason: String,
+    },
     /// The caller asked to stop.
     #[error("fingerprinting was cancelled")]
     Cancelled,

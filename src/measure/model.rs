@@ -30,6 +30,7 @@ pub fn fingerprint_model(
         })
         .collect::<Result<Vec<_>, _>>()?;
     check_unique_names(&opened, files)?;
+    check_known_dtypes(&opened, files)?;
 
     let mut params = 0u64;
     let mut bytes = 0u64;
@@ -105,6 +106,22 @@ fn check_unique_names(
                 });
             }
             seen.insert(name, index);
+        }
+    }
+    Ok(())
+}
+
+fn check_known_dtypes(
+    opened: &[SafetensorsFile],
+    files: &[WeightFile],
+) -> Result<(), MeasureError> {
+    for (file, weight_file) in opened.iter().zip(files) {
+        if let Some(unreadable) = file.unreadable().first() {
+            return Err(MeasureError::UnknownDtype {
+                path: weight_file.path.clone(),
+                tensor: unreadable.name.clone(),
+                reason: unreadable.reason.clone(),
+            });
         }
     }
     Ok(())

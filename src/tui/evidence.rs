@@ -90,7 +90,7 @@ fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>
         "weights",
         format!(
             "{} params, {}, {} 2-D tensors",
-            super::format::si(scanned.fingerprint.params),
+            crate::units::si(scanned.fingerprint.params),
             scanned.fingerprint.dtype,
             scanned.fingerprint.tensors.len()
         ),

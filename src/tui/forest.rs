@@ -2,11 +2,11 @@
 //! their originals, then an "Unrelated" group and a "Skipped" group. Also the questions the
 //! panels and keys ask of it: the edge into a model, its parent, its ancestors, search order.
 
-use super::format;
 use super::theme::{Level, Theme};
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
 use crate::lineage::{Edge, EdgeKind, Regime};
+use crate::units as format;
 use ratatui::text::{Line, Span};
 use std::collections::HashMap;
 use tui_tree_widget::TreeItem;

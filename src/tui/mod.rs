@@ -9,7 +9,6 @@ mod event;
 mod evidence;
 pub mod export_file;
 pub mod forest;
-mod format;
 mod help;
 pub mod keys;
 mod scan_view;

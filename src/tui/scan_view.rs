@@ -1,10 +1,10 @@
 //! The scan view: one row per model with its own progress bar and phase, and a header with the
 //! overall bytes, throughput, elapsed time and ETA. Its state is fed by engine events only.
 
-use super::format;
 use super::theme::Theme;
 use crate::discover::{ModelEntry, Skipped};
 use crate::engine::{Phase, ScanEvent};
+use crate::units as format;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;

@@ -35,7 +35,8 @@ impl TensorInfo {
     }
 }
 
-/// A tensor whose dtype mother does not know: it is left out, not fatal.
+/// A tensor whose dtype mother does not know: the header is still read; the measure layer
+/// refuses a model that holds one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unreadable {
     pub name: String,
@@ -54,22 +55,6 @@ pub struct SafetensorsFile {
     unreadable: Vec<Unreadable>,
 }
 
-/// Sizes as people read them (base 1000, like the Hugging Face tools): "90.0 MB".
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
 /// A header entry before the offsets are checked against each other.
 struct Span {
     name: String,
@@ -81,7 +66,13 @@ impl SafetensorsFile {
     /// Opens and validates `path`. Reads only the header.
     pub fn open(path: &Path) -> Result<Self, WeightsError> {
         let fail = |kind, reason: String| WeightsError::new(path, kind, reason);
-        let file = File::open(path).map_err(|e| fail(Kind::Io, format!("cannot open: {e}")))?;
+        let file = File::open(path).map_err(|e| {
+            let fix = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "give your user read access (chmod u+r)",
+                _ => "check that it is still there and readable",
+            };
+            fail(Kind::Io, format!("cannot open: {e} — {fix}"))
+        })?;
         let file_len = file
             .metadata()
             .map_err(|e| fail(Kind::Io, format!("cannot read file size: {e}")))?
@@ -103,8 +94,8 @@ impl SafetensorsFile {
                 Kind::HeaderBeyondFile,
                 format!(
                     "header claims {}, file is {} — truncated download? re-download it",
-                    human_bytes(header_len),
-                    human_bytes(file_len)
+                    crate::units::human_bytes(header_len),
+                    crate::units::human_bytes(file_len)
                 ),
             ));
         }
@@ -113,8 +104,8 @@ impl SafetensorsFile {
                 Kind::HeaderTooLarge,
                 format!(
                     "header claims {}, above the {} limit — the file is corrupt or not safetensors; re-download it",
-                    human_bytes(header_len),
-                    human_bytes(MAX_HEADER_BYTES)
+                    crate::units::human_bytes(header_len),
+                    crate::units::human_bytes(MAX_HEADER_BYTES)
                 ),
             ));
         }
@@ -170,7 +161,7 @@ impl SafetensorsFile {
         &self.metadata
     }
 
-    /// Tensors left out because their dtype is unknown.
+    /// Tensors whose dtype is unknown (not listed in [`Self::tensors`]).
     pub fn unreadable(&self) -> &[Unreadable] {
         &self.unreadable
     }
@@ -205,7 +196,7 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
         return Err((
             Kind::NotObject,
             format!(
-                "header is JSON {} where an object of tensors is expected — not a safetensors file",
+                "header holds {} where an object of tensors is expected — not a safetensors file, or corrupt; re-download it",
                 json_kind(&root)
             ),
         ));
@@ -241,7 +232,7 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
         let Some(dtype) = Dtype::parse(dtype_name) else {
             parsed.unreadable.push(Unreadable {
                 name: name.clone(),
-                reason: format!("unknown dtype {dtype_name:?}; the tensor is left out"),
+                reason: format!("has unknown dtype {dtype_name:?}"),
             });
             continue;
         };

@@ -9,5 +9,5 @@ mod stream;
 
 pub use dtype::{Dtype, FloatDtype};
 pub use error::{WeightsError, WeightsErrorKind};
-pub use header::{MAX_HEADER_BYTES, SafetensorsFile, TensorInfo, Unreadable, human_bytes};
+pub use header::{MAX_HEADER_BYTES, SafetensorsFile, TensorInfo, Unreadable};
 pub use stream::CHUNK_BYTES;

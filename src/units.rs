@@ -1,5 +1,6 @@
 //! Numbers as people read them: base-1000 sizes as `hf cache ls` prints them ("893.8M"),
-//! parameter counts ("22.7M"), rates and clock durations.
+//! parameter counts ("22.7M"), sizes in sentences ("90.0 MB"), rates and clock durations.
+//! Every stage that shows a number to a person takes it from here.
 
 use std::time::Duration;
 
@@ -28,6 +29,22 @@ pub fn size(bytes: u64) -> String {
         format!("{bytes}B")
     } else {
         si(bytes)
+    }
+}
+
+/// A size inside a sentence (base 1000, like the Hugging Face tools): "90.0 MB".
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

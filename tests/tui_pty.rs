@@ -1,0 +1,130 @@
+//! The real binary in a pseudo-terminal, as a person would use it: start it on a demo family,
+//! wait for the tree, move, open a node, export DOT, quit; then check the file and that the
+//! terminal was given back (alternate screen left, cursor shown, raw mode off).
+
+mod common;
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Screen {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "no {needle:?} on screen after {timeout:?}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn explore_export_and_quit_in_a_real_terminal() {
+    let family = common::small_family();
+    let work = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 30,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_mother"));
+    command.arg(&family);
+    command.arg("--cache-dir");
+    command.arg(cache.path());
+    command.cwd(work.path());
+    command.env("TERM", "xterm-256color");
+    let mut child = pty.slave.spawn_command(command).unwrap();
+    drop(pty.slave);
+
+    let screen = Screen {
+        parser: Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(30).unwrap(),
+            std::num::NonZeroU16::new(100).unwrap(),
+            0,
+        ))),
+        raw: Arc::new(Mutex::new(Vec::new())),
+    };
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let (parser, raw) = (Arc::clone(&screen.parser), Arc::clone(&screen.raw));
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            parser.lock().unwrap().process(&buffer[..n]);
+            raw.lock().unwrap().extend_from_slice(&buffer[..n]);
+        }
+    });
+    let mut keys = pty.master.take_writer().unwrap();
+    let mut press = |bytes: &[u8]| {
+        keys.write_all(bytes).unwrap();
+        keys.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+    };
+
+    let tree = screen.wait_for("Edge evidence", Duration::from_secs(120));
+    assert!(
+        tree.contains("mother-demo/"),
+        "the forest shows the demo models:\n{tree}"
+    );
+    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+
+    press(b"j");
+    press(b"j");
+    press(b"l");
+    press(b"\r");
+    press(b"e");
+    screen.wait_for("mother-tree.dot", Duration::from_secs(5));
+    press(b"\r");
+    screen.wait_for("wrote", Duration::from_secs(5));
+    press(b"q");
+
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "mother did not quit on q"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "mother exited with {status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+
+    let dot = std::fs::read_to_string(work.path().join("mother-tree.dot")).unwrap();
+    assert!(dot.starts_with("digraph mother {"), "{dot}");
+    assert!(dot.contains(" -> "));
+
+    let raw = screen.raw.lock().unwrap();
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(4096)..]).into_owned();
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "the alternate screen was not left"
+    );
+    assert!(tail.contains("\x1b[?25h"), "the cursor was not shown again");
+    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+}
