@@ -19,12 +19,13 @@ use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 
-/// Measured on `FamilySpec::small()`: the largest relative error of a sketch-based distance
-/// was 14.3% (a LoRA pair; 6.2% in the fully fine-tuned trees), the median 2.3%. The bounds
-/// leave room for a retuned trainer or other platform rounding.
-const MAX_RELATIVE_ERROR: f64 = 0.25;
+/// Measured on `FamilySpec::small()` (main at ba34feb): the largest relative error of a
+/// sketch-based distance was 6.2% and the median 1.9%; an earlier version of the demo trainer gave
+/// 14.3% (a LoRA pair) and 2.3%. The bounds leave room for such changes of the trainer.
+const MAX_RELATIVE_ERROR: f64 = 0.20;
 const MEDIAN_RELATIVE_ERROR: f64 = 0.04;
-/// Measured: one child of 18 gets another parent from the sketches than from exact weights.
+/// Measured: no child gets another parent from the sketches than from exact weights; with the
+/// earlier trainer one child of 18 did, at a runner-up gap of 3%.
 const MAX_DISAGREEMENTS: usize = 1;
 
 /// Every 2-D float tensor of a model, decoded to f64, by name.
