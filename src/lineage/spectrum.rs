@@ -130,8 +130,9 @@ pub fn numerical_rank(
     let stop = (tolerance * tolerance / smallest) * total * 1e-2;
     let mut basis: Vec<Vec<f64>> = Vec::new();
     let mut remaining: Vec<usize> = (0..cols).collect();
+    let mut norms: Vec<f64> = columns.iter().map(|c| norm_sq(c)).collect();
     loop {
-        let residual: f64 = remaining.iter().map(|&j| norm_sq(&columns[j])).sum();
+        let residual: f64 = remaining.iter().map(|&j| norms[j]).sum();
         if residual <= stop || remaining.is_empty() {
             break;
         }
@@ -140,18 +141,16 @@ pub fn numerical_rank(
         }
         let mut slot = 0;
         for s in 1..remaining.len() {
-            if norm_sq(&columns[remaining[s]]) > norm_sq(&columns[remaining[slot]]) {
+            if norms[remaining[s]] > norms[remaining[slot]] {
                 slot = s;
             }
         }
         let pivot = remaining.swap_remove(slot);
         let mut q = columns[pivot].clone();
-        // Two passes of orthogonalisation keep the basis orthogonal to working precision.
-        for _ in 0..2 {
-            for b in &basis {
-                let d = dot(b, &q);
-                q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
-            }
+        // A second pass of orthogonalisation keeps the basis orthogonal to working precision.
+        for b in &basis {
+            let d = dot(b, &q);
+            q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
         }
         let n = norm_sq(&q).sqrt();
         if n == 0.0 {
@@ -161,6 +160,7 @@ pub fn numerical_rank(
         for &j in &remaining {
             let d = dot(&q, &columns[j]);
             columns[j].iter_mut().zip(&q).for_each(|(x, y)| *x -= d * y);
+            norms[j] = norm_sq(&columns[j]);
         }
         basis.push(q);
     }
