@@ -181,6 +181,7 @@ pub fn arcs(
             let direction_term = match method.combine {
                 Combine::Penalty { lambda } if score < 0.0 => lambda * mean_distance,
                 Combine::Penalty { .. } | Combine::Baseline => 0.0,
+                Combine::Graded { lambda } => lambda * mean_distance * (1.0 - score) / 2.0,
                 Combine::TieBreak { epsilon } => -epsilon * mean_distance * score,
             };
             out.push(CandidateArc {

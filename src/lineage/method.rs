@@ -22,6 +22,9 @@ pub enum Combine {
     /// The paper's rule: cost = D + lambda * mean(D) * T, with T = 1 when the child has the
     /// higher kurtosis.
     Penalty { lambda: f64 },
+    /// cost = D + lambda * mean(D) * (1 - score) / 2: the paper's penalty graded by how
+    /// strongly the kurtosis cue speaks, instead of all or nothing.
+    Graded { lambda: f64 },
     /// cost = D - epsilon * mean(D) * score: the arborescence keeps the minimum-distance
     /// structure and the kurtosis votes of all its edges choose the root.
     TieBreak { epsilon: f64 },
