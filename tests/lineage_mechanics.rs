@@ -60,13 +60,18 @@ fn finetune(parent: &Model, step: f32, rng: &mut ChaCha8Rng) -> Model {
 
 /// A LoRA-style update: `b.weight` += u v^T with `rank` columns; the rest untouched.
 fn low_rank(parent: &Model, rank: usize, rng: &mut ChaCha8Rng) -> Model {
+    low_rank_sized(parent, rank, 0.02, rng)
+}
+
+/// A LoRA-style update with factor entries uniform in (-size, size).
+fn low_rank_sized(parent: &Model, rank: usize, size: f32, rng: &mut ChaCha8Rng) -> Model {
     let mut child = parent.clone();
     let (_, r, c, values) = &mut child.matrices[1];
     let u: Vec<f32> = (0..*r * rank)
-        .map(|_| rng.random_range(-0.02..0.02))
+        .map(|_| rng.random_range(-size..size))
         .collect();
     let v: Vec<f32> = (0..rank * *c)
-        .map(|_| rng.random_range(-0.02..0.02))
+        .map(|_| rng.random_range(-size..size))
         .collect();
     for i in 0..*r {
         for j in 0..*c {
@@ -332,6 +337,41 @@ fn low_rank_updates_are_told_apart_and_ranked() {
     let recovery = Zoo::new(&[base, full]).recover();
     assert_eq!(recovery.edges[0].regime, Regime::Full);
     assert_eq!(recovery.edges[0].rank, None);
+}
+
+#[test]
+fn low_rank_updates_survive_16_bit_storage() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let base = root(&mut rng);
+    let child = low_rank_sized(&base, 2, 0.05, &mut rng);
+    let to_bf16 = |m: &Model| Model {
+        matrices: m
+            .matrices
+            .iter()
+            .map(|(name, r, c, v)| {
+                let rounded = v
+                    .iter()
+                    .map(|&x| half::bf16::from_f32(x).to_f32())
+                    .collect();
+                (name.clone(), *r, *c, rounded)
+            })
+            .collect(),
+    };
+    let mut zoo = Zoo::new(&[to_bf16(&base), to_bf16(&child)]);
+    for fp in &mut zoo.fingerprints {
+        fp.tensors.iter_mut().for_each(|t| t.dtype = "BF16".into());
+    }
+    let recovery = zoo.recover();
+    assert_eq!(recovery.edges.len(), 1);
+    assert_eq!(
+        (recovery.edges[0].regime, recovery.edges[0].rank),
+        (Regime::LowRank, Some(2))
+    );
+    // Told it was stored in full precision, the same rounding noise reads as a full-rank change.
+    for fp in &mut zoo.fingerprints {
+        fp.tensors.iter_mut().for_each(|t| t.dtype = "F32".into());
+    }
+    assert_eq!(zoo.recover().edges[0].regime, Regime::Full);
 }
 
 #[test]
