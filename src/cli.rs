@@ -1,5 +1,6 @@
 //! The command-line surface.
 
+use crate::demo::{Extras, FamilySpec, StoredDtype};
 use crate::lineage::DirectionMode;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -55,11 +56,74 @@ pub struct ScanArgs {
     pub dot: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct DemoArgs {
     /// Where to write the demo cache (default: the platform cache directory, reused later).
     pub dir: Option<PathBuf>,
     /// Stop after writing; do not open the explorer.
     #[arg(long)]
     pub no_tui: bool,
+    /// Start from the quick test family (2 full trees, 1 LoRA tree, 2 children, no extras).
+    #[arg(long)]
+    pub small: bool,
+    /// Trees whose models are fully fine-tuned.
+    #[arg(long, value_name = "N")]
+    pub full_trees: Option<usize>,
+    /// Trees whose models are LoRA fine-tunes, merged into the weights.
+    #[arg(long, value_name = "N")]
+    pub lora_trees: Option<usize>,
+    /// Fine-tunes of each model, per generation.
+    #[arg(long, value_name = "N")]
+    pub children: Option<usize>,
+    /// Generations below each root.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// Rank of the LoRA factors.
+    #[arg(long, value_name = "R")]
+    pub lora_rank: Option<usize>,
+    /// How weights are stored: f32, f16, bf16, or mixed (models take turns).
+    #[arg(long, value_enum)]
+    pub dtype: Option<StoredDtype>,
+    /// Seed of the whole family.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Leave out the extras (duplicate, quantised copy, adapter, other architecture, README parents).
+    #[arg(long)]
+    pub no_extras: bool,
+}
+
+impl DemoArgs {
+    /// The family these options describe.
+    pub fn spec(&self) -> FamilySpec {
+        let mut spec = if self.small {
+            FamilySpec::small()
+        } else {
+            FamilySpec::default_family()
+        };
+        if let Some(n) = self.full_trees {
+            spec.full_trees = n;
+        }
+        if let Some(n) = self.lora_trees {
+            spec.lora_trees = n;
+        }
+        if let Some(n) = self.children {
+            spec.children = n;
+        }
+        if let Some(n) = self.depth {
+            spec.depth = n;
+        }
+        if let Some(r) = self.lora_rank {
+            spec.lora_rank = r;
+        }
+        if let Some(dtype) = self.dtype {
+            spec.dtype = dtype;
+        }
+        if let Some(seed) = self.seed {
+            spec.seed = seed;
+        }
+        if self.no_extras {
+            spec.extras = Extras::none();
+        }
+        spec
+    }
 }

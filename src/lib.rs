@@ -12,6 +12,7 @@ pub mod demo;
 pub mod discover;
 pub mod engine;
 pub mod export;
+pub mod headless;
 pub mod lineage;
 pub mod measure;
 pub mod tui;

@@ -4,8 +4,19 @@
 //! Discovery only reads directory entries, symlinks and small metadata files (`config.json`,
 //! `README.md`, `adapter_config.json`, `*.index.json`); it never opens weights and never writes.
 
+mod env;
+mod folder;
+mod hub;
+mod links;
+mod metadata;
+mod model_dir;
+
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+pub use env::hub_cache_from;
 
 /// One model found on disk, ready to be fingerprinted.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,15 +109,75 @@ pub enum DiscoverError {
 }
 
 /// Finds every model under `root`: a hub cache (holds `models--*`), a Hugging Face home (holds
-/// `hub/`), or any folder tree of safetensors models. Models come back sorted by id.
+/// `hub/`), or any folder tree of safetensors models. Models come back sorted by id, skipped
+/// things sorted by path. Nothing is written and no weight file is opened.
 pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
-    let _ = root;
-    unimplemented!("discover: issue #2")
+    let root_error = |reason: String| DiscoverError::Root {
+        path: root.to_path_buf(),
+        reason,
+    };
+    let meta = fs::metadata(root).map_err(|error| {
+        root_error(match error.kind() {
+            io::ErrorKind::NotFound => "does not exist — check the path".to_string(),
+            _ => format!("cannot be opened: {error} — check the path and its permissions"),
+        })
+    })?;
+    if !meta.is_dir() {
+        return Err(root_error(
+            "is not a folder — point mother at a folder of models or a Hugging Face cache"
+                .to_string(),
+        ));
+    }
+    let names = entry_names(root).map_err(|error| {
+        root_error(format!(
+            "cannot be read: {error} — check its permissions (chmod u+rx)"
+        ))
+    })?;
+
+    let mut found = Discovery::default();
+    let holds_model_repos = names.iter().any(|name| {
+        name.starts_with(hub::MODEL_REPO_PREFIX) && hub::is_repo_dir(&root.join(name), name)
+    });
+    if holds_model_repos {
+        hub::scan_cache(root, &mut found);
+    } else if names.iter().any(|name| name == "hub") && is_hub_cache(&root.join("hub")) {
+        hub::scan_cache(&root.join("hub"), &mut found);
+    } else {
+        folder::scan_tree(root, &mut found);
+    }
+    found.models.sort_by(|a, b| a.id.cmp(&b.id));
+    found
+        .skipped
+        .sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.reason.cmp(&b.reason)));
+    found.skipped.dedup();
+    Ok(found)
 }
 
 /// The hub cache the official client would use, from the environment:
 /// `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `HF_HOME/hub`, `XDG_CACHE_HOME/huggingface/hub`,
 /// `~/.cache/huggingface/hub`.
 pub fn default_hub_cache() -> Option<PathBuf> {
-    unimplemented!("default_hub_cache: issue #2")
+    hub_cache_from(|name| std::env::var_os(name))
+}
+
+/// Names in a folder, lossily decoded (only used to recognise the layout).
+fn entry_names(dir: &Path) -> io::Result<Vec<String>> {
+    fs::read_dir(dir)?
+        .map(|entry| entry.map(|entry| entry.file_name().to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// A `hub/` folder of a Hugging Face home: it holds hub repos or the client's bookkeeping, or
+/// is still empty. A `hub/` subfolder of someone's model tree is walked as a plain folder.
+fn is_hub_cache(dir: &Path) -> bool {
+    const MARKERS: [&str; 3] = [".locks", "CACHEDIR.TAG", "version.txt"];
+    match entry_names(dir) {
+        Ok(names) => {
+            names.is_empty()
+                || names
+                    .iter()
+                    .any(|name| hub::is_hub_entry(name) || MARKERS.contains(&name.as_str()))
+        }
+        Err(_) => true,
+    }
 }

@@ -1,10 +1,15 @@
 //! Runs the stages in order — discover, fingerprint (in parallel, through the cache), recover —
 //! and reports progress as [`ScanEvent`]s. The headless command and the TUI drive the same code.
 
-use crate::discover::{ModelEntry, Skipped};
-use crate::lineage::{DirectionMode, Recovery};
-use crate::measure::Fingerprint;
+use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
+use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
+use crate::measure::cache::{CacheKey, FingerprintCache};
+use crate::measure::{Fingerprint, fingerprint_model};
+use crossbeam_channel::{Receiver, Sender};
+use rayon::prelude::*;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -68,27 +73,227 @@ pub struct ScanReport {
 }
 
 /// Runs a whole scan on the calling thread, sending progress to `events`. Fingerprinting runs on
-/// rayon's pool. Returns `None` when `cancel` was set before the scan finished; nothing
-/// half-done is left in the cache.
+/// rayon's pool, models and tensors in parallel. Returns `None` when `cancel` was set before the
+/// scan finished; the cache only ever receives complete fingerprints.
 pub fn scan(
     options: &ScanOptions,
-    events: &crossbeam_channel::Sender<ScanEvent>,
-    cancel: &std::sync::atomic::AtomicBool,
+    events: &Sender<ScanEvent>,
+    cancel: &AtomicBool,
 ) -> anyhow::Result<Option<ScanReport>> {
-    let _ = (options, events, cancel);
-    unimplemented!("engine::scan: issue #2")
+    let discovery = discover(&options.root)?;
+    let cache = open_cache(options);
+    let _ = events.send(ScanEvent::Discovered {
+        models: discovery.models.clone(),
+        skipped: discovery.skipped.clone(),
+    });
+    let outcomes: Vec<Outcome> = discovery
+        .models
+        .par_iter()
+        .enumerate()
+        .map(|(index, entry)| fingerprint_one(index, entry, cache.as_ref(), events, cancel))
+        .collect();
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    let mut models = Vec::new();
+    let mut skipped = discovery.skipped;
+    for (entry, outcome) in discovery.models.into_iter().zip(outcomes) {
+        match outcome {
+            Outcome::Measured {
+                fingerprint,
+                from_cache,
+            } => models.push(ScannedModel {
+                entry,
+                fingerprint,
+                from_cache,
+            }),
+            Outcome::Failed(reason) => skipped.push(Skipped {
+                path: entry.dir.clone(),
+                reason,
+            }),
+            Outcome::Cancelled => return Ok(None),
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let _ = events.send(ScanEvent::Recovering);
+    let inputs: Vec<LineageInput<'_>> = models
+        .iter()
+        .map(|model| {
+            let adapter_base = match &model.entry.kind {
+                ModelKind::Adapter { base, .. } => base.as_deref(),
+                ModelKind::Full => None,
+            };
+            LineageInput {
+                id: &model.entry.id,
+                fingerprint: &model.fingerprint,
+                declared_parent: model.entry.declared_parent.as_ref().map(|d| d.id.as_str()),
+                adapter_base,
+                is_adapter: matches!(model.entry.kind, ModelKind::Adapter { .. }),
+            }
+        })
+        .collect();
+    let lineage_options = LineageOptions {
+        direction: options.direction,
+        bootstrap: options.bootstrap,
+        seed: options.seed,
+    };
+    let recovery = recover(&inputs, &lineage_options);
+    drop(inputs);
+    let report = ScanReport {
+        root: options.root.clone(),
+        models,
+        skipped,
+        recovery,
+    };
+    let _ = events.send(ScanEvent::Finished(Box::new(report.clone())));
+    Ok(Some(report))
+}
+
+/// What happened to one model.
+enum Outcome {
+    Measured {
+        fingerprint: Fingerprint,
+        from_cache: bool,
+    },
+    Failed(String),
+    Cancelled,
+}
+
+/// The cache, when it is wanted and can be opened. A cache that cannot be opened only costs
+/// speed, so the scan goes on without it.
+fn open_cache(options: &ScanOptions) -> Option<FingerprintCache> {
+    if !options.use_cache {
+        return None;
+    }
+    let dir = options
+        .cache_dir
+        .clone()
+        .or_else(FingerprintCache::default_dir)?;
+    FingerprintCache::open(&dir).ok()
+}
+
+/// Bytes between two progress events of one model: often enough for a smooth bar, rarely enough
+/// not to flood the channel.
+const PROGRESS_STEP: u64 = 4 << 20;
+
+fn fingerprint_one(
+    index: usize,
+    entry: &ModelEntry,
+    cache: Option<&FingerprintCache>,
+    events: &Sender<ScanEvent>,
+    cancel: &AtomicBool,
+) -> Outcome {
+    if cancel.load(Ordering::Relaxed) {
+        return Outcome::Cancelled;
+    }
+    let key = CacheKey::for_files(&entry.weight_files);
+    if let Some(fingerprint) = cache.and_then(|c| c.get(&key)) {
+        let _ = events.send(ScanEvent::Phase {
+            model: index,
+            phase: Phase::FromCache,
+        });
+        let _ = events.send(ScanEvent::Progress {
+            model: index,
+            bytes_done: entry.total_bytes,
+        });
+        return Outcome::Measured {
+            fingerprint,
+            from_cache: true,
+        };
+    }
+    let _ = events.send(ScanEvent::Phase {
+        model: index,
+        phase: Phase::Reading,
+    });
+    let done = AtomicU64::new(0);
+    let reported = AtomicU64::new(0);
+    let on_bytes = |n: u64| {
+        let now = done.fetch_add(n, Ordering::Relaxed) + n;
+        let last = reported.load(Ordering::Relaxed);
+        if now >= last + PROGRESS_STEP
+            && reported
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let _ = events.send(ScanEvent::Progress {
+                model: index,
+                bytes_done: now,
+            });
+        }
+    };
+    match fingerprint_model(&entry.weight_files, &on_bytes, cancel)
+        .map_err(|e| e.to_string())
+        .and_then(reject_non_finite)
+    {
+        Ok(fingerprint) => {
+            if let Some(cache) = cache {
+                // A failed cache write only costs speed next time.
+                let _ = cache.put(&key, &fingerprint);
+            }
+            let _ = events.send(ScanEvent::Progress {
+                model: index,
+                bytes_done: done.load(Ordering::Relaxed).max(entry.total_bytes),
+            });
+            let _ = events.send(ScanEvent::Phase {
+                model: index,
+                phase: Phase::Done,
+            });
+            Outcome::Measured {
+                fingerprint,
+                from_cache: false,
+            }
+        }
+        Err(_) if cancel.load(Ordering::Relaxed) => Outcome::Cancelled,
+        Err(reason) => {
+            let _ = events.send(ScanEvent::Phase {
+                model: index,
+                phase: Phase::Skipped(reason.clone()),
+            });
+            Outcome::Failed(reason)
+        }
+    }
+}
+
+/// A model with NaN or infinite weights is left out of the forest: its statistics would describe
+/// a damaged checkpoint, not a relative of anything. The reason names the first such tensor.
+fn reject_non_finite(fingerprint: Fingerprint) -> Result<Fingerprint, String> {
+    let damaged: Vec<_> = fingerprint
+        .tensors
+        .iter()
+        .filter(|t| t.non_finite > 0)
+        .collect();
+    match damaged.first() {
+        None => Ok(fingerprint),
+        Some(first) => Err(format!(
+            "{} NaN or infinite values in {} tensor(s), first {:?} — the checkpoint is damaged \
+             (a diverged run or a bad conversion); re-export or re-download it",
+            damaged.iter().map(|t| t.non_finite).sum::<u64>(),
+            damaged.len(),
+            first.name
+        )),
+    }
 }
 
 /// A scan running on a background thread.
 pub struct ScanHandle {
-    pub events: crossbeam_channel::Receiver<ScanEvent>,
-    pub cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pub events: Receiver<ScanEvent>,
+    pub cancel: Arc<AtomicBool>,
     pub thread: std::thread::JoinHandle<anyhow::Result<Option<ScanReport>>>,
 }
 
 /// Starts [`scan`] on a background thread; the final report also arrives as
 /// [`ScanEvent::Finished`].
 pub fn spawn_scan(options: ScanOptions) -> ScanHandle {
-    let _ = options;
-    unimplemented!("engine::spawn_scan: issue #2")
+    let (sender, events) = crossbeam_channel::unbounded();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let thread = std::thread::Builder::new()
+        .name("mother-scan".into())
+        .spawn(move || scan(&options, &sender, &flag))
+        .expect("the operating system refused to start the scan thread");
+    ScanHandle {
+        events,
+        cancel,
+        thread,
+    }
 }

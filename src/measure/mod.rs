@@ -4,6 +4,24 @@
 //! kurtosis), its squared norm, a content hash (for exact duplicates) and a small linear sketch
 //! (for distances and the rank of differences between models). It is all that [`crate::lineage`]
 //! needs, so a second scan of an unchanged cache never reads tensor data again.
+//!
+//! [`fingerprint_model`] (in `model`) streams every 2-D tensor through the fused pass of
+//! [`tensor`], which feeds [`moments`], [`grid`] and [`sketch`]; [`cache`] keeps the results.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+pub mod cache;
+mod codec;
+mod error;
+pub mod grid;
+mod model;
+pub mod moments;
+pub mod sketch;
+pub mod tensor;
+
+pub use cache::{CacheKey, FingerprintCache};
+pub use error::MeasureError;
+pub use model::fingerprint_model;
 
 use serde::{Deserialize, Serialize};
 

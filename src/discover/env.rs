@@ -1,0 +1,107 @@
+//! Where the official Hugging Face client keeps its hub cache, worked out from the environment
+//! the same way `huggingface_hub` does, with `~` and `$VARS` expanded.
+//!
+//! The lookup is a parameter so that tests can try every precedence rule without touching the
+//! process environment (which is shared by all threads of a test binary).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The hub cache for an environment given by `lookup` (variable name -> value).
+///
+/// Precedence: `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `HF_HOME/hub`,
+/// `XDG_CACHE_HOME/huggingface/hub`, `~/.cache/huggingface/hub`. Empty values count as unset.
+/// `None` only when no variable is set and no home folder is known.
+pub fn hub_cache_from(lookup: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
+    if let Some(cache) = set("HF_HUB_CACHE").or_else(|| set("HUGGINGFACE_HUB_CACHE")) {
+        return expand(cache, &lookup);
+    }
+    if let Some(home) = set("HF_HOME") {
+        return expand(home, &lookup).map(|home| home.join("hub"));
+    }
+    if let Some(xdg) = set("XDG_CACHE_HOME") {
+        return expand(xdg, &lookup).map(|xdg| xdg.join("huggingface").join("hub"));
+    }
+    home_dir(&lookup).map(|home| home.join(".cache").join("huggingface").join("hub"))
+}
+
+/// The user's home: `HOME` from the lookup, else what the platform reports.
+fn home_dir(lookup: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    match lookup("HOME").filter(|home| !home.is_empty()) {
+        Some(home) => Some(PathBuf::from(home)),
+        None => directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf()),
+    }
+}
+
+/// Expands `$NAME` and `${NAME}` (unknown names stay as written, like Python's `expandvars`),
+/// then a leading `~`. A value that is not UTF-8 is taken as a literal path.
+fn expand(value: OsString, lookup: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let Some(text) = value.to_str() else {
+        return Some(PathBuf::from(value));
+    };
+    let text = expand_vars(text, lookup);
+    if text == "~" {
+        return home_dir(lookup);
+    }
+    if let Some(rest) = text.strip_prefix("~/") {
+        return home_dir(lookup).map(|home| home.join(rest));
+    }
+    Some(PathBuf::from(text))
+}
+
+fn expand_vars(text: &str, lookup: &impl Fn(&str) -> Option<OsString>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        let after = &rest[dollar + 1..];
+        let (name, written_len) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        let value = if name.is_empty() { None } else { lookup(name) };
+        match value {
+            Some(value) => out.push_str(&value.to_string_lossy()),
+            None => out.push_str(&rest[dollar..dollar + 1 + written_len]),
+        }
+        rest = &after[written_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn variables_expand_braced_and_bare_and_unknown_ones_stay() {
+        let lookup = env(&[("A", "/x"), ("B_2", "y")]);
+        assert_eq!(
+            expand_vars("$A/${B_2}/$NOPE/${C", &lookup),
+            "/x/y/$NOPE/${C"
+        );
+        assert_eq!(expand_vars("cost $ 5", &lookup), "cost $ 5");
+    }
+}

@@ -1,0 +1,113 @@
+//! The JSON document of `mother scan --json`. Keys come out sorted (serde_json's map is ordered
+//! by key) and numbers in their shortest round-trip form, so equal input gives equal bytes.
+
+use super::{Declared, declared_status};
+use crate::discover::ModelKind;
+use crate::engine::ScanReport;
+use serde_json::{Value, json};
+
+/// The JSON document of `mother scan --json`:
+/// `{"models": [...], "edges": [...], "roots": [...], "unrelated": [...], "duplicates": [...],
+/// "skipped": [...]}`. Models and edges refer to each other by model id.
+pub fn to_json(report: &ScanReport) -> Value {
+    let recovery = &report.recovery;
+    let id = |index: usize| report.models[index].entry.id.clone();
+    let models: Vec<Value> = report
+        .models
+        .iter()
+        .enumerate()
+        .map(|(index, model)| {
+            let entry = &model.entry;
+            let tensors: Vec<Value> = model
+                .fingerprint
+                .tensors
+                .iter()
+                .map(|t| {
+                    json!({
+                        "name": t.name,
+                        "shape": t.shape,
+                        "dtype": t.dtype,
+                        "kurtosis": t.moments.excess_kurtosis(),
+                        "norm": t.sum_sq.sqrt(),
+                        "non_finite": t.non_finite,
+                    })
+                })
+                .collect();
+            let (kind, adapter_base, adapter_rank) = match &entry.kind {
+                ModelKind::Full => ("full", None, None),
+                ModelKind::Adapter { base, rank } => ("adapter", base.clone(), *rank),
+            };
+            json!({
+                "id": entry.id,
+                "path": entry.dir.to_string_lossy(),
+                "kind": kind,
+                "adapter_base": adapter_base,
+                "adapter_rank": adapter_rank,
+                "revision": entry.revision,
+                "architecture": entry.config.architecture,
+                "dtype": model.fingerprint.dtype,
+                "params": model.fingerprint.params,
+                "bytes": entry.total_bytes,
+                "kurtosis": recovery.summary_kurtosis.get(index).copied(),
+                "declared_parent": entry.declared_parent.as_ref().map(|d| json!({
+                    "id": d.id,
+                    "relation": d.relation,
+                    "source": d.source,
+                })),
+                "tensors": tensors,
+            })
+        })
+        .collect();
+    let edges: Vec<Value> = recovery
+        .edges
+        .iter()
+        .map(|edge| {
+            let declared = report.models[edge.child]
+                .entry
+                .declared_parent
+                .as_ref()
+                .map(|d| d.id.clone());
+            let agrees = match declared_status(report, edge.child, Some(edge.parent)) {
+                Declared::None => Value::Null,
+                Declared::Agrees => Value::Bool(true),
+                Declared::Disagrees => Value::Bool(false),
+            };
+            json!({
+                "parent": id(edge.parent),
+                "child": id(edge.child),
+                "kind": edge.kind,
+                "distance": edge.distance,
+                "confidence": edge.confidence,
+                "direction_confidence": edge.direction_confidence,
+                "regime": edge.regime,
+                "rank": edge.rank,
+                "kurtosis_drop": edge.kurtosis_drop,
+                "runner_up": edge.runner_up.as_ref().map(|r| json!({
+                    "parent": id(r.parent),
+                    "relative_gap": r.relative_gap,
+                })),
+                "declared_parent": declared,
+                "declared_agrees": agrees,
+            })
+        })
+        .collect();
+    let duplicates: Vec<Value> = recovery
+        .duplicates
+        .iter()
+        .map(|d| json!({"original": id(d.original), "copy": id(d.copy)}))
+        .collect();
+    let skipped: Vec<Value> = report
+        .skipped
+        .iter()
+        .map(|s| json!({"path": s.path.to_string_lossy(), "reason": s.reason}))
+        .collect();
+    json!({
+        "root": report.root.to_string_lossy(),
+        "models": models,
+        "edges": edges,
+        "roots": recovery.roots.iter().map(|&r| id(r)).collect::<Vec<_>>(),
+        "unrelated": recovery.unrelated.iter().map(|&r| id(r)).collect::<Vec<_>>(),
+        "duplicates": duplicates,
+        "skipped": skipped,
+    })
+}

@@ -1,0 +1,133 @@
+//! The readable forest that `mother scan` prints without `--json`: one tree per root drawn with
+//! box-drawing branches, each child with the confidence of the edge into it.
+
+use super::{Declared, declared_status, human_count};
+use crate::engine::ScanReport;
+use crate::lineage::{Edge, EdgeKind, Regime};
+use std::fmt::Write;
+
+/// The recovered forest as indented text.
+pub fn to_text(report: &ScanReport) -> String {
+    let recovery = &report.recovery;
+    let mut children: Vec<Vec<&Edge>> = vec![Vec::new(); report.models.len()];
+    for edge in &recovery.edges {
+        children[edge.parent].push(edge);
+    }
+    for list in &mut children {
+        list.sort_by(|a, b| {
+            report.models[a.child]
+                .entry
+                .id
+                .cmp(&report.models[b.child].entry.id)
+        });
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} models in {}: {} trees, {} unrelated, {} duplicates, {} skipped",
+        report.models.len(),
+        report.root.display(),
+        recovery.roots.len(),
+        recovery.unrelated.len(),
+        recovery.duplicates.len(),
+        report.skipped.len()
+    );
+    for &root in &recovery.roots {
+        out.push('\n');
+        let _ = writeln!(out, "{}", node_line(report, root));
+        write_children(report, &children, root, "", &mut out);
+    }
+    if !recovery.unrelated.is_empty() {
+        out.push_str("\nUnrelated (linked to no other model):\n");
+        for &model in &recovery.unrelated {
+            let _ = writeln!(out, "  {}", node_line(report, model));
+        }
+    }
+    if !recovery.duplicates.is_empty() {
+        out.push_str("\nDuplicates (identical weights):\n");
+        for d in &recovery.duplicates {
+            let _ = writeln!(
+                out,
+                "  {} == {}",
+                report.models[d.copy].entry.id, report.models[d.original].entry.id
+            );
+        }
+    }
+    if !report.skipped.is_empty() {
+        out.push_str("\nSkipped:\n");
+        for s in &report.skipped {
+            let _ = writeln!(out, "  {}: {}", s.path.display(), s.reason);
+        }
+    }
+    out
+}
+
+fn node_line(report: &ScanReport, model: usize) -> String {
+    let m = &report.models[model];
+    let kurtosis = report
+        .recovery
+        .summary_kurtosis
+        .get(model)
+        .copied()
+        .unwrap_or(0.0);
+    format!(
+        "{}  [{} params, {}, kurtosis {:.3}]",
+        m.entry.id,
+        human_count(m.fingerprint.params),
+        m.fingerprint.dtype,
+        kurtosis
+    )
+}
+
+fn edge_note(report: &ScanReport, edge: &Edge) -> String {
+    let mut note = match edge.kind {
+        EdgeKind::Adapter => "adapter (declared)".to_string(),
+        kind => format!(
+            "{}confidence {:.2}, direction {:.2}, distance {:.2}%",
+            if kind == EdgeKind::Quantized {
+                "quantized copy, "
+            } else {
+                ""
+            },
+            edge.confidence,
+            edge.direction_confidence,
+            edge.distance * 100.0
+        ),
+    };
+    if edge.regime == Regime::LowRank {
+        match edge.rank {
+            Some(rank) => {
+                let _ = write!(note, ", low-rank r={rank}");
+            }
+            None => note.push_str(", low-rank"),
+        }
+    }
+    match declared_status(report, edge.child, Some(edge.parent)) {
+        Declared::None => {}
+        Declared::Agrees => note.push_str(", metadata agrees"),
+        Declared::Disagrees => note.push_str(", metadata DISAGREES"),
+    }
+    note
+}
+
+fn write_children(
+    report: &ScanReport,
+    children: &[Vec<&Edge>],
+    parent: usize,
+    prefix: &str,
+    out: &mut String,
+) {
+    let list = &children[parent];
+    for (position, edge) in list.iter().enumerate() {
+        let last = position + 1 == list.len();
+        let _ = writeln!(
+            out,
+            "{prefix}{} {}  ({})",
+            if last { "└──" } else { "├──" },
+            node_line(report, edge.child),
+            edge_note(report, edge)
+        );
+        let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+        write_children(report, children, edge.child, &deeper, out);
+    }
+}

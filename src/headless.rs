@@ -1,0 +1,128 @@
+//! `mother scan`: the engine without a terminal UI. Progress goes to stderr when stderr is a
+//! terminal (one line per finished model and a live status line), results to stdout.
+
+use crate::cli::ScanArgs;
+use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan};
+use crate::export::{human_bytes, to_dot, to_json, to_text};
+use anyhow::Context;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code when the scan finished but something was skipped (distinct from failure, 1).
+pub const EXIT_WARNINGS: u8 = 2;
+
+/// Runs a scan, prints the result and says how it went through the exit code:
+/// 0 all read, 2 done with warnings (something was skipped), 1 failure.
+pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
+    let show_progress = std::io::stderr().is_terminal();
+    let handle = spawn_scan(options);
+    let mut progress = Progress::default();
+    for event in handle.events.iter() {
+        if show_progress {
+            progress.show(&event);
+        }
+    }
+    let report = handle
+        .thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the scan thread panicked; please report this as a bug"))??;
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    let Some(report) = report else {
+        anyhow::bail!("scan cancelled");
+    };
+    write_outputs(args, &report)?;
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_WARNINGS)
+    })
+}
+
+fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let text = serde_json::to_string_pretty(&to_json(report))?;
+        writeln!(stdout, "{text}")?;
+    } else {
+        write!(stdout, "{}", to_text(report))?;
+    }
+    if let Some(path) = &args.dot {
+        std::fs::write(path, to_dot(report)).with_context(|| {
+            format!(
+                "{}: could not write the DOT file — is the folder writable?",
+                path.display()
+            )
+        })?;
+        if std::io::stderr().is_terminal() {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The stderr progress display.
+#[derive(Default)]
+struct Progress {
+    started: Option<Instant>,
+    ids: Vec<String>,
+    totals: Vec<u64>,
+    done: Vec<u64>,
+    finished: usize,
+}
+
+impl Progress {
+    fn show(&mut self, event: &ScanEvent) {
+        let started = *self.started.get_or_insert_with(Instant::now);
+        match event {
+            ScanEvent::Discovered { models, skipped } => {
+                self.ids = models.iter().map(|m| m.id.clone()).collect();
+                self.totals = models.iter().map(|m| m.total_bytes).collect();
+                self.done = vec![0; models.len()];
+                eprintln!(
+                    "found {} models ({}) and {} skipped entries",
+                    models.len(),
+                    human_bytes(self.totals.iter().sum()),
+                    skipped.len()
+                );
+            }
+            ScanEvent::Progress { model, bytes_done } => {
+                if let Some(done) = self.done.get_mut(*model) {
+                    *done = *bytes_done;
+                }
+            }
+            ScanEvent::Phase { model, phase } => {
+                let id = self.ids.get(*model).map(String::as_str).unwrap_or("?");
+                let line = match phase {
+                    Phase::Done => Some(format!("  read        {id}")),
+                    Phase::FromCache => Some(format!("  from cache  {id}")),
+                    Phase::Skipped(reason) => Some(format!("  skipped     {id}: {reason}")),
+                    Phase::Queued | Phase::Reading => None,
+                };
+                if let Some(line) = line {
+                    self.finished += 1;
+                    eprintln!("\r\x1b[2K{line}");
+                }
+            }
+            ScanEvent::Recovering => {
+                eprint!("\r\x1b[2Krecovering the forest…");
+                return;
+            }
+            ScanEvent::Finished(_) => return,
+        }
+        let done: u64 = self.done.iter().sum();
+        let total: u64 = self.totals.iter().sum();
+        let seconds = started.elapsed().as_secs_f64().max(1e-3);
+        eprint!(
+            "\r\x1b[2K[{}/{}] {} of {}  {}/s",
+            self.finished,
+            self.ids.len(),
+            human_bytes(done),
+            human_bytes(total),
+            human_bytes((done as f64 / seconds) as u64)
+        );
+        let _ = std::io::stderr().flush();
+    }
+}

@@ -1,0 +1,162 @@
+//! A compact binary encoding of [`Fingerprint`] for the cache: little-endian numbers, strings and
+//! lists prefixed by their length. Sketches are most of the bytes (64 x 64 f32 per tensor), which
+//! JSON would triple. Decoding checks every length against the bytes left and returns `None` on
+//! anything malformed.
+
+use super::{Fingerprint, Moments, Sketch, TensorFingerprint};
+
+pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
+    let sketch_bytes: usize = fingerprint
+        .tensors
+        .iter()
+        .map(|t| t.sketch.values.len() * 4)
+        .sum();
+    let mut out = Writer(Vec::with_capacity(
+        64 + sketch_bytes + fingerprint.tensors.len() * 160,
+    ));
+    out.u64(fingerprint.params);
+    out.u64(fingerprint.bytes);
+    out.str(&fingerprint.dtype);
+    out.u64(fingerprint.tensors.len() as u64);
+    for t in &fingerprint.tensors {
+        out.str(&t.name);
+        out.u64(t.shape.len() as u64);
+        for &d in &t.shape {
+            out.u64(d as u64);
+        }
+        out.str(&t.dtype);
+        out.u64(t.moments.count);
+        for v in [
+            t.moments.mean,
+            t.moments.m2,
+            t.moments.m3,
+            t.moments.m4,
+            t.sum_sq,
+        ] {
+            out.f64(v);
+        }
+        out.u64(t.content_hash);
+        out.0.push(u8::from(t.on_int8_grid));
+        out.u64(t.non_finite);
+        out.u32(t.sketch.rows);
+        out.u32(t.sketch.cols);
+        out.u64(t.sketch.values.len() as u64);
+        for &v in &t.sketch.values {
+            out.0.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.0
+}
+
+pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
+    let mut r = Reader(bytes);
+    let params = r.u64()?;
+    let total_bytes = r.u64()?;
+    let dtype = r.str()?;
+    let count = r.len(8)?;
+    let mut tensors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name = r.str()?;
+        let dims = r.len(8)?;
+        let shape = (0..dims)
+            .map(|_| r.u64().and_then(|d| usize::try_from(d).ok()))
+            .collect::<Option<Vec<_>>>()?;
+        let dtype = r.str()?;
+        let moments = Moments {
+            count: r.u64()?,
+            mean: r.f64()?,
+            m2: r.f64()?,
+            m3: r.f64()?,
+            m4: r.f64()?,
+        };
+        let sum_sq = r.f64()?;
+        let content_hash = r.u64()?;
+        let on_int8_grid = match r.take(1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let non_finite = r.u64()?;
+        let rows = r.u32()?;
+        let cols = r.u32()?;
+        let len = r.len(4)?;
+        if len != rows as usize * cols as usize {
+            return None;
+        }
+        let values = r
+            .take(len * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        tensors.push(TensorFingerprint {
+            name,
+            shape,
+            dtype,
+            moments,
+            sum_sq,
+            content_hash,
+            on_int8_grid,
+            non_finite,
+            sketch: Sketch { rows, cols, values },
+        });
+    }
+    if !r.0.is_empty() {
+        return None;
+    }
+    Some(Fingerprint {
+        tensors,
+        params,
+        bytes: total_bytes,
+        dtype,
+    })
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn f64(&mut self) -> Option<f64> {
+        self.u64().map(f64::from_bits)
+    }
+    /// A count of items of at least `item_bytes` each, refused when the bytes left cannot hold
+    /// them (so garbage cannot ask for a huge allocation).
+    fn len(&mut self, item_bytes: usize) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n.checked_mul(item_bytes)? <= self.0.len()).then_some(n)
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = self.len(1)?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+}

@@ -1,0 +1,28 @@
+//! The one error type of the measure layer.
+
+use crate::weights::WeightsError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    /// A weight file is unreadable or invalid.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// Two shards of one model hold a tensor of the same name.
+    #[error(
+        "{}: tensor {name:?} is also in {} — the shards overlap; delete the stale shard or re-download the model",
+        second.display(),
+        first.display()
+    )]
+    DuplicateTensor {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// The caller asked to stop.
+    #[error("fingerprinting was cancelled")]
+    Cancelled,
+    /// The fingerprint cache directory cannot be used.
+    #[error("{}: {reason}", path.display())]
+    Cache { path: PathBuf, reason: String },
+}

@@ -1,0 +1,140 @@
+//! Central moments of a chunk of values, and the exact merge of two sets of moments
+//! (Chan et al. 1979 for m2, Pébay 2008 for m3 and m4), all in f64.
+//!
+//! Each chunk is summed around its own mean, so a large common offset (weights near 1e4) does
+//! not cancel the small deviations; merging chunks is exact algebra, not an approximation.
+
+use super::Moments;
+
+/// Independent accumulators per sum, so the additions do not wait on each other and the
+/// compiler can keep them in vector registers.
+const LANES: usize = 8;
+
+/// Sum and sum of squares of `values`, in lanes (AVX2 when the CPU has it, same bits).
+#[inline(always)]
+pub fn sum_and_sum_sq(values: &[f64]) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        let (sum, sum_sq) = unsafe { super::avx2::sum_and_sum_sq_lanes(values) };
+        return finish_sums(values, sum, sum_sq);
+    }
+    sum_and_sum_sq_portable(values)
+}
+
+/// [`sum_and_sum_sq`] without vector instructions: the reference the AVX2 code must match.
+pub fn sum_and_sum_sq_portable(values: &[f64]) -> (f64, f64) {
+    let mut sum = [0.0f64; LANES];
+    let mut sum_sq = [0.0f64; LANES];
+    for block in values.chunks_exact(LANES) {
+        for lane in 0..LANES {
+            sum[lane] += block[lane];
+            sum_sq[lane] += block[lane] * block[lane];
+        }
+    }
+    finish_sums(values, sum, sum_sq)
+}
+
+/// Adds the values after the last whole block to the lanes, then the lanes together.
+#[inline(always)]
+fn finish_sums(values: &[f64], mut sum: [f64; LANES], mut sum_sq: [f64; LANES]) -> (f64, f64) {
+    for (lane, &x) in values.chunks_exact(LANES).remainder().iter().enumerate() {
+        sum[lane] += x;
+        sum_sq[lane] += x * x;
+    }
+    (sum.iter().sum(), sum_sq.iter().sum())
+}
+
+impl Moments {
+    /// Moments of `values` around `mean`, which must be their mean (the caller already summed
+    /// them in [`sum_and_sum_sq`], so the block is read once for the mean and once here).
+    /// AVX2 when the CPU has it, same bits.
+    #[inline(always)]
+    pub fn around_mean(values: &[f64], mean: f64) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let lanes = unsafe { super::avx2::central_lanes(values, mean) };
+            return Self::finish_central(values, mean, lanes);
+        }
+        Self::around_mean_portable(values, mean)
+    }
+
+    /// [`Self::around_mean`] without vector instructions: the reference the AVX2 code must match.
+    pub fn around_mean_portable(values: &[f64], mean: f64) -> Self {
+        let mut lanes = [[0.0f64; LANES]; 3];
+        for block in values.chunks_exact(LANES) {
+            for lane in 0..LANES {
+                let d = block[lane] - mean;
+                let d2 = d * d;
+                lanes[0][lane] += d2;
+                lanes[1][lane] += d2 * d;
+                lanes[2][lane] += d2 * d2;
+            }
+        }
+        Self::finish_central(values, mean, lanes)
+    }
+
+    /// Adds the values after the last whole block to the lanes, then the lanes together.
+    #[inline(always)]
+    fn finish_central(values: &[f64], mean: f64, mut lanes: [[f64; LANES]; 3]) -> Self {
+        for (lane, &x) in values.chunks_exact(LANES).remainder().iter().enumerate() {
+            let d = x - mean;
+            let d2 = d * d;
+            lanes[0][lane] += d2;
+            lanes[1][lane] += d2 * d;
+            lanes[2][lane] += d2 * d2;
+        }
+        let [m2, m3, m4] = lanes.map(|l| l.iter().sum());
+        Self {
+            count: values.len() as u64,
+            mean,
+            m2,
+            m3,
+            m4,
+        }
+    }
+
+    /// Moments of `values` (all must be finite).
+    pub fn of(values: &[f32]) -> Self {
+        if values.is_empty() {
+            return Self::default();
+        }
+        let wide: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        let (sum, _) = sum_and_sum_sq(&wide);
+        Self::around_mean(&wide, sum / wide.len() as f64)
+    }
+
+    /// The moments of the union of the two samples.
+    pub fn merge(&self, other: &Self) -> Self {
+        if self.count == 0 {
+            return *other;
+        }
+        if other.count == 0 {
+            return *self;
+        }
+        let na = self.count as f64;
+        let nb = other.count as f64;
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        let delta_n = delta / n;
+        let mean = self.mean + delta_n * nb;
+        let m2 = self.m2 + other.m2 + delta * delta_n * na * nb;
+        let m3 = self.m3
+            + other.m3
+            + delta * delta_n * delta_n * na * nb * (na - nb)
+            + 3.0 * delta_n * (na * other.m2 - nb * self.m2);
+        let m4 = self.m4
+            + other.m4
+            + delta * delta_n * delta_n * delta_n * na * nb * (na * na - na * nb + nb * nb)
+            + 6.0 * delta_n * delta_n * (na * na * other.m2 + nb * nb * self.m2)
+            + 4.0 * delta_n * (na * other.m3 - nb * self.m3);
+        Self {
+            count: self.count + other.count,
+            mean,
+            m2,
+            m3,
+            m4,
+        }
+    }
+}

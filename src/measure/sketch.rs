@@ -1,0 +1,127 @@
+//! The linear sketch S_r W S_c^T of a matrix, built while its values stream past.
+//!
+//! Row i of the m x n matrix is added, times a sign s_r(i), into bucket i mod k_r; column j,
+//! times s_c(j), into bucket j mod k_c, with k_r = min(m, 64) and k_c = min(n, 64). The signs
+//! are pseudo-random ±1 from a fixed hash of (m, n, axis, index): every model holding a tensor
+//! of that shape uses the same signs, so their sketches can be subtracted.
+//!
+//! Why it measures differences: the sketch is linear, so sketch(A) - sketch(B) = sketch(A - B).
+//! Each sketch entry is a signed sum of the entries of D = A - B that fall in its bucket pair;
+//! squaring it gives the squares of those entries plus cross terms d_x d_y s_x s_y. Over random
+//! signs the cross terms have mean zero, so E ||sketch(D)||_F^2 = ||D||_F^2: the sketch norm is an
+//! unbiased estimate of the Frobenius distance. And since sketch(D) = S_r D S_c^T is a product
+//! with D in the middle, rank(sketch(D)) <= rank(D): a low-rank (LoRA) difference stays low-rank
+//! in the sketch. When m <= 64 and n <= 64 each bucket holds one row or column: the sketch is D
+//! itself up to signs.
+
+use super::Sketch;
+
+/// Largest number of buckets per axis.
+pub const MAX_BUCKETS: usize = 64;
+
+/// The ±1 sign of row (`axis` 0) or column (`axis` 1) `index` of an `rows` x `cols` matrix.
+pub fn sign(rows: usize, cols: usize, axis: u64, index: usize) -> f32 {
+    let mut x = (rows as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add((cols as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+        .wrapping_add(axis.wrapping_mul(0x1656_67b1_9e37_79f9))
+        .wrapping_add(index as u64);
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    if x & 1 == 0 { 1.0 } else { -1.0 }
+}
+
+/// Builds a sketch from the values of a row-major matrix fed in order, in pieces of any size.
+pub struct SketchBuilder {
+    rows: usize,
+    cols: usize,
+    row_buckets: usize,
+    col_buckets: usize,
+    col_signs: Vec<f32>,
+    /// The current row folded into column buckets (signs applied), not yet added to `sums`.
+    row_fold: Vec<f64>,
+    /// Position of the next value: its row and column.
+    row: usize,
+    col: usize,
+    sums: Vec<f64>,
+}
+
+impl SketchBuilder {
+    pub fn new(rows: usize, cols: usize) -> Self {
+        let row_buckets = rows.min(MAX_BUCKETS);
+        let col_buckets = cols.min(MAX_BUCKETS);
+        Self {
+            rows,
+            cols,
+            row_buckets,
+            col_buckets,
+            col_signs: (0..cols).map(|j| sign(rows, cols, 1, j)).collect(),
+            row_fold: vec![0.0; col_buckets],
+            row: 0,
+            col: 0,
+            sums: vec![0.0; row_buckets * col_buckets],
+        }
+    }
+
+    /// Adds the next `values` of the matrix (row-major order continues from the last call).
+    #[inline(always)]
+    pub fn push(&mut self, mut values: &[f32]) {
+        while !values.is_empty() {
+            let take = values.len().min(self.cols - self.col);
+            self.fold_into_row(&values[..take]);
+            values = &values[take..];
+            if self.col == self.cols {
+                self.finish_row();
+            }
+        }
+    }
+
+    /// Folds a piece of the current row, starting at column `self.col`, into `row_fold`.
+    #[inline(always)]
+    fn fold_into_row(&mut self, piece: &[f32]) {
+        let mut col = self.col;
+        let mut piece = piece;
+        while !piece.is_empty() {
+            let bucket = col % self.col_buckets;
+            let take = piece.len().min(self.col_buckets - bucket);
+            let fold = &mut self.row_fold[bucket..bucket + take];
+            let signs = &self.col_signs[col..col + take];
+            for ((acc, &v), &s) in fold.iter_mut().zip(&piece[..take]).zip(signs) {
+                *acc += (v * s) as f64;
+            }
+            col += take;
+            piece = &piece[take..];
+        }
+        self.col = col;
+    }
+
+    fn finish_row(&mut self) {
+        let s = sign(self.rows, self.cols, 0, self.row) as f64;
+        let bucket = self.row % self.row_buckets;
+        let target = &mut self.sums[bucket * self.col_buckets..(bucket + 1) * self.col_buckets];
+        for (t, f) in target.iter_mut().zip(self.row_fold.iter_mut()) {
+            *t += s * *f;
+            *f = 0.0;
+        }
+        self.row += 1;
+        self.col = 0;
+    }
+
+    pub fn finish(self) -> Sketch {
+        Sketch {
+            rows: self.row_buckets as u32,
+            cols: self.col_buckets as u32,
+            values: self.sums.iter().map(|&v| v as f32).collect(),
+        }
+    }
+}
+
+/// The sketch of a whole row-major `rows` x `cols` matrix.
+pub fn sketch_matrix(values: &[f32], rows: usize, cols: usize) -> Sketch {
+    let mut builder = SketchBuilder::new(rows, cols);
+    builder.push(values);
+    builder.finish()
+}

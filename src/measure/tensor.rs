@@ -1,0 +1,142 @@
+//! The fused per-tensor pass: every chunk of stored bytes is hashed, decoded once, and then
+//! feeds the moments, the sum of squares, the int8-grid sample and the sketch while it is
+//! still in cache.
+//!
+//! NaN and infinite values are counted in `non_finite` and left out of the moments, the sum of
+//! squares and the sketch (they enter the sketch as zeros), so one bad value does not turn every
+//! statistic of the tensor into NaN; the count tells the user the tensor is damaged.
+
+use super::grid::GridSampler;
+use super::moments::sum_and_sum_sq;
+use super::sketch::SketchBuilder;
+use super::{Moments, TensorFingerprint};
+use crate::weights::FloatDtype;
+use xxhash_rust::xxh3::Xxh3Default;
+
+/// Values decoded and summed at a time: 16 KB of f32, so every pass over a block runs in the
+/// core's L1 cache.
+const BLOCK_VALUES: usize = 4096;
+
+/// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
+pub struct TensorAccumulator {
+    dtype: FloatDtype,
+    moments: Moments,
+    sum_sq: f64,
+    non_finite: u64,
+    hasher: Xxh3Default,
+    grid: GridSampler,
+    sketch: SketchBuilder,
+    /// Flat index of the next value.
+    position: usize,
+    /// Decoded values of the current block.
+    values: Vec<f32>,
+    /// The current block widened to f64, for the moments.
+    wide: Vec<f64>,
+    /// The current block with non-finite values replaced by zeros (only when it has some).
+    zeroed: Vec<f32>,
+}
+
+impl TensorAccumulator {
+    pub fn new(dtype: FloatDtype, rows: usize, cols: usize) -> Self {
+        Self {
+            dtype,
+            moments: Moments::default(),
+            sum_sq: 0.0,
+            non_finite: 0,
+            hasher: Xxh3Default::new(),
+            grid: GridSampler::new(rows, cols),
+            sketch: SketchBuilder::new(rows, cols),
+            position: 0,
+            values: Vec::new(),
+            wide: Vec::new(),
+            zeroed: Vec::new(),
+        }
+    }
+
+    /// Adds the next chunk of stored bytes (whole elements).
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { self.push_stored_avx2(bytes) };
+            return;
+        }
+        self.push_stored(bytes);
+    }
+
+    /// The same code as [`Self::push_stored`], compiled for AVX2 (4 f64 per register instead
+    /// of 2). Rust never fuses multiply-adds on its own, and the lanes fix the order of every
+    /// sum, so both versions give the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn push_stored_avx2(&mut self, bytes: &[u8]) {
+        self.push_stored(bytes);
+    }
+
+    /// Decodes `bytes` block by block and feeds each block to every statistic.
+    #[inline(always)]
+    fn push_stored(&mut self, bytes: &[u8]) {
+        let mut values = std::mem::take(&mut self.values);
+        for block in bytes.chunks(BLOCK_VALUES * self.dtype.size()) {
+            self.dtype.decode_into(block, &mut values);
+            self.push_values(&values);
+        }
+        self.values = values;
+    }
+
+    /// Adds the next decoded values.
+    #[inline(always)]
+    pub fn push_values(&mut self, values: &[f32]) {
+        if values.is_empty() {
+            return;
+        }
+        self.grid.push(self.position, values);
+        self.position += values.len();
+        let mut wide = std::mem::take(&mut self.wide);
+        wide.clear();
+        wide.extend(values.iter().map(|&v| v as f64));
+        let (sum, sum_sq) = sum_and_sum_sq(&wide);
+        if sum.is_finite() && sum_sq.is_finite() {
+            let chunk = Moments::around_mean(&wide, sum / wide.len() as f64);
+            self.moments = self.moments.merge(&chunk);
+            self.sum_sq += sum_sq;
+            self.sketch.push(values);
+        } else {
+            self.push_with_non_finite(values, &mut wide);
+        }
+        self.wide = wide;
+    }
+
+    /// The rare path: a block holding NaN or infinity. `wide` is scratch space.
+    fn push_with_non_finite(&mut self, values: &[f32], wide: &mut Vec<f64>) {
+        wide.clear();
+        wide.extend(values.iter().filter(|v| v.is_finite()).map(|&v| v as f64));
+        self.non_finite += (values.len() - wide.len()) as u64;
+        if !wide.is_empty() {
+            let (sum, sum_sq) = sum_and_sum_sq(wide);
+            let chunk = Moments::around_mean(wide, sum / wide.len() as f64);
+            self.moments = self.moments.merge(&chunk);
+            self.sum_sq += sum_sq;
+        }
+        let mut zeroed = std::mem::take(&mut self.zeroed);
+        zeroed.clear();
+        zeroed.extend(values.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
+        self.sketch.push(&zeroed);
+        self.zeroed = zeroed;
+    }
+
+    pub fn finish(self, name: &str, shape: &[usize]) -> TensorFingerprint {
+        TensorFingerprint {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            dtype: self.dtype.name().to_string(),
+            moments: self.moments,
+            sum_sq: self.sum_sq,
+            content_hash: self.hasher.digest(),
+            on_int8_grid: self.grid.on_grid(self.dtype),
+            non_finite: self.non_finite,
+            sketch: self.sketch.finish(),
+        }
+    }
+}

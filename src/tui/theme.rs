@@ -1,0 +1,148 @@
+//! Colours, and their absence: with `NO_COLOR` set every style drops its colour and keeps only
+//! bold / reversed, because the words on screen (badges, "high"/"low") already carry the meaning.
+
+use ratatui::style::{Color, Modifier, Style};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theme {
+    color: bool,
+}
+
+/// How far to trust an edge: the same thresholds for the tree badges and the evidence panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    High,
+    Medium,
+    Low,
+}
+
+impl Level {
+    pub fn of(confidence: f64) -> Self {
+        if confidence >= 0.8 {
+            Level::High
+        } else if confidence >= 0.5 {
+            Level::Medium
+        } else {
+            Level::Low
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::High => "high",
+            Level::Medium => "medium",
+            Level::Low => "low",
+        }
+    }
+}
+
+impl Theme {
+    pub fn new(color: bool) -> Self {
+        Self { color }
+    }
+
+    /// Colour unless `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+    pub fn from_env() -> Self {
+        Self::new(std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()))
+    }
+
+    fn fg(self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn level(self, level: Level) -> Style {
+        match level {
+            Level::High => self.fg(Color::Green),
+            Level::Medium => self.fg(Color::Yellow),
+            Level::Low => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+        }
+    }
+
+    pub fn accent(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    pub fn muted(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn badge(self) -> Style {
+        self.fg(Color::Magenta)
+    }
+
+    pub fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn title(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+
+    pub fn key(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    /// The selected row: reversed works on every terminal, coloured or not.
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn focused_border(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+
+    /// The parent's line in charts.
+    pub fn parent_series(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+
+    /// The child's (or the selected model's) line in charts.
+    pub fn child_series(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_keeps_modifiers_and_drops_every_colour() {
+        let plain = Theme::new(false);
+        let styles = [
+            plain.level(Level::High),
+            plain.level(Level::Medium),
+            plain.level(Level::Low),
+            plain.accent(),
+            plain.muted(),
+            plain.badge(),
+            plain.error(),
+            plain.key(),
+            plain.selected(),
+            plain.focused_border(),
+            plain.parent_series(),
+            plain.child_series(),
+        ];
+        for style in styles {
+            assert_eq!((style.fg, style.bg), (None, None), "{style:?}");
+        }
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(Theme::new(true).level(Level::High).fg.is_some());
+    }
+
+    #[test]
+    fn confidence_levels_use_the_documented_thresholds() {
+        assert_eq!(Level::of(0.8), Level::High);
+        assert_eq!(Level::of(0.79), Level::Medium);
+        assert_eq!(Level::of(0.5), Level::Medium);
+        assert_eq!(Level::of(0.49), Level::Low);
+    }
+}

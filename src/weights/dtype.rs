@@ -1,0 +1,140 @@
+//! safetensors dtypes: their sizes, and decoding of the floating-point ones into f32.
+
+/// A dtype named in a safetensors header that mother knows the size of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    /// A floating-point dtype whose values are read for statistics.
+    Float(FloatDtype),
+    /// Any other known dtype (integers, BOOL, 8-bit and smaller floats): counted, never decoded.
+    Other { name: &'static str, bits: u64 },
+}
+
+/// The floating-point dtypes that are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FloatDtype {
+    F64,
+    F32,
+    F16,
+    BF16,
+}
+
+/// Known dtypes that are not decoded, with their width in bits.
+const OTHER_DTYPES: &[(&str, u64)] = &[
+    ("BOOL", 8),
+    ("U8", 8),
+    ("I8", 8),
+    ("F8_E4M3", 8),
+    ("F8_E5M2", 8),
+    ("F8_E8M0", 8),
+    ("I16", 16),
+    ("U16", 16),
+    ("I32", 32),
+    ("U32", 32),
+    ("I64", 64),
+    ("U64", 64),
+    ("C64", 64),
+    ("F4", 4),
+    ("F6_E2M3", 6),
+    ("F6_E3M2", 6),
+];
+
+impl Dtype {
+    /// The dtype for a header's `dtype` string, `None` when it is not a known one.
+    pub fn parse(name: &str) -> Option<Self> {
+        let float = match name {
+            "F64" => Some(FloatDtype::F64),
+            "F32" => Some(FloatDtype::F32),
+            "F16" => Some(FloatDtype::F16),
+            "BF16" => Some(FloatDtype::BF16),
+            _ => None,
+        };
+        if let Some(float) = float {
+            return Some(Self::Float(float));
+        }
+        OTHER_DTYPES
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(name, bits)| Self::Other { name, bits })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Float(float) => float.name(),
+            Self::Other { name, .. } => name,
+        }
+    }
+
+    /// Width of one element in bits (sub-byte dtypes such as F4 pack several per byte).
+    pub fn bits(&self) -> u64 {
+        match self {
+            Self::Float(float) => float.size() as u64 * 8,
+            Self::Other { bits, .. } => *bits,
+        }
+    }
+
+    pub fn float(&self) -> Option<FloatDtype> {
+        match self {
+            Self::Float(float) => Some(*float),
+            Self::Other { .. } => None,
+        }
+    }
+}
+
+impl FloatDtype {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::F64 => "F64",
+            Self::F32 => "F32",
+            Self::F16 => "F16",
+            Self::BF16 => "BF16",
+        }
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            Self::F64 => 8,
+            Self::F32 => 4,
+            Self::F16 | Self::BF16 => 2,
+        }
+    }
+
+    /// Twice the spacing between neighbouring values relative to their size: how far a value
+    /// computed as `k * scale` may land from that product once stored in this dtype and read
+    /// back as f32.
+    pub fn relative_precision(self) -> f32 {
+        match self {
+            Self::F64 | Self::F32 => 2.0f32.powi(-22),
+            Self::F16 => 2.0f32.powi(-9),
+            Self::BF16 => 2.0f32.powi(-6),
+        }
+    }
+
+    /// Decodes little-endian stored values into `out` (cleared first). F64 values are rounded to
+    /// f32, which is ample for weight statistics; a trailing partial element is ignored, the
+    /// caller hands whole elements.
+    #[inline(always)]
+    pub fn decode_into(self, bytes: &[u8], out: &mut Vec<f32>) {
+        out.clear();
+        match self {
+            Self::F32 => out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            ),
+            Self::BF16 => out.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)),
+            ),
+            Self::F16 => out.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
+            ),
+            Self::F64 => out.extend(bytes.chunks_exact(8).map(|b| {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+            })),
+        }
+    }
+}

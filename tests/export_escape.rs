@@ -1,0 +1,124 @@
+//! Ids with quotes, backslashes, line breaks and non-ASCII text survive DOT and JSON export.
+
+use mother::discover::{DeclaredParent, ModelConfig, ModelEntry, ModelKind};
+use mother::engine::{ScanReport, ScannedModel};
+use mother::export::{to_dot, to_json, to_text};
+use mother::lineage::{Edge, EdgeKind, Recovery, Regime};
+use mother::measure::Fingerprint;
+use std::path::PathBuf;
+
+const IDS: [&str; 3] = [
+    "org/plain",
+    "we\"ird\\id\nwith break",
+    "日本/モデル {x} -> y;",
+];
+
+fn report() -> ScanReport {
+    let models = IDS
+        .iter()
+        .map(|id| ScannedModel {
+            entry: ModelEntry {
+                id: id.to_string(),
+                dir: PathBuf::from(format!("/models/{id}")),
+                weight_files: Vec::new(),
+                kind: ModelKind::Full,
+                declared_parent: Some(DeclaredParent {
+                    id: IDS[0].to_string(),
+                    relation: None,
+                    source: "README.md".into(),
+                }),
+                config: ModelConfig::default(),
+                total_bytes: 10,
+                revision: None,
+                last_accessed: None,
+            },
+            fingerprint: Fingerprint {
+                tensors: Vec::new(),
+                params: 1,
+                bytes: 4,
+                dtype: "F32".into(),
+            },
+            from_cache: false,
+        })
+        .collect();
+    let edge = |parent, child| Edge {
+        parent,
+        child,
+        kind: EdgeKind::Finetune,
+        distance: 0.01,
+        confidence: 0.9,
+        direction_confidence: 0.8,
+        regime: Regime::Full,
+        rank: None,
+        kurtosis_drop: 0.1,
+        runner_up: None,
+    };
+    ScanReport {
+        root: PathBuf::from("/models"),
+        models,
+        skipped: Vec::new(),
+        recovery: Recovery {
+            edges: vec![edge(0, 1), edge(1, 2)],
+            roots: vec![0],
+            unrelated: Vec::new(),
+            duplicates: Vec::new(),
+            summary_kurtosis: vec![3.0, 2.9, 2.8],
+        },
+    }
+}
+
+#[test]
+fn json_round_trips_every_id() {
+    let report = report();
+    let text = serde_json::to_string(&to_json(&report)).unwrap();
+    let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = back["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, IDS);
+    assert_eq!(back["edges"][1]["child"], IDS[2]);
+    assert_eq!(back["edges"][0]["declared_agrees"], true);
+    assert_eq!(back["edges"][1]["declared_agrees"], false);
+}
+
+#[test]
+fn dot_escapes_every_id() {
+    let dot = to_dot(&report());
+    assert!(dot.contains(r#""we\"ird\\id\nwith break""#), "{dot}");
+    assert!(dot.contains("\"日本/モデル {x} -> y;\""));
+    // No raw line break may sit inside a quoted string.
+    for line in dot.lines() {
+        let unescaped_quotes = line.replace("\\\\", "").replace("\\\"", "");
+        assert_eq!(
+            unescaped_quotes.matches('"').count() % 2,
+            0,
+            "unbalanced quotes: {line}"
+        );
+    }
+    if let Ok(output) = std::process::Command::new("dot")
+        .arg("-Tplain")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(dot.as_bytes())?;
+            child.wait_with_output()
+        })
+    {
+        assert!(output.status.success(), "graphviz rejected the DOT");
+        let plain = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(plain.lines().filter(|l| l.starts_with("node ")).count(), 3);
+        assert_eq!(plain.lines().filter(|l| l.starts_with("edge ")).count(), 2);
+    }
+}
+
+#[test]
+fn text_tree_shows_the_chain() {
+    let text = to_text(&report());
+    assert!(text.contains("└── we\"ird"), "{text}");
+    assert!(text.contains("metadata DISAGREES"));
+}

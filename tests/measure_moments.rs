@@ -1,0 +1,194 @@
+//! Moments merged across chunks against a slow two-pass reference, and excess kurtosis against
+//! values known by hand and by distribution.
+
+use mother::measure::Moments;
+use mother::measure::moments::{sum_and_sum_sq, sum_and_sum_sq_portable};
+use mother::measure::tensor::TensorAccumulator;
+use mother::weights::FloatDtype;
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+/// The obvious definition: mean first, then sums of powers of deviations, in f64.
+fn reference(values: &[f32]) -> Moments {
+    let n = values.len() as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let central = |p: i32| {
+        values
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(p))
+            .sum::<f64>()
+    };
+    Moments {
+        count: values.len() as u64,
+        mean,
+        m2: central(2),
+        m3: central(3),
+        m4: central(4),
+    }
+}
+
+/// Moments of `values` cut at `cuts` (sorted positions), merged.
+fn chunked(values: &[f32], cuts: &[usize]) -> Moments {
+    let mut bounds = vec![0];
+    bounds.extend(cuts.iter().map(|&c| c.min(values.len())));
+    bounds.push(values.len());
+    bounds.sort_unstable();
+    bounds
+        .windows(2)
+        .map(|w| Moments::of(&values[w[0]..w[1]]))
+        .fold(Moments::default(), |acc, m| acc.merge(&m))
+}
+
+/// |a - b| within `tol` of the scale of the sum (sum of |d|^p), since m3 may be near zero.
+fn assert_close(name: &str, got: f64, want: f64, scale: f64, tol: f64) {
+    assert!(
+        (got - want).abs() <= tol * scale.max(f64::MIN_POSITIVE),
+        "{name}: {got} vs {want} (scale {scale})"
+    );
+}
+
+fn check(values: &[f32], got: &Moments) {
+    let want = reference(values);
+    assert_eq!(got.count, want.count);
+    let abs_sum = |p: i32| {
+        values
+            .iter()
+            .map(|&v| (v as f64 - want.mean).abs().powi(p))
+            .sum::<f64>()
+    };
+    assert_close(
+        "mean",
+        got.mean,
+        want.mean,
+        want.mean.abs() + (want.m2 / want.count as f64).sqrt(),
+        1e-12,
+    );
+    assert_close("m2", got.m2, want.m2, abs_sum(2), 1e-9);
+    assert_close("m3", got.m3, want.m3, abs_sum(3), 1e-8);
+    assert_close("m4", got.m4, want.m4, abs_sum(4), 1e-8);
+}
+
+fn sample() -> impl Strategy<Value = Vec<f32>> {
+    (
+        prop_oneof![Just(0.0f32), Just(1e4f32), Just(-3.5f32)],
+        prop_oneof![Just(1e-3f32), Just(1.0f32), Just(50.0f32)],
+        prop::collection::vec(-1.0f32..1.0, 2..3000),
+    )
+        .prop_map(|(offset, spread, noise)| {
+            noise.iter().map(|x| offset + spread * x * x * x).collect()
+        })
+}
+
+proptest! {
+    #[test]
+    fn vector_sums_give_the_same_bits_as_the_portable_ones(values in sample()) {
+        let wide: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+        let (s, q) = sum_and_sum_sq(&wide);
+        let (sp, qp) = sum_and_sum_sq_portable(&wide);
+        prop_assert_eq!((s.to_bits(), q.to_bits()), (sp.to_bits(), qp.to_bits()));
+        let mean = s / wide.len() as f64;
+        prop_assert_eq!(Moments::around_mean(&wide, mean), Moments::around_mean_portable(&wide, mean));
+    }
+
+    #[test]
+    fn merged_chunks_match_the_two_pass_reference(
+        values in sample(),
+        cuts in prop::collection::vec(0usize..3000, 0..8),
+    ) {
+        check(&values, &chunked(&values, &cuts));
+    }
+
+    #[test]
+    fn the_fused_pass_matches_the_reference(values in sample(), cut in 0usize..3000) {
+        let cut = cut.min(values.len());
+        let mut acc = TensorAccumulator::new(FloatDtype::F32, 1, values.len());
+        acc.push_values(&values[..cut]);
+        acc.push_values(&values[cut..]);
+        let fp = acc.finish("t", &[1, values.len()]);
+        check(&values, &fp.moments);
+        let sum_sq: f64 = values.iter().map(|&v| v as f64 * v as f64).sum();
+        prop_assert!((fp.sum_sq - sum_sq).abs() <= 1e-12 * sum_sq);
+    }
+}
+
+#[test]
+fn kurtosis_of_small_vectors_computed_by_hand() {
+    // [1, 2, 3, 4]: deviations ±0.5, ±1.5; m2 = 5, m4 = 10.25; 4 * 10.25 / 25 - 3 = -1.36.
+    let m = Moments::of(&[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        (m.count, m.mean, m.m2, m.m3, m.m4),
+        (4, 2.5, 5.0, 0.0, 10.25)
+    );
+    assert!((m.excess_kurtosis() + 1.36).abs() < 1e-12);
+    assert!((m.variance() - 1.25).abs() < 1e-12);
+    // [0, 0, 0, 0, 10]: deviations -2 (x4), 8; m2 = 80, m3 = 480, m4 = 4160; 5*4160/6400 - 3.
+    let m = Moments::of(&[0.0, 0.0, 0.0, 0.0, 10.0]);
+    assert_eq!((m.mean, m.m2, m.m3, m.m4), (2.0, 80.0, 480.0, 4160.0));
+    assert!((m.excess_kurtosis() - 0.25).abs() < 1e-12);
+    // The same, merged from two chunks.
+    let merged = Moments::of(&[0.0, 0.0]).merge(&Moments::of(&[0.0, 0.0, 10.0]));
+    assert!((merged.m4 - 4160.0).abs() < 1e-9 && (merged.m3 - 480.0).abs() < 1e-9);
+}
+
+#[test]
+fn constant_and_empty_samples_have_zero_kurtosis() {
+    assert_eq!(Moments::of(&[]).excess_kurtosis(), 0.0);
+    assert_eq!(Moments::of(&[3.0; 100]).excess_kurtosis(), 0.0);
+    let m = Moments::of(&[1.0, 2.0]);
+    assert_eq!(m.merge(&Moments::default()), m);
+    assert_eq!(Moments::default().merge(&m), m);
+}
+
+#[test]
+fn uniform_and_gaussian_samples_have_their_known_kurtosis() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+    let uniform: Vec<f32> = Uniform::new(-1.0f32, 1.0)
+        .unwrap()
+        .sample_iter(&mut rng)
+        .take(1_000_000)
+        .collect();
+    let k = chunked(&uniform, &[1 << 18, 1 << 19, 3 << 18]).excess_kurtosis();
+    assert!((k + 1.2).abs() < 0.01, "uniform: {k}");
+    let gaussian: Vec<f32> = Normal::new(1e4f32, 0.02)
+        .unwrap()
+        .sample_iter(&mut rng)
+        .take(1_000_000)
+        .collect();
+    let k = chunked(&gaussian, &[1 << 18, 1 << 19]).excess_kurtosis();
+    assert!(k.abs() < 0.05, "gaussian around 1e4: {k}");
+    let laplace: Vec<f32> = uniform
+        .chunks(2)
+        .map(|p| (p[0].abs().max(1e-12)).ln() * p[1].signum())
+        .collect();
+    let k = Moments::of(&laplace).excess_kurtosis();
+    assert!((k - 3.0).abs() < 0.1, "laplace: {k}");
+}
+
+#[test]
+fn the_dispatched_byte_path_gives_the_same_bits_as_the_portable_value_path() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let (rows, cols) = (300, 250);
+    let values: Vec<f32> = Normal::new(0.01f32, 0.3)
+        .unwrap()
+        .sample_iter(&mut rng)
+        .take(rows * cols)
+        .collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut from_bytes = TensorAccumulator::new(FloatDtype::F32, rows, cols);
+    for chunk in bytes.chunks(1 << 20) {
+        from_bytes.push_bytes(chunk);
+    }
+    let mut from_values = TensorAccumulator::new(FloatDtype::F32, rows, cols);
+    // The byte path decodes in blocks of 4096 values; feed the same blocks.
+    for block in values.chunks(4096) {
+        from_values.push_values(block);
+    }
+    let (a, b) = (
+        from_bytes.finish("t", &[rows, cols]),
+        from_values.finish("t", &[rows, cols]),
+    );
+    assert_eq!(a.moments, b.moments);
+    assert_eq!(a.sum_sq.to_bits(), b.sum_sq.to_bits());
+    assert_eq!(a.sketch, b.sketch);
+}

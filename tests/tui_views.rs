@@ -1,0 +1,142 @@
+//! Snapshots of every view and panel, driven by synthetic events on the fixture forest.
+
+mod tui_fixture;
+
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use mother::engine::{Phase, ScanEvent};
+use mother::tui::app::AppEvent;
+use std::time::Duration;
+use tui_fixture::Harness;
+
+#[test]
+fn scan_view_mid_scan() {
+    let mut harness = Harness::with_banner(
+        80,
+        24,
+        "No models in ~/.cache/huggingface/hub — showing the demo family",
+    );
+    harness.send(AppEvent::Scan(ScanEvent::Discovered {
+        models: tui_fixture::entries(),
+        skipped: tui_fixture::skipped(),
+    }));
+    let phases = [
+        (0, Phase::Done),
+        (1, Phase::FromCache),
+        (2, Phase::Reading),
+        (3, Phase::Reading),
+        (5, Phase::Skipped("header is not JSON".to_string())),
+    ];
+    for (model, phase) in phases {
+        harness.send(AppEvent::Scan(ScanEvent::Phase { model, phase }));
+    }
+    harness.send(AppEvent::Scan(ScanEvent::Progress {
+        model: 2,
+        bytes_done: 45_400_000,
+    }));
+    harness.send(AppEvent::Scan(ScanEvent::Progress {
+        model: 3,
+        bytes_done: 9_080_000,
+    }));
+    harness.tick(Duration::from_secs(4));
+    assert_snapshot!("scan_view_mid_scan", harness.screen());
+}
+
+#[test]
+fn tree_view_wide() {
+    let harness = Harness::with_forest(100, 30);
+    assert_snapshot!("tree_view_100x30", harness.screen());
+}
+
+#[test]
+fn tree_view_wide_with_a_child_selected() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("acme/code-mini");
+    assert_snapshot!("tree_view_100x30_child", harness.screen());
+}
+
+#[test]
+fn tree_view_narrow() {
+    let harness = Harness::with_forest(80, 24);
+    assert_snapshot!("tree_view_80x24", harness.screen());
+}
+
+#[test]
+fn evidence_panel_for_an_uncertain_edge() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini");
+    harness.key(KeyCode::Tab);
+    assert_snapshot!("panel_evidence", harness.screen());
+}
+
+#[test]
+fn per_layer_chart_panel() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini");
+    harness.key(KeyCode::Tab);
+    harness.key(KeyCode::Tab);
+    assert_snapshot!("panel_layers", harness.screen());
+}
+
+#[test]
+fn lineage_chart_panel() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini-python");
+    for _ in 0..3 {
+        harness.key(KeyCode::Tab);
+    }
+    assert_snapshot!("panel_lineage", harness.screen());
+}
+
+#[test]
+fn root_panels_show_its_own_layers() {
+    let harness = Harness::with_forest(120, 34);
+    assert_snapshot!("tree_view_root_120x34", harness.screen());
+}
+
+#[test]
+fn help_screen() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('?');
+    assert_snapshot!("help_screen", harness.screen());
+}
+
+#[test]
+fn help_screen_scrolls_to_its_last_line() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('?');
+    for _ in 0..100 {
+        harness.char('j');
+    }
+    assert_snapshot!("help_screen_end", harness.screen());
+    harness.key(KeyCode::Esc);
+    assert!(!harness.screen().contains("Keys"));
+}
+
+#[test]
+fn search_prompt() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('/');
+    harness.type_text("code");
+    assert_snapshot!("search_prompt", harness.screen());
+}
+
+#[test]
+fn export_prompt_and_overwrite_confirmation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("mother-tree.dot"), "old").expect("seed file");
+    let mut harness = Harness::with_export_dir(80, 24, dir.path());
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(
+        tui_fixture::report(),
+    ))));
+    harness.char('e');
+    let prompt = harness
+        .screen()
+        .replace(&dir.path().display().to_string(), "[TEMP]");
+    assert_snapshot!("export_prompt", prompt);
+    harness.key(KeyCode::Enter);
+    let confirm = harness
+        .screen()
+        .replace(&dir.path().display().to_string(), "[TEMP]");
+    assert_snapshot!("export_overwrite_confirmation", confirm);
+}
