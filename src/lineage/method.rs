@@ -28,6 +28,13 @@ pub enum Combine {
     /// cost = D - epsilon * mean(D) * score: the arborescence keeps the minimum-distance
     /// structure and the kurtosis votes of all its edges choose the root.
     TieBreak { epsilon: f64 },
+    /// The tie-break's tree, re-rooted where the per-tensor kurtosis trends agree best along
+    /// the edges, whatever their signs ([`super::consistency`]); the signed score decides ties.
+    Consistency { epsilon: f64 },
+    /// As [`Combine::Consistency`], then the per-tensor trends (sign and strength, per regime)
+    /// are learned from the edges of all trees together, and every tree is re-rooted where its
+    /// edges agree best with them.
+    Learned { epsilon: f64 },
     /// The plain design to beat: an undirected minimum spanning tree over distance, rooted at
     /// the model with the highest summed kurtosis.
     Baseline,

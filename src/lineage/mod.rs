@@ -30,6 +30,7 @@
 
 mod adapters;
 mod bootstrap;
+mod consistency;
 mod direction;
 mod duplicates;
 pub mod edmonds;
