@@ -164,7 +164,14 @@ fn edge_signs<'a>(
 ) -> impl Iterator<Item = (usize, i64)> + 'a {
     let pair = &evidence.pairs[arc.pair];
     let forward = arc.parent == pair.a;
-    pair.tensors.iter().filter(|t| t.touched).map(move |t| {
+    // Rounding to a grid changes kurtosis for reasons of its own, and the quantised-leaf rule
+    // already orients such an edge: it is no evidence about trends.
+    let tensors = if evidence.quantized[arc.child] || evidence.quantized[arc.parent] {
+        &pair.tensors[..0]
+    } else {
+        &pair.tensors[..]
+    };
+    tensors.iter().filter(|t| t.touched).map(move |t| {
         let drop = if forward {
             t.kurtosis_a - t.kurtosis_b
         } else {
@@ -183,6 +190,9 @@ fn edge_signs<'a>(
 
 /// The direction score of the arc as oriented (positive when the cue agrees).
 fn oriented_score(arc: &CandidateArc, evidence: &Evidence<'_>) -> f64 {
+    if evidence.quantized[arc.child] || evidence.quantized[arc.parent] {
+        return 0.0;
+    }
     let score = evidence.views[arc.pair].score;
     if arc.parent == evidence.pairs[arc.pair].a {
         score

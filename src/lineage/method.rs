@@ -69,9 +69,9 @@ pub struct Method {
 impl Default for Method {
     fn default() -> Self {
         Self {
-            aggregate: Aggregate::Sum,
+            aggregate: Aggregate::ScaleFree,
             touched_only: true,
-            combine: Combine::TieBreak { epsilon: 1e-3 },
+            combine: Combine::Learned { epsilon: 1e-3 },
             distance: DistanceKind::RankThenL2,
             related_cosine: 0.5,
             neighbours: 10,
