@@ -1,8 +1,9 @@
 //! Choosing a tree's root by the consistency of kurtosis trends, without knowing their signs.
 //!
-//! Measured on trained families, single tensors carry a steady trend down a tree, but not all
-//! the same way: under full fine-tuning one matrix's kurtosis fell on 23 of 24 edges, while
-//! under LoRA another's rose on 12 of 12. A sum of kurtosis (the paper's cue) lets those cancel;
+//! Measured on trained demo families (three small, one default), single tensors carry a steady
+//! trend down a tree, but not all the same way: under full fine-tuning the third hidden matrix's
+//! kurtosis fell on 86 of 98 edges, while under LoRA the same matrix's rose on 50 of 58, and
+//! other matrices hardly trend at all. A sum of kurtosis (the paper's cue) lets those cancel;
 //! hand-picking the layer (the paper's fix) does not carry over to other architectures.
 //!
 //! What does carry over: oriented from the true root, a trending tensor changes the same way on

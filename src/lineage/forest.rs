@@ -299,12 +299,19 @@ fn reroot(root: usize, arcs: &[CandidateArc], parent_arc: &mut [Option<usize>]) 
     }
     for step in (1..path.len()).rev() {
         let (upper, lower) = (path[step], path[step - 1]);
-        let flipped = arcs
-            .iter()
-            .position(|a| a.parent == lower && a.child == upper);
-        parent_arc[upper] = flipped;
+        parent_arc[upper] = parent_arc[lower].and_then(|i| reverse(arcs, i));
     }
     parent_arc[root] = None;
+}
+
+/// The arc of the same pair in the other direction: `arcs` lists a pair's two arcs side by
+/// side.
+fn reverse(arcs: &[CandidateArc], i: usize) -> Option<usize> {
+    let arc = &arcs[i];
+    [i.wrapping_sub(1), i + 1]
+        .into_iter()
+        .filter(|&j| j < arcs.len())
+        .find(|&j| arcs[j].pair == arc.pair && arcs[j].parent == arc.child)
 }
 
 /// Disjoint sets with path halving; the smaller index represents each set.
