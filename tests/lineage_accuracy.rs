@@ -285,22 +285,35 @@ fn choices() -> Vec<(String, Method)> {
             Combine::Consistency { epsilon: 1e-3 },
             Combine::Learned { epsilon: 1e-3 },
         ] {
+            let trend_based = matches!(
+                combine,
+                Combine::Consistency { .. } | Combine::Learned { .. }
+            );
+            let norm_choices: &[bool] = if trend_based {
+                &[false, true]
+            } else {
+                &[false]
+            };
             for aggregate in [Aggregate::Sum, Aggregate::ScaleFree, Aggregate::Vote] {
                 for touched_only in [false, true] {
-                    let name = format!(
-                        "{distance:?} {combine:?} {aggregate:?}{}",
-                        if touched_only { " touched" } else { "" }
-                    );
-                    out.push((
-                        name,
-                        Method {
-                            aggregate,
-                            touched_only,
-                            combine,
-                            distance,
-                            ..Method::default()
-                        },
-                    ));
+                    for &norm_trends in norm_choices {
+                        let name = format!(
+                            "{distance:?} {combine:?} {aggregate:?}{}{}",
+                            if touched_only { " touched" } else { "" },
+                            if norm_trends { " +norms" } else { "" }
+                        );
+                        out.push((
+                            name,
+                            Method {
+                                aggregate,
+                                touched_only,
+                                combine,
+                                distance,
+                                norm_trends,
+                                ..Method::default()
+                            },
+                        ));
+                    }
                 }
             }
         }

@@ -60,6 +60,7 @@ impl Problem<'_> {
             weights,
             quantized: self.quantized,
             keys: self.keys,
+            norms: self.method.norm_trends,
         };
         let parents = forest::parents(self.nodes, &arcs, self.summary, self.method, &evidence);
         (views, arcs, parents)

@@ -31,6 +31,20 @@ pub struct Evidence<'a> {
     pub weights: &'a [u32],
     pub quantized: &'a [bool],
     pub keys: usize,
+    /// Read each tensor's norm trend beside its kurtosis trend (see [`super::method::Method`]).
+    pub norms: bool,
+}
+
+impl Evidence<'_> {
+    /// Trend slots: one per tensor key for kurtosis, and one more per key for the norm.
+    fn slots(&self) -> usize {
+        if self.norms { 2 * self.keys } else { self.keys }
+    }
+
+    /// The bootstrap weight of a trend slot: that of its tensor.
+    fn weight(&self, slot: usize) -> f64 {
+        f64::from(self.weights[slot % self.keys])
+    }
 }
 
 /// The best root among `members` of a tree given by `parent_arc`, or `None` if no member may
@@ -51,7 +65,7 @@ pub fn best_root(
         }
     }
     // Signed trends per tensor key and the signed direction score, oriented from `start`.
-    let mut trend = vec![0i64; evidence.keys];
+    let mut trend = vec![0i64; evidence.slots()];
     let mut direction = 0.0;
     let mut agreement = 0.0;
     for &v in members {
@@ -73,8 +87,8 @@ pub fn best_root(
         }
         trend
             .iter()
-            .zip(evidence.weights)
-            .map(|(t, &w)| f64::from(w) * t.abs() as f64)
+            .enumerate()
+            .map(|(slot, t)| evidence.weight(slot) * t.abs() as f64)
             .sum()
     };
     let mut best: Option<(f64, f64, usize)> = None;
@@ -140,19 +154,19 @@ pub fn learn_trends(
     arcs: &[CandidateArc],
     evidence: &Evidence<'_>,
 ) -> Vec<Trend> {
-    let mut sums = vec![[0.0; 2]; evidence.keys];
-    let mut sizes = vec![[0.0; 2]; evidence.keys];
-    let mut counts = vec![[0.0; 2]; evidence.keys];
+    let mut sums = vec![[0.0; 2]; evidence.slots()];
+    let mut sizes = vec![[0.0; 2]; evidence.slots()];
+    let mut counts = vec![[0.0; 2]; evidence.slots()];
     for arc in parent_arc.iter().flatten().map(|&i| &arcs[i]) {
         let regime = usize::from(evidence.views[arc.pair].low_rank);
         for (key, drop) in edge_drops(arc, evidence) {
-            let w = f64::from(evidence.weights[key]);
+            let w = evidence.weight(key);
             sums[key][regime] += w * sign(drop) as f64;
             sizes[key][regime] += w * drop.abs();
             counts[key][regime] += w;
         }
     }
-    (0..evidence.keys)
+    (0..evidence.slots())
         .map(|k| {
             [0, 1].map(|r| {
                 let c = counts[k][r];
@@ -177,7 +191,7 @@ fn learned_score(arc: &CandidateArc, evidence: &Evidence<'_>, learned: &[Trend])
             } else {
                 0.0
             };
-            f64::from(evidence.weights[key]) * trend * strength
+            evidence.weight(key) * trend * strength
         })
         .sum()
 }
@@ -199,7 +213,8 @@ fn edge_signs<'a>(
     edge_drops(arc, evidence).map(|(key, drop)| (key, sign(drop)))
 }
 
-/// For each tensor the arc's pair touched, parent minus child kurtosis.
+/// For each tensor the arc's pair touched, parent minus child: the kurtosis in slot `key`, and
+/// (when norms are read) the log of the norm in slot `keys + key`.
 fn edge_drops<'a>(
     arc: &'a CandidateArc,
     evidence: &'a Evidence<'_>,
@@ -213,13 +228,17 @@ fn edge_drops<'a>(
     } else {
         &pair.tensors[..]
     };
-    tensors.iter().filter(|t| t.touched).map(move |t| {
-        let drop = if forward {
-            t.kurtosis_a - t.kurtosis_b
-        } else {
-            t.kurtosis_b - t.kurtosis_a
-        };
-        (t.key as usize, drop)
+    let oriented = move |a: f64, b: f64| if forward { a - b } else { b - a };
+    tensors.iter().filter(|t| t.touched).flat_map(move |t| {
+        let key = t.key as usize;
+        let kurtosis = (key, oriented(t.kurtosis_a, t.kurtosis_b));
+        let norm = (evidence.norms && t.sum_sq_a > 0.0 && t.sum_sq_b > 0.0).then(|| {
+            (
+                evidence.keys + key,
+                oriented(t.sum_sq_a.ln(), t.sum_sq_b.ln()) / 2.0,
+            )
+        });
+        std::iter::once(kurtosis).chain(norm)
     })
 }
 

@@ -85,6 +85,11 @@ pub struct Method {
     pub neighbours: usize,
     /// Singular values below this share of the largest do not count toward the rank.
     pub rank_tolerance: f64,
+    /// The trend-based root choices (`Consistency`, `Learned`) also read each tensor's norm:
+    /// whether training grows it (Adam's random walk) or shrinks it (weight decay), a tensor's
+    /// norm moves the same way on every fine-tuning edge of a regime, and the rule learns
+    /// which way without being told.
+    pub norm_trends: bool,
 }
 
 impl Default for Method {
@@ -97,6 +102,7 @@ impl Default for Method {
             related_cosine: 0.5,
             neighbours: 10,
             rank_tolerance: 1e-3,
+            norm_trends: true,
         }
     }
 }
