@@ -6,6 +6,7 @@
 //! counts do not depend on how rayon splits the work: same input and seed, same confidences.
 
 use super::DirectionMode;
+use super::consistency::Evidence;
 use super::forest::{self, PairView};
 use super::method::Method;
 use super::pairs::Pair;
@@ -53,7 +54,15 @@ impl Problem<'_> {
             .map(|p| PairView::new(p, weights, self.method, self.mode))
             .collect();
         let arcs = forest::arcs(self.pairs, &views, self.quantized, self.method);
-        let parents = forest::parents(self.nodes, &arcs, self.summary, self.method);
+        let evidence = Evidence {
+            pairs: self.pairs,
+            views: &views,
+            weights,
+            quantized: self.quantized,
+            keys: self.keys,
+            norms: self.method.norm_trends,
+        };
+        let parents = forest::parents(self.nodes, &arcs, self.summary, self.method, &evidence);
         (views, arcs, parents)
     }
 

@@ -9,6 +9,7 @@
 //! arcs cannot span it from one model (only possible through the quantised-leaf rule) splits.
 
 use super::DirectionMode;
+use super::consistency::{Evidence, best_root, learn_trends};
 use super::direction;
 use super::edmonds::{self, Arc, Cost};
 use super::method::{Combine, DistanceKind, Method};
@@ -181,7 +182,10 @@ pub fn arcs(
             let direction_term = match method.combine {
                 Combine::Penalty { lambda } if score < 0.0 => lambda * mean_distance,
                 Combine::Penalty { .. } | Combine::Baseline => 0.0,
-                Combine::TieBreak { epsilon } => -epsilon * mean_distance * score,
+                Combine::Graded { lambda } => lambda * mean_distance * (1.0 - score) / 2.0,
+                Combine::TieBreak { epsilon }
+                | Combine::Consistency { epsilon }
+                | Combine::Learned { epsilon } => -epsilon * mean_distance * score,
             };
             out.push(CandidateArc {
                 parent,
@@ -206,6 +210,7 @@ pub fn parents(
     arcs: &[CandidateArc],
     summary: &[f64],
     method: &Method,
+    evidence: &Evidence<'_>,
 ) -> Vec<Option<usize>> {
     let mut groups = UnionFind::new(nodes);
     for arc in arcs {
@@ -257,27 +262,34 @@ pub fn parents(
             let i = arcs_of[group][c];
             parent_arc[arcs[i].child] = Some(i);
         }
-        if method.combine == Combine::Baseline {
-            reroot(list, arcs, summary, &mut parent_arc);
+        let new_root = match method.combine {
+            Combine::Baseline => list
+                .iter()
+                .copied()
+                .max_by(|&x, &y| summary[x].total_cmp(&summary[y]).then(y.cmp(&x))),
+            Combine::Consistency { .. } | Combine::Learned { .. } => {
+                best_root(list, arcs, &parent_arc, evidence, None)
+            }
+            _ => None,
+        };
+        if let Some(root) = new_root {
+            reroot(root, arcs, &mut parent_arc);
+        }
+    }
+    if let Combine::Learned { .. } = method.combine {
+        let learned = learn_trends(&parent_arc, arcs, evidence);
+        for list in members.iter().filter(|list| list.len() >= 2) {
+            if let Some(root) = best_root(list, arcs, &parent_arc, evidence, Some(&learned)) {
+                reroot(root, arcs, &mut parent_arc);
+            }
         }
     }
     parent_arc
 }
 
-/// Re-orients one tree so that its model of highest summary kurtosis is the root, using for
-/// each flipped edge the arc of the same pair in the other direction.
-fn reroot(
-    members: &[usize],
-    arcs: &[CandidateArc],
-    summary: &[f64],
-    parent_arc: &mut [Option<usize>],
-) {
-    let Some(&root) = members
-        .iter()
-        .max_by(|&&x, &&y| summary[x].total_cmp(&summary[y]).then(y.cmp(&x)))
-    else {
-        return;
-    };
+/// Re-orients the tree holding `root` so that `root` is its root, using for each flipped edge
+/// the arc of the same pair in the other direction.
+fn reroot(root: usize, arcs: &[CandidateArc], parent_arc: &mut [Option<usize>]) {
     // Walk from the new root up to the old one, flipping each edge on the way.
     let mut path = vec![root];
     let mut v = root;
@@ -287,12 +299,19 @@ fn reroot(
     }
     for step in (1..path.len()).rev() {
         let (upper, lower) = (path[step], path[step - 1]);
-        let flipped = arcs
-            .iter()
-            .position(|a| a.parent == lower && a.child == upper);
-        parent_arc[upper] = flipped;
+        parent_arc[upper] = parent_arc[lower].and_then(|i| reverse(arcs, i));
     }
     parent_arc[root] = None;
+}
+
+/// The arc of the same pair in the other direction: `arcs` lists a pair's two arcs side by
+/// side.
+fn reverse(arcs: &[CandidateArc], i: usize) -> Option<usize> {
+    let arc = &arcs[i];
+    [i.wrapping_sub(1), i + 1]
+        .into_iter()
+        .filter(|&j| j < arcs.len())
+        .find(|&j| arcs[j].pair == arc.pair && arcs[j].parent == arc.child)
 }
 
 /// Disjoint sets with path halving; the smaller index represents each set.

@@ -1,7 +1,28 @@
 //! The choices inside the method that were settled by measurement on trained demo families:
 //! how per-tensor kurtosis becomes one direction cue, how distance and direction are combined
 //! into the cost of an arc, and which distance to use. [`Method::default`] is the measured best;
-//! the others stay selectable so that the evaluation can keep comparing them.
+//! the others stay selectable so that the evaluation can keep comparing them
+//! (`tests/lineage_accuracy.rs`, the ignored `accuracy_table`).
+//!
+//! Share of true fine-tune edges recovered with the right direction, over three
+//! `FamilySpec::small()` families (seeds 2024, 7, 99) and the default family (162 edges):
+//!
+//! | choice                                        | full  | LoRA  | all   |
+//! |-----------------------------------------------|-------|-------|-------|
+//! | baseline: MST on L2, root = max summed kurt.  | 84.7% | 69.0% | 78.8% |
+//! | L2, paper's penalty (lambda 0.3), summed      | 80.6% | 29.3% | 61.5% |
+//! | L2, tie-break, summed                         | 84.7% | 69.0% | 78.8% |
+//! | rank then L2, paper's penalty, summed         | 80.6% | 82.8% | 81.4% |
+//! | rank then L2, graded penalty, summed          | 84.7% | 82.8% | 84.0% |
+//! | rank then L2, tie-break, summed               | 84.7% | 82.8% | 84.0% |
+//! | rank then L2, trend consistency               | 83.7% | 91.4% | 86.5% |
+//! | rank then L2, learned trend signs only        | 85.7% | 93.1% | 88.5% |
+//! | rank then L2, learned trends with their sizes | 84.7% | 98.3% | 89.7% |
+//!
+//! Every choice split the forest into the right trees with no edge across trees. The rank
+//! distance links every LoRA edge (100% undirected against 86% for L2); full fine-tunes are
+//! linked right 92.9% of the time by any distance, which caps their directed figure. Short of
+//! the 95% hoped for: the kurtosis cue is weak in models this small.
 
 /// How the per-tensor excess kurtosis of two models becomes one direction score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +43,19 @@ pub enum Combine {
     /// The paper's rule: cost = D + lambda * mean(D) * T, with T = 1 when the child has the
     /// higher kurtosis.
     Penalty { lambda: f64 },
+    /// cost = D + lambda * mean(D) * (1 - score) / 2: the paper's penalty graded by how
+    /// strongly the kurtosis cue speaks, instead of all or nothing.
+    Graded { lambda: f64 },
     /// cost = D - epsilon * mean(D) * score: the arborescence keeps the minimum-distance
     /// structure and the kurtosis votes of all its edges choose the root.
     TieBreak { epsilon: f64 },
+    /// The tie-break's tree, re-rooted where the per-tensor kurtosis trends agree best along
+    /// the edges, whatever their signs (`consistency.rs`); the signed score decides ties.
+    Consistency { epsilon: f64 },
+    /// As [`Combine::Consistency`], then the per-tensor trends (sign, steadiness and typical
+    /// size, per regime) are learned from the edges of all trees together, and every tree is
+    /// re-rooted where its edges agree best with them.
+    Learned { epsilon: f64 },
     /// The plain design to beat: an undirected minimum spanning tree over distance, rooted at
     /// the model with the highest summed kurtosis.
     Baseline,
@@ -54,18 +85,24 @@ pub struct Method {
     pub neighbours: usize,
     /// Singular values below this share of the largest do not count toward the rank.
     pub rank_tolerance: f64,
+    /// The trend-based root choices (`Consistency`, `Learned`) also read each tensor's norm:
+    /// whether training grows it (Adam's random walk) or shrinks it (weight decay), a tensor's
+    /// norm moves the same way on every fine-tuning edge of a regime, and the rule learns
+    /// which way without being told.
+    pub norm_trends: bool,
 }
 
 impl Default for Method {
     fn default() -> Self {
         Self {
-            aggregate: Aggregate::Sum,
+            aggregate: Aggregate::ScaleFree,
             touched_only: true,
-            combine: Combine::TieBreak { epsilon: 1e-3 },
+            combine: Combine::Learned { epsilon: 1e-3 },
             distance: DistanceKind::RankThenL2,
             related_cosine: 0.5,
             neighbours: 10,
             rank_tolerance: 1e-3,
+            norm_trends: true,
         }
     }
 }

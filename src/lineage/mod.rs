@@ -13,23 +13,24 @@
 //! - Distances come from the sketches: ||sketch(A) - sketch(B)||^2 estimates ||A - B||^2
 //!   without bias, over the exact norms. Each model's candidate parents are its
 //!   [`Method::neighbours`] nearest related models, which keeps a thousand models fast.
-//! - Exact duplicates are reported, not linked ([`duplicates`]); adapters hang under their
-//!   declared base ([`adapters`]).
+//! - Exact duplicates are reported, not linked (`duplicates.rs`); adapters hang under their
+//!   declared base (`adapters.rs`).
 //! - A quantised model (most of its matrices on an int8 grid) is a leaf: it may be the child of
 //!   a model that is not quantised ([`EdgeKind::Quantized`]), never a parent (Model Atlas: 99.4%
 //!   of documented quantised edges).
 //! - A difference whose sketch has numerical rank at most half its smaller side in every matrix
 //!   it touches is low-rank (LoRA-style); [`DistanceKind::RankThenL2`] orders such pairs by the
 //!   summed rank of their difference (the paper's LoRA distance) before any full-rank pair.
-//! - Direction from excess kurtosis ([`direction`]), combined with distance as [`Method`] says;
+//! - Direction from excess kurtosis (`direction.rs`), combined with distance as [`Method`] says;
 //!   the default was chosen by measurement on trained demo families (see `Method::default`).
-//! - Each tree is a minimum arborescence with a free root ([`forest`]); confidences come from a
-//!   bootstrap over tensors ([`bootstrap`]); the main forest uses all tensors, not a vote.
+//! - Each tree is a minimum arborescence with a free root (`forest.rs`); confidences come from a
+//!   bootstrap over tensors (`bootstrap.rs`); the main forest uses all tensors, not a vote.
 //! - Declared parents in metadata are not read: the forest comes from the weights alone, so it
 //!   can be checked against what the metadata claims.
 
 mod adapters;
 mod bootstrap;
+mod consistency;
 mod direction;
 mod duplicates;
 pub mod edmonds;

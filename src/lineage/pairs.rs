@@ -7,7 +7,7 @@
 //! without touching a sketch again.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, numerical_rank};
+use super::spectrum::{RankProbe, RankRule, numerical_rank};
 use crate::measure::Fingerprint;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -26,6 +26,23 @@ pub struct Entry {
     pub sum_sq: f64,
     pub kurtosis: f64,
     pub content_hash: u64,
+    /// Expected ||rounding error||^2 of the stored values (their dtype's precision).
+    pub rounding_sq: f64,
+}
+
+/// Relative spacing of representable values (2^-mantissa bits) of a stored dtype; zero when
+/// unknown or not a float, which leaves the rank to the relative tolerance alone.
+fn relative_spacing(dtype: &str) -> f64 {
+    let mantissa_bits = match dtype {
+        "F64" => 52,
+        "F32" => 23,
+        "F16" => 10,
+        "BF16" => 7,
+        "F8_E4M3" => 3,
+        "F8_E5M2" => 2,
+        _ => return 0.0,
+    };
+    f64::powi(2.0, -mantissa_bits)
 }
 
 /// The tensors of every model taking part, sorted by key.
@@ -85,6 +102,8 @@ impl Catalog {
                             sum_sq: t.sum_sq,
                             kurtosis: t.moments.excess_kurtosis(),
                             content_hash: t.content_hash,
+                            // Rounding to a spacing of s * |w| errs uniformly: variance s^2 w^2 / 12.
+                            rounding_sq: t.sum_sq * relative_spacing(&t.dtype).powi(2) / 12.0,
                         }
                     })
                     .collect();
@@ -234,7 +253,17 @@ fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64) -> PairTensor {
     let rank_side = (side >= MIN_RANK_SIDE).then_some(side as u32);
     let rank = match rank_side {
         Some(side) if touched => {
-            match numerical_rank(&diff, x.rows, x.cols, tolerance, side as usize / 2) {
+            // Both models' rounding errors land in the difference: spread over the sketch's
+            // cells, noise of that energy has a largest singular value of about
+            // sigma * (sqrt(rows) + sqrt(cols)); three times that is not noise.
+            let cells = (x.rows * x.cols) as f64;
+            let sigma = ((x.rounding_sq + y.rounding_sq) / cells).sqrt();
+            let rule = RankRule {
+                tolerance,
+                noise_floor: 3.0 * sigma * ((x.rows as f64).sqrt() + (x.cols as f64).sqrt()),
+                limit: side as usize / 2,
+            };
+            match numerical_rank(&diff, x.rows, x.cols, rule) {
                 RankProbe::Rank(r) => Some(r),
                 RankProbe::Above(_) => None,
             }

@@ -105,16 +105,22 @@ pub enum RankProbe {
     Above(u32),
 }
 
-/// Numerical rank of a `rows x cols` matrix (row-major): the count of singular values above
-/// `tolerance * sigma_max`, found by column-pivoted Gram-Schmidt that gives up once more than
-/// `limit` directions are needed. A zero matrix has rank 0.
-pub fn numerical_rank(
-    matrix: &[f64],
-    rows: usize,
-    cols: usize,
-    tolerance: f64,
-    limit: usize,
-) -> RankProbe {
+/// What counts toward a numerical rank.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankRule {
+    /// Singular values at or below this share of the largest do not count.
+    pub tolerance: f64,
+    /// Nor do those at or below this absolute level: the largest singular value that noise of
+    /// known size (storage rounding) would produce.
+    pub noise_floor: f64,
+    /// Give up once more than this many directions are needed.
+    pub limit: usize,
+}
+
+/// Numerical rank of a `rows x cols` matrix (row-major) under `rule`, found by column-pivoted
+/// Gram-Schmidt that stops when what is left cannot count, or gives up past the limit.
+/// A zero matrix has rank 0.
+pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) -> RankProbe {
     debug_assert_eq!(matrix.len(), rows * cols);
     let mut columns: Vec<Vec<f64>> = (0..cols)
         .map(|j| (0..rows).map(|i| matrix[i * cols + j]).collect())
@@ -127,31 +133,38 @@ pub fn numerical_rank(
     // sigma_max >= ||M||_F / sqrt(min(rows, cols)): stopping below this keeps only values that
     // could still count.
     let smallest = rows.min(cols) as f64;
-    let stop = (tolerance * tolerance / smallest) * total * 1e-2;
+    let stop = (rule.tolerance * rule.tolerance / smallest) * total * 1e-2;
+    let floor_sq = rule.noise_floor * rule.noise_floor;
     let mut basis: Vec<Vec<f64>> = Vec::new();
     let mut remaining: Vec<usize> = (0..cols).collect();
+    let mut norms: Vec<f64> = columns.iter().map(|c| norm_sq(c)).collect();
     loop {
-        let residual: f64 = remaining.iter().map(|&j| norm_sq(&columns[j])).sum();
-        if residual <= stop || remaining.is_empty() {
+        let residual: f64 = remaining.iter().map(|&j| norms[j]).sum();
+        if residual <= stop || residual <= floor_sq || remaining.is_empty() {
             break;
         }
-        if basis.len() >= limit {
-            return RankProbe::Above(limit as u32);
+        // Noise spread over a large matrix has a Frobenius norm above the floor while its
+        // largest singular value is below it; when the residual is that small, ask the
+        // spectrum (power iteration underestimates a little, hence the margin).
+        if residual <= 4.0 * floor_sq && 1.2 * largest_singular_sq(&columns, &remaining) <= floor_sq
+        {
+            break;
+        }
+        if basis.len() >= rule.limit {
+            return RankProbe::Above(rule.limit as u32);
         }
         let mut slot = 0;
         for s in 1..remaining.len() {
-            if norm_sq(&columns[remaining[s]]) > norm_sq(&columns[remaining[slot]]) {
+            if norms[remaining[s]] > norms[remaining[slot]] {
                 slot = s;
             }
         }
         let pivot = remaining.swap_remove(slot);
         let mut q = columns[pivot].clone();
-        // Two passes of orthogonalisation keep the basis orthogonal to working precision.
-        for _ in 0..2 {
-            for b in &basis {
-                let d = dot(b, &q);
-                q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
-            }
+        // A second pass of orthogonalisation keeps the basis orthogonal to working precision.
+        for b in &basis {
+            let d = dot(b, &q);
+            q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
         }
         let n = norm_sq(&q).sqrt();
         if n == 0.0 {
@@ -161,6 +174,7 @@ pub fn numerical_rank(
         for &j in &remaining {
             let d = dot(&q, &columns[j]);
             columns[j].iter_mut().zip(&q).for_each(|(x, y)| *x -= d * y);
+            norms[j] = norm_sq(&columns[j]);
         }
         basis.push(q);
     }
@@ -174,8 +188,36 @@ pub fn numerical_rank(
     }
     let values = singular_values(&r, k, cols);
     let top = values.first().copied().unwrap_or(0.0);
-    let rank = values.iter().filter(|&&v| v > tolerance * top).count();
+    let threshold = (rule.tolerance * top).max(rule.noise_floor);
+    let rank = values.iter().filter(|&&v| v > threshold).count();
     RankProbe::Rank(rank as u32)
+}
+
+/// The square of the largest singular value of the chosen columns, by power iteration from
+/// their norms (a start that is never orthogonal to the top direction of a nonzero matrix).
+fn largest_singular_sq(columns: &[Vec<f64>], chosen: &[usize]) -> f64 {
+    let rows = columns.first().map_or(0, Vec::len);
+    let mut v: Vec<f64> = chosen
+        .iter()
+        .map(|&j| norm_sq(&columns[j]).sqrt())
+        .collect();
+    let mut estimate = 0.0;
+    for _ in 0..12 {
+        let scale = norm_sq(&v).sqrt();
+        if scale == 0.0 {
+            return 0.0;
+        }
+        v.iter_mut().for_each(|x| *x /= scale);
+        let mut u = vec![0.0; rows];
+        for (&j, &weight) in chosen.iter().zip(&v) {
+            u.iter_mut()
+                .zip(&columns[j])
+                .for_each(|(a, b)| *a += weight * b);
+        }
+        estimate = norm_sq(&u);
+        v = chosen.iter().map(|&j| dot(&columns[j], &u)).collect();
+    }
+    estimate
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -208,6 +250,38 @@ mod tests {
             }
         }
         out
+    }
+
+    fn rule(tolerance: f64, limit: usize) -> RankRule {
+        RankRule {
+            tolerance,
+            noise_floor: 0.0,
+            limit,
+        }
+    }
+
+    #[test]
+    fn noise_below_the_floor_does_not_count_but_counts_without_it() {
+        // A rank-3 signal plus noise of 1% of its entries' size: full rank by the relative rule
+        // alone, rank 3 once the noise floor (3 x the noise's largest singular value) applies.
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let a = random_matrix(&mut rng, 64, 3);
+        let b = random_matrix(&mut rng, 3, 64);
+        let mut m = product(&a, &b, 64, 3, 64);
+        let sigma = 0.01;
+        m.iter_mut()
+            .for_each(|v| *v += sigma * rng.random_range(-1.0..1.0) * 3f64.sqrt());
+        assert_eq!(
+            numerical_rank(&m, 64, 64, rule(1e-3, 32)),
+            RankProbe::Above(32)
+        );
+        let floor = 3.0 * sigma * (8.0 + 8.0);
+        let with_floor = RankRule {
+            tolerance: 1e-3,
+            noise_floor: floor,
+            limit: 32,
+        };
+        assert_eq!(numerical_rank(&m, 64, 64, with_floor), RankProbe::Rank(3));
     }
 
     #[test]
@@ -259,7 +333,7 @@ mod tests {
             let b = random_matrix(&mut rng, width, 48);
             let m = product(&a, &b, 64, width, 48);
             assert_eq!(
-                numerical_rank(&m, 64, 48, 1e-6, 24),
+                numerical_rank(&m, 64, 48, rule(1e-6, 24)),
                 RankProbe::Rank(width as u32)
             );
         }
@@ -269,8 +343,14 @@ mod tests {
     fn a_full_random_matrix_is_above_the_limit() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let m = random_matrix(&mut rng, 64, 64);
-        assert_eq!(numerical_rank(&m, 64, 64, 1e-6, 32), RankProbe::Above(32));
-        assert_eq!(numerical_rank(&m, 64, 64, 1e-6, 64), RankProbe::Rank(64));
+        assert_eq!(
+            numerical_rank(&m, 64, 64, rule(1e-6, 32)),
+            RankProbe::Above(32)
+        );
+        assert_eq!(
+            numerical_rank(&m, 64, 64, rule(1e-6, 64)),
+            RankProbe::Rank(64)
+        );
     }
 
     #[test]
@@ -281,16 +361,22 @@ mod tests {
         let mut m = product(&a, &b, 32, 4, 32);
         m.iter_mut()
             .for_each(|v| *v += rng.random_range(-1e-9..1e-9));
-        assert_eq!(numerical_rank(&m, 32, 32, 1e-4, 16), RankProbe::Rank(4));
+        assert_eq!(
+            numerical_rank(&m, 32, 32, rule(1e-4, 16)),
+            RankProbe::Rank(4)
+        );
     }
 
     #[test]
     fn degenerate_matrices_have_rank_zero_or_one() {
         assert_eq!(
-            numerical_rank(&[0.0; 16], 4, 4, 1e-6, 4),
+            numerical_rank(&[0.0; 16], 4, 4, rule(1e-6, 4)),
             RankProbe::Rank(0)
         );
-        assert_eq!(numerical_rank(&[2.5], 1, 1, 1e-6, 1), RankProbe::Rank(1));
+        assert_eq!(
+            numerical_rank(&[2.5], 1, 1, rule(1e-6, 1)),
+            RankProbe::Rank(1)
+        );
         assert_eq!(singular_values(&[], 0, 0), Vec::<f64>::new());
     }
 }

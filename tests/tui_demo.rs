@@ -1,0 +1,52 @@
+//! The explorer on a real trained demo family: the scan's own events drive the app, then
+//! synthetic keys walk the recovered forest. Snapshots of what a person sees.
+
+mod common;
+mod tui_fixture;
+
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use mother::tui::app::AppEvent;
+use tui_fixture::Harness;
+
+/// The app after a real scan of the small demo family, every event replayed in order.
+fn explored(width: u16, height: u16) -> Harness {
+    let family = common::small_family();
+    let (_, events) = common::run_scan(&common::options(&family, None));
+    let mut harness = Harness::new(width, height);
+    for event in events {
+        harness.send(AppEvent::Scan(event));
+    }
+    harness
+}
+
+#[test]
+fn demo_forest_opens_on_the_first_root() {
+    let harness = explored(120, 36);
+    assert!(harness.app.forest().is_some(), "the tree view opened by itself");
+    assert_snapshot!("demo_tree_120x36", harness.screen());
+}
+
+#[test]
+fn demo_walk_to_a_grandchild_and_back_to_its_parent() {
+    let mut harness = explored(120, 36);
+    harness.char('/');
+    harness.type_text("full1-c1-g0");
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.app.selected_id(), Some("mother-demo/full1-c1-g0"));
+    assert_snapshot!("demo_grandchild_120x36", harness.screen());
+    harness.char('p');
+    let parent = harness.app.selected_id().map(str::to_string);
+    assert_ne!(parent.as_deref(), Some("mother-demo/full1-c1-g0"), "p moved to the parent");
+    assert_snapshot!("demo_parent_120x36", harness.screen());
+}
+
+#[test]
+fn demo_help_and_export_prompt_at_80x24() {
+    let mut harness = explored(80, 24);
+    harness.char('?');
+    assert_snapshot!("demo_help_80x24", harness.screen());
+    harness.key(KeyCode::Esc);
+    harness.char('e');
+    assert_snapshot!("demo_export_prompt_80x24", harness.screen());
+}
