@@ -23,7 +23,10 @@ fn explored(width: u16, height: u16) -> Harness {
 #[test]
 fn demo_forest_opens_on_the_first_root() {
     let harness = explored(120, 36);
-    assert!(harness.app.forest().is_some(), "the tree view opened by itself");
+    assert!(
+        harness.app.forest().is_some(),
+        "the tree view opened by itself"
+    );
     assert_snapshot!("demo_tree_120x36", harness.screen());
 }
 
@@ -37,7 +40,11 @@ fn demo_walk_to_a_grandchild_and_back_to_its_parent() {
     assert_snapshot!("demo_grandchild_120x36", harness.screen());
     harness.char('p');
     let parent = harness.app.selected_id().map(str::to_string);
-    assert_ne!(parent.as_deref(), Some("mother-demo/full1-c1-g0"), "p moved to the parent");
+    assert_ne!(
+        parent.as_deref(),
+        Some("mother-demo/full1-c1-g0"),
+        "p moved to the parent"
+    );
     assert_snapshot!("demo_parent_120x36", harness.screen());
 }
 
