@@ -25,7 +25,7 @@ pub fn to_text(report: &ScanReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} models in {}: {} trees, {} unrelated, {} duplicates, {} skipped",
+        "{} models in {}: {} trees, {} unrelated, {} duplicate copies, {} skipped",
         report.models.len(),
         report.root.display(),
         recovery.roots.len(),

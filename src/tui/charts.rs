@@ -222,7 +222,9 @@ pub fn draw_lineage(
     ]));
     let last = (points.len() - 1) as f64;
     let y = bounds(points.iter());
-    let root_id = forest.id(chain[0]).to_string();
+    // The axis has room for two short labels: the repo names without their organisation.
+    let short = |id: &str| id.rsplit('/').next().unwrap_or(id).to_string();
+    let root_id = short(forest.id(chain[0]));
     let dataset = Dataset::default()
         .marker(Marker::Braille)
         .graph_type(GraphType::Line)
@@ -234,7 +236,7 @@ pub fn draw_lineage(
         .style(Style::new())
         .data(&points);
     let x_labels = if points.len() > 1 {
-        vec![Span::raw(root_id), Span::raw(forest.id(model).to_string())]
+        vec![Span::raw(root_id), Span::raw(short(forest.id(model)))]
     } else {
         vec![Span::raw(root_id)]
     };
