@@ -244,10 +244,9 @@ fn small_family() -> &'static Family {
     SMALL.get_or_init(|| Family::build("small", &FamilySpec::small()))
 }
 
-/// Measured with the default method: 17 of 18 directed edges right on this family (94%): with
-/// only two children per model and half the pre-training, one tree's root is taken for its
-/// child (at confidence 0.57). The check keeps the figure from slipping below 85%, and the wrong
-/// edges must carry less bootstrap confidence than the right ones.
+/// Measured with the default method: 18 of 18 directed edges right on this family (and on the
+/// small families of seeds 7 and 99). The check allows one miss of 18 (94%), the margin for a
+/// near tie, and the wrong edges must carry less bootstrap confidence than the right ones.
 #[test]
 fn small_family_is_recovered() {
     let family = small_family();
@@ -259,7 +258,7 @@ fn small_family_is_recovered() {
     let (right, total) = score.finetunes();
     assert!(total > 0);
     assert!(
-        right * 100 >= total * 85,
+        right * 100 >= total * 94,
         "{right} of {total} directed edges right"
     );
     if !score.wrong_confidence.is_empty() {
