@@ -175,3 +175,25 @@ fn dot_output_is_well_formed() {
         assert!(child.wait().unwrap().success(), "dot rejected the file");
     }
 }
+
+/// `assets/demo-forest.dot` is what `mother scan DEMO --dot FILE` writes for the default demo
+/// family; it must not drift from what mother now produces.
+#[test]
+fn shipped_sample_dot_is_current() {
+    let family = common::family("default", &mother::demo::FamilySpec::default_family());
+    let options = mother::engine::ScanOptions {
+        bootstrap: 200,
+        seed: mother::lineage::LineageOptions::default().seed,
+        ..common::options(&family, None)
+    };
+    let (report, _) = common::run_scan(&options);
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-forest.dot"),
+    )
+    .unwrap();
+    assert_eq!(
+        to_dot(&report),
+        shipped,
+        "regenerate with: mother scan DEMO --dot assets/demo-forest.dot"
+    );
+}
