@@ -3,11 +3,13 @@
 //! does), unrelated models, duplicates, quantised copies, low-rank updates, adapters, and odd
 //! input. These check the machinery, not the method's accuracy on trained models.
 
+mod reference;
+
 use mother::lineage::{
     Aggregate, Combine, DirectionMode, EdgeKind, LineageInput, LineageOptions, Method, Recovery,
     Regime, recover, recover_with,
 };
-use mother::measure::{Fingerprint, Moments, Sketch, TensorFingerprint};
+use mother::measure::{Fingerprint, Sketch, TensorFingerprint};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal, StudentT};
@@ -106,24 +108,6 @@ fn on_int8_grid(values: &[f32]) -> bool {
             .all(|x| ((x / scale) - (x / scale).round()).abs() < 1e-3)
 }
 
-fn moments(values: &[f32]) -> Moments {
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    let central = |p: i32| {
-        values
-            .iter()
-            .map(|&x| (f64::from(x) - mean).powi(p))
-            .sum::<f64>()
-    };
-    Moments {
-        count: values.len() as u64,
-        mean,
-        m2: central(2),
-        m3: central(3),
-        m4: central(4),
-    }
-}
-
 fn fingerprint(model: &Model) -> Fingerprint {
     let tensors = model
         .matrices
@@ -134,7 +118,7 @@ fn fingerprint(model: &Model) -> Fingerprint {
                 name: name.clone(),
                 shape: vec![*r, *c],
                 dtype: "F32".into(),
-                moments: moments(v),
+                moments: reference::moments(v),
                 sum_sq: v.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
                 content_hash: xxhash_rust::xxh3::xxh3_64(&bytes),
                 on_int8_grid: on_int8_grid(v),

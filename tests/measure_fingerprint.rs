@@ -1,9 +1,11 @@
 //! fingerprint_model on real safetensors files: totals, per-tensor statistics against a slow
 //! reference, sharded models, progress, cancellation and damaged values.
 
+mod reference;
+
 use mother::discover::WeightFile;
 use mother::measure::sketch::sketch_matrix;
-use mother::measure::{Fingerprint, MeasureError, Moments, fingerprint_model};
+use mother::measure::{Fingerprint, MeasureError, fingerprint_model};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, serialize_to_file};
 use std::path::Path;
@@ -57,25 +59,6 @@ fn run(files: &[WeightFile]) -> (Result<Fingerprint, MeasureError>, u64) {
     (result, done.load(Ordering::Relaxed))
 }
 
-/// Obvious two-pass moments in f64.
-fn reference_moments(values: &[f32]) -> Moments {
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let central = |p: i32| {
-        values
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(p))
-            .sum::<f64>()
-    };
-    Moments {
-        count: values.len() as u64,
-        mean,
-        m2: central(2),
-        m3: central(3),
-        m4: central(4),
-    }
-}
-
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs()))
 }
@@ -123,7 +106,7 @@ fn single_file_totals_and_statistics_match_a_slow_reference() {
         (&fp.tensors[0], &small, (10, 20)),
         (&fp.tensors[1], &big, (500, 1100)),
     ] {
-        let reference = reference_moments(data);
+        let reference = reference::moments(data);
         assert_eq!(t.moments.count, reference.count);
         assert!(close(t.moments.mean, reference.mean, 1e-12));
         assert!(close(t.moments.m2, reference.m2, 1e-10));
@@ -243,7 +226,7 @@ fn non_finite_values_are_counted_and_left_out() {
     let t = &fp.tensors[0];
     assert_eq!(t.non_finite, 2);
     let finite: Vec<f32> = damaged.iter().copied().filter(|v| v.is_finite()).collect();
-    let reference = reference_moments(&finite);
+    let reference = reference::moments(&finite);
     assert_eq!(t.moments.count, 62);
     assert!(close(t.moments.m4, reference.m4, 1e-10));
     assert!(t.sketch.values.iter().all(|v| v.is_finite()));

@@ -1,6 +1,8 @@
 //! Moments merged across chunks against a slow two-pass reference, and excess kurtosis against
 //! values known by hand and by distribution.
 
+mod reference;
+
 use mother::measure::Moments;
 use mother::measure::moments::{sum_and_sum_sq, sum_and_sum_sq_portable};
 use mother::measure::tensor::TensorAccumulator;
@@ -8,25 +10,6 @@ use mother::weights::FloatDtype;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Uniform};
-
-/// The obvious definition: mean first, then sums of powers of deviations, in f64.
-fn reference(values: &[f32]) -> Moments {
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let central = |p: i32| {
-        values
-            .iter()
-            .map(|&v| (v as f64 - mean).powi(p))
-            .sum::<f64>()
-    };
-    Moments {
-        count: values.len() as u64,
-        mean,
-        m2: central(2),
-        m3: central(3),
-        m4: central(4),
-    }
-}
 
 /// Moments of `values` cut at `cuts` (sorted positions), merged.
 fn chunked(values: &[f32], cuts: &[usize]) -> Moments {
@@ -49,7 +32,7 @@ fn assert_close(name: &str, got: f64, want: f64, scale: f64, tol: f64) {
 }
 
 fn check(values: &[f32], got: &Moments) {
-    let want = reference(values);
+    let want = reference::moments(values);
     assert_eq!(got.count, want.count);
     let abs_sum = |p: i32| {
         values
