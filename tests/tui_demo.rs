@@ -6,7 +6,7 @@ mod tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
-use mother::engine::ScanEvent;
+use mother::engine::{Phase, ScanEvent};
 use mother::tui::app::AppEvent;
 use std::path::PathBuf;
 use tui_fixture::Harness;
@@ -62,4 +62,38 @@ fn demo_help_and_export_prompt_at_80x24() {
     harness.key(KeyCode::Esc);
     harness.char('e');
     assert_snapshot!("demo_export_prompt_80x24", harness.screen());
+}
+
+#[test]
+fn demo_scan_view_mid_scan() {
+    let family = common::small_family();
+    let (report, _) = common::run_scan(&common::options(&family, None));
+    let models: Vec<_> = report.models.iter().map(|m| m.entry.clone()).collect();
+    let totals: Vec<u64> = models.iter().map(|m| m.total_bytes).collect();
+    let mut harness = Harness::new(100, 30);
+    harness.send(AppEvent::Scan(ScanEvent::Discovered {
+        models,
+        skipped: Vec::new(),
+    }));
+    // A moment in a scan: the first few models done or from the cache, two being read.
+    for model in 0..4 {
+        let phase = if model % 2 == 0 {
+            Phase::Done
+        } else {
+            Phase::FromCache
+        };
+        harness.send(AppEvent::Scan(ScanEvent::Phase { model, phase }));
+        let bytes_done = totals[model];
+        harness.send(AppEvent::Scan(ScanEvent::Progress { model, bytes_done }));
+    }
+    for (model, share) in [(4, 3), (5, 1)] {
+        harness.send(AppEvent::Scan(ScanEvent::Phase {
+            model,
+            phase: Phase::Reading,
+        }));
+        let bytes_done = totals[model] * share / 4;
+        harness.send(AppEvent::Scan(ScanEvent::Progress { model, bytes_done }));
+    }
+    harness.tick(std::time::Duration::from_secs(2));
+    assert_snapshot!("demo_scan_mid_scan_100x30", harness.screen());
 }
