@@ -76,14 +76,13 @@ fn demo_scan_view_mid_scan() {
         skipped: Vec::new(),
     }));
     // A moment in a scan: the first few models done or from the cache, two being read.
-    for model in 0..4 {
+    for (model, &bytes_done) in totals.iter().enumerate().take(4) {
         let phase = if model % 2 == 0 {
             Phase::Done
         } else {
             Phase::FromCache
         };
         harness.send(AppEvent::Scan(ScanEvent::Phase { model, phase }));
-        let bytes_done = totals[model];
         harness.send(AppEvent::Scan(ScanEvent::Progress { model, bytes_done }));
     }
     for (model, share) in [(4, 3), (5, 1)] {
