@@ -12,7 +12,7 @@
 //! being probed once a few matrices are full-rank.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, RankRule, numerical_rank};
+use super::spectrum::{RankProbe, RankRule, dot, numerical_rank};
 use crate::measure::Fingerprint;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -46,6 +46,8 @@ pub struct Entry {
     pub content_hash: u64,
     /// The sketch folded to [`COARSE_SIDE`] squared cells, for screening pairs.
     pub coarse: Vec<f64>,
+    /// Squared norm of `coarse`, summed once rather than once per pair.
+    pub coarse_sq: f64,
     /// Expected ||rounding error||^2 of the stored values (their dtype's precision).
     pub rounding_sq: f64,
 }
@@ -115,6 +117,7 @@ impl Catalog {
                             t.sketch.values.iter().map(|&v| f64::from(v)).collect();
                         let coarse = fold(&sketch, t.sketch.cols as usize);
                         Entry {
+                            coarse_sq: dot(&coarse, &coarse),
                             coarse,
                             key,
                             rows: t.sketch.rows as usize,
@@ -168,10 +171,6 @@ fn matched<'a>(a: &'a [Entry], b: &'a [Entry]) -> impl Iterator<Item = (&'a Entr
         }
         None
     })
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// What one matched tensor says about a pair of models.
@@ -228,8 +227,8 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     let (mut cd, mut ca, mut cb) = (0.0, 0.0, 0.0);
                     for (x, y) in matched(ea, &catalog.models[b]) {
                         cd += dot(&x.coarse, &y.coarse);
-                        ca += dot(&x.coarse, &x.coarse);
-                        cb += dot(&y.coarse, &y.coarse);
+                        ca += x.coarse_sq;
+                        cb += y.coarse_sq;
                     }
                     if cosine(cd, ca, cb).is_none_or(|c| c < COARSE_COSINE) {
                         return None;
