@@ -143,6 +143,9 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
     let mut basis: Vec<f64> = Vec::with_capacity(rows * rule.limit.min(cols));
     let mut remaining: Vec<usize> = (0..cols).collect();
     let mut norms: Vec<f64> = columns.chunks_exact(rows).map(norm_sq).collect();
+    // Each column's squared norm when last summed in full: a downdated norm far below it has
+    // lost its digits to cancellation and is summed again (as LAPACK's pivoted QR does).
+    let mut exact = norms.clone();
     let mut q = vec![0.0; rows];
     loop {
         let residual: f64 = remaining.iter().map(|&j| norms[j]).sum();
@@ -181,7 +184,13 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
         for &j in &remaining {
             let column = &mut columns[j * rows..(j + 1) * rows];
             let d = dot(&q, column);
-            norms[j] = axpy_norm_sq(-d, &q, column);
+            axpy(-d, &q, column);
+            // Removing the part along a unit vector takes d^2 off the squared norm.
+            norms[j] -= d * d;
+            if norms[j] <= RECOMPUTE_BELOW * exact[j] {
+                norms[j] = norm_sq(column);
+                exact[j] = norms[j];
+            }
         }
         basis.extend_from_slice(&q);
     }
@@ -223,6 +232,10 @@ fn largest_singular_sq(columns: &[f64], rows: usize, chosen: &[usize]) -> f64 {
     estimate
 }
 
+/// A downdated squared norm below this share of the last one summed in full keeps too few
+/// correct digits (about half of f64's are left at the square root of its epsilon).
+const RECOMPUTE_BELOW: f64 = 1.5e-8;
+
 /// Lanes of independent partial sums: a single running sum is a chain the compiler may not
 /// reorder, four of them fill a vector register.
 const LANES: usize = 4;
@@ -249,27 +262,6 @@ fn norm_sq(a: &[f64]) -> f64 {
 /// `y += alpha * x`.
 fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     y.iter_mut().zip(x).for_each(|(y, x)| *y += alpha * x);
-}
-
-/// `y += alpha * x`, returning the new `||y||^2` from the same pass over `y`.
-fn axpy_norm_sq(alpha: f64, x: &[f64], y: &mut [f64]) -> f64 {
-    let mut sums = [0.0; LANES];
-    let body = y.len() - y.len() % LANES;
-    for (ys, xs) in y[..body]
-        .chunks_exact_mut(LANES)
-        .zip(x[..body].chunks_exact(LANES))
-    {
-        for lane in 0..LANES {
-            ys[lane] += alpha * xs[lane];
-            sums[lane] += ys[lane] * ys[lane];
-        }
-    }
-    let mut tail = 0.0;
-    for (y, x) in y[body..].iter_mut().zip(&x[body..]) {
-        *y += alpha * x;
-        tail += *y * *y;
-    }
-    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
 #[cfg(test)]
