@@ -298,7 +298,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
 /// full-rank without a probe.
 fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTensor {
     let diff: Vec<f64> = x.sketch.iter().zip(&y.sketch).map(|(p, q)| p - q).collect();
-    let diff_sq: f64 = diff.iter().map(|v| v * v).sum();
+    let diff_sq = dot(&diff, &diff);
     let touched = x.content_hash != y.content_hash && diff_sq > 0.0;
     let side = x.rows.min(x.cols);
     let rank_side = (side >= MIN_RANK_SIDE).then_some(side as u32);

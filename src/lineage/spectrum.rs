@@ -122,7 +122,7 @@ pub struct RankRule {
 /// A zero matrix has rank 0.
 pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) -> RankProbe {
     debug_assert_eq!(matrix.len(), rows * cols);
-    let total: f64 = matrix.iter().map(|v| v * v).sum();
+    let total = norm_sq(matrix);
     if total == 0.0 || !total.is_finite() {
         return RankProbe::Rank(0);
     }
