@@ -147,6 +147,7 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
     // lost its digits to cancellation and is summed again (as LAPACK's pivoted QR does).
     let mut exact = norms.clone();
     let mut q = vec![0.0; rows];
+    let mut projections: Vec<f64> = Vec::with_capacity(cols);
     loop {
         let residual: f64 = remaining.iter().map(|&j| norms[j]).sum();
         if residual <= stop || residual <= floor_sq || remaining.is_empty() {
@@ -181,9 +182,21 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
             continue;
         }
         q.iter_mut().for_each(|x| *x /= n);
-        for &j in &remaining {
+        // Two columns per pass over q: their sums are independent, so twice as many additions
+        // are in flight, and each column's sum is the same as `dot` gives.
+        projections.clear();
+        for pair in remaining.chunks(2) {
+            let column = |j: usize| &columns[j * rows..(j + 1) * rows];
+            match *pair {
+                [j, k] => {
+                    let (dj, dk) = dot_pair(&q, column(j), column(k));
+                    projections.extend([dj, dk]);
+                }
+                _ => projections.push(dot(&q, column(pair[0]))),
+            }
+        }
+        for (&j, &d) in remaining.iter().zip(&projections) {
             let column = &mut columns[j * rows..(j + 1) * rows];
-            let d = dot(&q, column);
             axpy(-d, &q, column);
             // Removing the part along a unit vector takes d^2 off the squared norm.
             norms[j] -= d * d;
@@ -253,6 +266,29 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     }
     let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
     (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
+}
+
+/// `(dot(q, a), dot(q, b))` in one pass, each summed exactly as [`dot`] sums it.
+fn dot_pair(q: &[f64], a: &[f64], b: &[f64]) -> (f64, f64) {
+    debug_assert!(q.len() == a.len() && q.len() == b.len());
+    let body = q.len() - q.len() % LANES;
+    let (mut sa, mut sb) = ([0.0; LANES], [0.0; LANES]);
+    for ((x, y), z) in q[..body]
+        .chunks_exact(LANES)
+        .zip(a[..body].chunks_exact(LANES))
+        .zip(b[..body].chunks_exact(LANES))
+    {
+        for lane in 0..LANES {
+            sa[lane] += x[lane] * y[lane];
+            sb[lane] += x[lane] * z[lane];
+        }
+    }
+    let tail_a: f64 = q[body..].iter().zip(&a[body..]).map(|(x, y)| x * y).sum();
+    let tail_b: f64 = q[body..].iter().zip(&b[body..]).map(|(x, y)| x * y).sum();
+    (
+        (sa[0] + sa[1]) + (sa[2] + sa[3]) + tail_a,
+        (sb[0] + sb[1]) + (sb[2] + sb[3]) + tail_b,
+    )
 }
 
 fn norm_sq(a: &[f64]) -> f64 {
