@@ -71,6 +71,9 @@ fn relative_spacing(dtype: &str) -> f64 {
 pub struct Catalog {
     pub keys: usize,
     pub models: Vec<Vec<Entry>>,
+    /// Per model, its folded sketches end to end in key order, and their summed squared norm:
+    /// two models holding the same keys are screened with one long dot product.
+    pub coarse: Vec<(Vec<f64>, f64)>,
 }
 
 impl Catalog {
@@ -95,7 +98,7 @@ impl Catalog {
         for (i, id) in ids.values_mut().enumerate() {
             *id = i as u32;
         }
-        let models = fingerprints
+        let models: Vec<Vec<Entry>> = fingerprints
             .iter()
             .zip(take_part)
             .map(|(fp, &take)| {
@@ -138,9 +141,21 @@ impl Catalog {
                 entries
             })
             .collect();
+        let coarse = models
+            .iter()
+            .map(|entries| {
+                let joined: Vec<f64> = entries
+                    .iter()
+                    .flat_map(|e| e.coarse.iter().copied())
+                    .collect();
+                let sq = entries.iter().map(|e| e.coarse_sq).sum();
+                (joined, sq)
+            })
+            .collect();
         Catalog {
             keys: ids.len(),
             models,
+            coarse,
         }
     }
 }
@@ -224,11 +239,18 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
             }
             (a + 1..n)
                 .filter_map(|b| {
+                    let eb = &catalog.models[b];
                     let (mut cd, mut ca, mut cb) = (0.0, 0.0, 0.0);
-                    for (x, y) in matched(ea, &catalog.models[b]) {
-                        cd += dot(&x.coarse, &y.coarse);
-                        ca += x.coarse_sq;
-                        cb += y.coarse_sq;
+                    if ea.iter().map(|e| e.key).eq(eb.iter().map(|e| e.key)) {
+                        let ((joined_a, sq_a), (joined_b, sq_b)) =
+                            (&catalog.coarse[a], &catalog.coarse[b]);
+                        (cd, ca, cb) = (dot(joined_a, joined_b), *sq_a, *sq_b);
+                    } else {
+                        for (x, y) in matched(ea, eb) {
+                            cd += dot(&x.coarse, &y.coarse);
+                            ca += x.coarse_sq;
+                            cb += y.coarse_sq;
+                        }
                     }
                     if cosine(cd, ca, cb).is_none_or(|c| c < COARSE_COSINE) {
                         return None;
