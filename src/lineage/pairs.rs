@@ -12,7 +12,7 @@
 //! being probed once a few matrices are full-rank.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, RankRule, numerical_rank};
+use super::spectrum::{RankProbe, RankRule, dot, numerical_rank};
 use crate::measure::Fingerprint;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -46,6 +46,8 @@ pub struct Entry {
     pub content_hash: u64,
     /// The sketch folded to [`COARSE_SIDE`] squared cells, for screening pairs.
     pub coarse: Vec<f64>,
+    /// Squared norm of `coarse`, summed once rather than once per pair.
+    pub coarse_sq: f64,
     /// Expected ||rounding error||^2 of the stored values (their dtype's precision).
     pub rounding_sq: f64,
 }
@@ -69,6 +71,9 @@ fn relative_spacing(dtype: &str) -> f64 {
 pub struct Catalog {
     pub keys: usize,
     pub models: Vec<Vec<Entry>>,
+    /// Per model, its folded sketches end to end in key order, and their summed squared norm:
+    /// two models holding the same keys are screened with one long dot product.
+    pub coarse: Vec<(Vec<f64>, f64)>,
 }
 
 impl Catalog {
@@ -93,7 +98,7 @@ impl Catalog {
         for (i, id) in ids.values_mut().enumerate() {
             *id = i as u32;
         }
-        let models = fingerprints
+        let models: Vec<Vec<Entry>> = fingerprints
             .iter()
             .zip(take_part)
             .map(|(fp, &take)| {
@@ -115,6 +120,7 @@ impl Catalog {
                             t.sketch.values.iter().map(|&v| f64::from(v)).collect();
                         let coarse = fold(&sketch, t.sketch.cols as usize);
                         Entry {
+                            coarse_sq: dot(&coarse, &coarse),
                             coarse,
                             key,
                             rows: t.sketch.rows as usize,
@@ -135,9 +141,21 @@ impl Catalog {
                 entries
             })
             .collect();
+        let coarse = models
+            .iter()
+            .map(|entries| {
+                let joined: Vec<f64> = entries
+                    .iter()
+                    .flat_map(|e| e.coarse.iter().copied())
+                    .collect();
+                let sq = entries.iter().map(|e| e.coarse_sq).sum();
+                (joined, sq)
+            })
+            .collect();
         Catalog {
             keys: ids.len(),
             models,
+            coarse,
         }
     }
 }
@@ -168,10 +186,6 @@ fn matched<'a>(a: &'a [Entry], b: &'a [Entry]) -> impl Iterator<Item = (&'a Entr
         }
         None
     })
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// What one matched tensor says about a pair of models.
@@ -225,11 +239,18 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
             }
             (a + 1..n)
                 .filter_map(|b| {
+                    let eb = &catalog.models[b];
                     let (mut cd, mut ca, mut cb) = (0.0, 0.0, 0.0);
-                    for (x, y) in matched(ea, &catalog.models[b]) {
-                        cd += dot(&x.coarse, &y.coarse);
-                        ca += dot(&x.coarse, &x.coarse);
-                        cb += dot(&y.coarse, &y.coarse);
+                    if ea.iter().map(|e| e.key).eq(eb.iter().map(|e| e.key)) {
+                        let ((joined_a, sq_a), (joined_b, sq_b)) =
+                            (&catalog.coarse[a], &catalog.coarse[b]);
+                        (cd, ca, cb) = (dot(joined_a, joined_b), *sq_a, *sq_b);
+                    } else {
+                        for (x, y) in matched(ea, eb) {
+                            cd += dot(&x.coarse, &y.coarse);
+                            ca += x.coarse_sq;
+                            cb += y.coarse_sq;
+                        }
                     }
                     if cosine(cd, ca, cb).is_none_or(|c| c < COARSE_COSINE) {
                         return None;
@@ -299,7 +320,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
 /// full-rank without a probe.
 fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTensor {
     let diff: Vec<f64> = x.sketch.iter().zip(&y.sketch).map(|(p, q)| p - q).collect();
-    let diff_sq: f64 = diff.iter().map(|v| v * v).sum();
+    let diff_sq = dot(&diff, &diff);
     let touched = x.content_hash != y.content_hash && diff_sq > 0.0;
     let side = x.rows.min(x.cols);
     let rank_side = (side >= MIN_RANK_SIDE).then_some(side as u32);

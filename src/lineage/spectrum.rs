@@ -122,12 +122,17 @@ pub struct RankRule {
 /// A zero matrix has rank 0.
 pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) -> RankProbe {
     debug_assert_eq!(matrix.len(), rows * cols);
-    let mut columns: Vec<Vec<f64>> = (0..cols)
-        .map(|j| (0..rows).map(|i| matrix[i * cols + j]).collect())
-        .collect();
-    let total: f64 = matrix.iter().map(|v| v * v).sum();
+    let total = norm_sq(matrix);
     if total == 0.0 || !total.is_finite() {
         return RankProbe::Rank(0);
+    }
+    // Column-major in one buffer: every step below walks whole columns, and contiguous columns
+    // let the dot products and updates run in vector registers.
+    let mut columns = vec![0.0; rows * cols];
+    for (i, row) in matrix.chunks_exact(cols).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            columns[j * rows + i] = v;
+        }
     }
     // Every singular value left out is at most the Frobenius norm of the residual, and
     // sigma_max >= ||M||_F / sqrt(min(rows, cols)): stopping below this keeps only values that
@@ -135,9 +140,14 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
     let smallest = rows.min(cols) as f64;
     let stop = (rule.tolerance * rule.tolerance / smallest) * total * 1e-2;
     let floor_sq = rule.noise_floor * rule.noise_floor;
-    let mut basis: Vec<Vec<f64>> = Vec::new();
+    let mut basis: Vec<f64> = Vec::with_capacity(rows * rule.limit.min(cols));
     let mut remaining: Vec<usize> = (0..cols).collect();
-    let mut norms: Vec<f64> = columns.iter().map(|c| norm_sq(c)).collect();
+    let mut norms: Vec<f64> = columns.chunks_exact(rows).map(norm_sq).collect();
+    // Each column's squared norm when last summed in full: a downdated norm far below it has
+    // lost its digits to cancellation and is summed again (as LAPACK's pivoted QR does).
+    let mut exact = norms.clone();
+    let mut q = vec![0.0; rows];
+    let mut projections: Vec<f64> = Vec::with_capacity(cols);
     loop {
         let residual: f64 = remaining.iter().map(|&j| norms[j]).sum();
         if residual <= stop || residual <= floor_sq || remaining.is_empty() {
@@ -146,11 +156,12 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
         // Noise spread over a large matrix has a Frobenius norm above the floor while its
         // largest singular value is below it; when the residual is that small, ask the
         // spectrum (power iteration underestimates a little, hence the margin).
-        if residual <= 4.0 * floor_sq && 1.2 * largest_singular_sq(&columns, &remaining) <= floor_sq
+        if residual <= 4.0 * floor_sq
+            && 1.2 * largest_singular_sq(&columns, rows, &remaining) <= floor_sq
         {
             break;
         }
-        if basis.len() >= rule.limit {
+        if basis.len() >= rule.limit * rows {
             return RankProbe::Above(rule.limit as u32);
         }
         let mut slot = 0;
@@ -160,28 +171,46 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
             }
         }
         let pivot = remaining.swap_remove(slot);
-        let mut q = columns[pivot].clone();
+        q.copy_from_slice(&columns[pivot * rows..(pivot + 1) * rows]);
         // A second pass of orthogonalisation keeps the basis orthogonal to working precision.
-        for b in &basis {
+        for b in basis.chunks_exact(rows) {
             let d = dot(b, &q);
-            q.iter_mut().zip(b).for_each(|(x, y)| *x -= d * y);
+            axpy(-d, b, &mut q);
         }
         let n = norm_sq(&q).sqrt();
         if n == 0.0 {
             continue;
         }
         q.iter_mut().for_each(|x| *x /= n);
-        for &j in &remaining {
-            let d = dot(&q, &columns[j]);
-            columns[j].iter_mut().zip(&q).for_each(|(x, y)| *x -= d * y);
-            norms[j] = norm_sq(&columns[j]);
+        // Two columns per pass over q: their sums are independent, so twice as many additions
+        // are in flight, and each column's sum is the same as `dot` gives.
+        projections.clear();
+        for pair in remaining.chunks(2) {
+            let column = |j: usize| &columns[j * rows..(j + 1) * rows];
+            match *pair {
+                [j, k] => {
+                    let (dj, dk) = dot_pair(&q, column(j), column(k));
+                    projections.extend([dj, dk]);
+                }
+                _ => projections.push(dot(&q, column(pair[0]))),
+            }
         }
-        basis.push(q);
+        for (&j, &d) in remaining.iter().zip(&projections) {
+            let column = &mut columns[j * rows..(j + 1) * rows];
+            axpy(-d, &q, column);
+            // Removing the part along a unit vector takes d^2 off the squared norm.
+            norms[j] -= d * d;
+            if norms[j] <= RECOMPUTE_BELOW * exact[j] {
+                norms[j] = norm_sq(column);
+                exact[j] = norms[j];
+            }
+        }
+        basis.extend_from_slice(&q);
     }
     // M ~ Q R with R = Q^T M (k x cols); the singular values of R are those of M that matter.
-    let k = basis.len();
+    let k = basis.len() / rows;
     let mut r = vec![0.0; k * cols];
-    for (i, q) in basis.iter().enumerate() {
+    for (i, q) in basis.chunks_exact(rows).enumerate() {
         for j in 0..cols {
             r[i * cols + j] = (0..rows).map(|row| q[row] * matrix[row * cols + j]).sum();
         }
@@ -193,14 +222,12 @@ pub fn numerical_rank(matrix: &[f64], rows: usize, cols: usize, rule: RankRule) 
     RankProbe::Rank(rank as u32)
 }
 
-/// The square of the largest singular value of the chosen columns, by power iteration from
-/// their norms (a start that is never orthogonal to the top direction of a nonzero matrix).
-fn largest_singular_sq(columns: &[Vec<f64>], chosen: &[usize]) -> f64 {
-    let rows = columns.first().map_or(0, Vec::len);
-    let mut v: Vec<f64> = chosen
-        .iter()
-        .map(|&j| norm_sq(&columns[j]).sqrt())
-        .collect();
+/// The square of the largest singular value of the chosen columns (of a column-major buffer
+/// with `rows` rows), by power iteration from their norms (a start that is never orthogonal to
+/// the top direction of a nonzero matrix).
+fn largest_singular_sq(columns: &[f64], rows: usize, chosen: &[usize]) -> f64 {
+    let column = |j: usize| &columns[j * rows..(j + 1) * rows];
+    let mut v: Vec<f64> = chosen.iter().map(|&j| norm_sq(column(j)).sqrt()).collect();
     let mut estimate = 0.0;
     for _ in 0..12 {
         let scale = norm_sq(&v).sqrt();
@@ -210,22 +237,67 @@ fn largest_singular_sq(columns: &[Vec<f64>], chosen: &[usize]) -> f64 {
         v.iter_mut().for_each(|x| *x /= scale);
         let mut u = vec![0.0; rows];
         for (&j, &weight) in chosen.iter().zip(&v) {
-            u.iter_mut()
-                .zip(&columns[j])
-                .for_each(|(a, b)| *a += weight * b);
+            axpy(weight, column(j), &mut u);
         }
         estimate = norm_sq(&u);
-        v = chosen.iter().map(|&j| dot(&columns[j], &u)).collect();
+        v = chosen.iter().map(|&j| dot(column(j), &u)).collect();
     }
     estimate
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// A downdated squared norm below this share of the last one summed in full keeps too few
+/// correct digits (about half of f64's are left at the square root of its epsilon).
+const RECOMPUTE_BELOW: f64 = 1.5e-8;
+
+/// Lanes of independent partial sums: a single running sum is a chain the compiler may not
+/// reorder, four of them fill a vector register.
+const LANES: usize = 4;
+
+/// Dot product, summed in [`LANES`] interleaved partial sums.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut sums = [0.0; LANES];
+    let (a_body, a_tail) = a.split_at(a.len() - a.len() % LANES);
+    let (b_body, b_tail) = b.split_at(a_body.len());
+    for (x, y) in a_body.chunks_exact(LANES).zip(b_body.chunks_exact(LANES)) {
+        for lane in 0..LANES {
+            sums[lane] += x[lane] * y[lane];
+        }
+    }
+    let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
+}
+
+/// `(dot(q, a), dot(q, b))` in one pass, each summed exactly as [`dot`] sums it.
+fn dot_pair(q: &[f64], a: &[f64], b: &[f64]) -> (f64, f64) {
+    debug_assert!(q.len() == a.len() && q.len() == b.len());
+    let body = q.len() - q.len() % LANES;
+    let (mut sa, mut sb) = ([0.0; LANES], [0.0; LANES]);
+    for ((x, y), z) in q[..body]
+        .chunks_exact(LANES)
+        .zip(a[..body].chunks_exact(LANES))
+        .zip(b[..body].chunks_exact(LANES))
+    {
+        for lane in 0..LANES {
+            sa[lane] += x[lane] * y[lane];
+            sb[lane] += x[lane] * z[lane];
+        }
+    }
+    let tail_a: f64 = q[body..].iter().zip(&a[body..]).map(|(x, y)| x * y).sum();
+    let tail_b: f64 = q[body..].iter().zip(&b[body..]).map(|(x, y)| x * y).sum();
+    (
+        (sa[0] + sa[1]) + (sa[2] + sa[3]) + tail_a,
+        (sb[0] + sb[1]) + (sb[2] + sb[3]) + tail_b,
+    )
 }
 
 fn norm_sq(a: &[f64]) -> f64 {
     dot(a, a)
+}
+
+/// `y += alpha * x`.
+fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
+    y.iter_mut().zip(x).for_each(|(y, x)| *y += alpha * x);
 }
 
 #[cfg(test)]
