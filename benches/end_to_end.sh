@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end performance of mother (issue #5): builds release, writes synthetic hub caches
 # (random values: for speed and memory only, never for recovery quality), runs every
-# measurement and prints the tables that PERFORMANCE.md reports.
+# measurement and prints the tables that README.md ("Performance") reports.
 #
 #   benches/end_to_end.sh                 # everything (about 8 GB of scratch disk at peak)
 #   MOTHER_PERF_DIR=/tmp/mp benches/end_to_end.sh
