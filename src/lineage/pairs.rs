@@ -6,7 +6,7 @@
 //! kurtosis, rank of the difference) so that every bootstrap resample can re-weigh the tensors
 //! without touching a sketch again.
 //!
-//! Two shortcuts keep a thousand models fast (measured in PERFORMANCE.md: 20-28 s -> 2.9 s at
+//! Two shortcuts keep a thousand models fast (README, "Performance": 20-28 s -> 2.9 s at
 //! n = 1,000 with 64 x 64 sketches, same edges): the first pass screens each pair on sketches
 //! folded to 8 x 8 before it reads the full ones, and the rank of a pair's differences stops
 //! being probed once a few matrices are full-rank.
