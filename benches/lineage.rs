@@ -17,25 +17,11 @@ const FAMILY: usize = 20;
 const TENSORS: usize = 4;
 
 fn tensor(index: usize, values: Vec<f32>, side: u32) -> TensorFingerprint {
-    let n = values.len() as f64;
-    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let central = |p: i32| {
-        values
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(p))
-            .sum::<f64>()
-    };
     TensorFingerprint {
         name: format!("layer{index}.weight"),
         shape: vec![512, 512],
         dtype: "F32".into(),
-        moments: Moments {
-            count: n as u64,
-            mean,
-            m2: central(2),
-            m3: central(3),
-            m4: central(4),
-        },
+        moments: Moments::of(&values),
         sum_sq: values.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
         content_hash: values.iter().fold(index as u64, |h, v| {
             h.rotate_left(7) ^ u64::from(v.to_bits())
@@ -105,13 +91,7 @@ fn run(bencher: divan::Bencher, models: usize, side: u32) {
     let inputs: Vec<LineageInput<'_>> = fingerprints
         .iter()
         .zip(&ids)
-        .map(|(fingerprint, id)| LineageInput {
-            id,
-            fingerprint,
-            declared_parent: None,
-            adapter_base: None,
-            is_adapter: false,
-        })
+        .map(|(fingerprint, id)| LineageInput::full(id, fingerprint))
         .collect();
     let options = LineageOptions::default();
     bencher.bench(|| recover(divan::black_box(&inputs), &options));

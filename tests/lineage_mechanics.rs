@@ -472,13 +472,7 @@ fn odd_input_never_panics() {
     let inputs: Vec<LineageInput<'_>> = all
         .iter()
         .zip(&ids)
-        .map(|(fingerprint, id)| LineageInput {
-            id,
-            fingerprint,
-            declared_parent: None,
-            adapter_base: None,
-            is_adapter: false,
-        })
+        .map(|(fingerprint, id)| LineageInput::full(id, fingerprint))
         .collect();
     let one = recover(&inputs[..1], &options);
     assert_eq!(one.unrelated, vec![0]);

@@ -114,13 +114,7 @@ fn recover_all(fingerprints: &[Fingerprint], ids: &[String]) -> Recovery {
     let inputs: Vec<LineageInput<'_>> = fingerprints
         .iter()
         .zip(ids)
-        .map(|(fingerprint, id)| LineageInput {
-            id,
-            fingerprint,
-            declared_parent: None,
-            adapter_base: None,
-            is_adapter: false,
-        })
+        .map(|(fingerprint, id)| LineageInput::full(id, fingerprint))
         .collect();
     recover(&inputs, &LineageOptions::default())
 }

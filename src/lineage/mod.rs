@@ -86,6 +86,19 @@ pub struct LineageInput<'a> {
     pub is_adapter: bool,
 }
 
+impl<'a> LineageInput<'a> {
+    /// Full weights with nothing declared: the common case outside a hub cache.
+    pub fn full(id: &'a str, fingerprint: &'a Fingerprint) -> Self {
+        Self {
+            id,
+            fingerprint,
+            declared_parent: None,
+            adapter_base: None,
+            is_adapter: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Regime {
