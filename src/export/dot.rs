@@ -64,7 +64,10 @@ pub fn to_dot(report: &ScanReport) -> String {
                 None => label.push_str("\nlow-rank"),
             }
         }
-        if declared_status(report, edge.child, Some(edge.parent)) == Declared::Disagrees {
+        if matches!(
+            declared_status(report, edge.child, Some(edge.parent)),
+            Declared::Disagrees | Declared::NotScanned
+        ) {
             label.push_str("\nmetadata disagrees");
         }
         let style = match edge.kind {

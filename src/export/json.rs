@@ -70,7 +70,7 @@ pub fn to_json(report: &ScanReport) -> Value {
             let agrees = match declared_status(report, edge.child, Some(edge.parent)) {
                 Declared::None => Value::Null,
                 Declared::Agrees => Value::Bool(true),
-                Declared::Disagrees => Value::Bool(false),
+                Declared::Disagrees | Declared::NotScanned => Value::Bool(false),
             };
             json!({
                 "parent": id(edge.parent),

@@ -12,30 +12,36 @@ pub use text::to_text;
 
 use crate::engine::ScanReport;
 
-/// What the model's metadata says about the recovered parent of `child`.
+/// How a model's declared parent (from its metadata) compares with the recovered one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Declared {
-    /// No parent declared in metadata.
+    /// No parent in the metadata.
     None,
-    /// The declared parent is the recovered parent.
+    /// The metadata names the recovered parent.
     Agrees,
-    /// A parent is declared and it is not the recovered one.
+    /// The metadata names another scanned model (or names one while none was recovered).
     Disagrees,
+    /// The metadata names a model that was not scanned, so the weights cannot check it.
+    NotScanned,
+}
+
+/// Hub ids carry `@revision` when several revisions are cached; metadata names the repo only.
+fn repo_of(id: &str) -> &str {
+    id.split_once('@').map_or(id, |(repo, _)| repo)
 }
 
 /// Compares the declared parent of model `child` with the recovered one (`parent`, if any).
-/// A declared id matches a model whose id equals it, or whose repo id (before `@`) equals it.
 pub fn declared_status(report: &ScanReport, child: usize, parent: Option<usize>) -> Declared {
     let Some(declared) = &report.models[child].entry.declared_parent else {
         return Declared::None;
     };
-    let matches = parent.is_some_and(|p| {
-        let id = report.models[p].entry.id.as_str();
-        id == declared.id || id.split('@').next() == Some(declared.id.as_str())
-    });
-    if matches {
+    let named = repo_of(declared.id.trim());
+    let matches = |candidate: usize| repo_of(&report.models[candidate].entry.id) == named;
+    if parent.is_some_and(matches) {
         Declared::Agrees
-    } else {
+    } else if (0..report.models.len()).any(matches) {
         Declared::Disagrees
+    } else {
+        Declared::NotScanned
     }
 }

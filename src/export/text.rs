@@ -106,7 +106,7 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
     match declared_status(report, edge.child, Some(edge.parent)) {
         Declared::None => {}
         Declared::Agrees => note.push_str(", metadata agrees"),
-        Declared::Disagrees => note.push_str(", metadata DISAGREES"),
+        Declared::Disagrees | Declared::NotScanned => note.push_str(", metadata DISAGREES"),
     }
     note
 }

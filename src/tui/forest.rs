@@ -23,18 +23,7 @@ pub enum NodeId {
     SkippedFile(usize),
 }
 
-/// How a model's declared parent compares with the recovered one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Declared {
-    /// No parent in the metadata.
-    None,
-    /// The metadata names the recovered parent.
-    Agrees,
-    /// The metadata names another scanned model (or names one while none was recovered).
-    Disagrees,
-    /// The metadata names a model that was not scanned, so the weights cannot check it.
-    NotScanned,
-}
+pub use crate::export::Declared;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the tree view: {0}")]
@@ -297,27 +286,7 @@ impl Forest {
     }
 
     pub fn declared(&self, model: usize) -> Declared {
-        declared_check(&self.report, model, self.parent(model))
-    }
-}
-
-/// Hub ids carry `@revision` when several revisions are cached; metadata names the repo only.
-fn repo_of(id: &str) -> &str {
-    id.split_once('@').map_or(id, |(repo, _)| repo)
-}
-
-fn declared_check(report: &ScanReport, model: usize, parent: Option<usize>) -> Declared {
-    let Some(declared) = &report.models[model].entry.declared_parent else {
-        return Declared::None;
-    };
-    let named = repo_of(declared.id.trim());
-    let matches = |candidate: usize| repo_of(&report.models[candidate].entry.id) == named;
-    if parent.is_some_and(matches) {
-        Declared::Agrees
-    } else if (0..report.models.len()).any(matches) {
-        Declared::Disagrees
-    } else {
-        Declared::NotScanned
+        crate::export::declared_status(&self.report, model, self.parent(model))
     }
 }
 
@@ -399,7 +368,7 @@ impl Builder<'_> {
             badges.insert(0, "adapter".to_string());
         }
         let parent = edge.map(|edge| edge.parent).or(original);
-        match declared_check(self.report, model, parent) {
+        match crate::export::declared_status(self.report, model, parent) {
             Declared::Agrees => badges.push("declared ✓".to_string()),
             Declared::Disagrees => badges.push("declared ✗".to_string()),
             Declared::None | Declared::NotScanned => {}
