@@ -544,7 +544,7 @@ fn tree_state(dir: &Path) -> Vec<(PathBuf, String)> {
                 format!("dir {mode:o}")
             } else {
                 let bytes = fs::read(&path).unwrap();
-                let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+                let hash = twox_hash::XxHash3_64::oneshot(&bytes);
                 format!(
                     "file {mode:o} {} {hash:016x} {:?}",
                     bytes.len(),

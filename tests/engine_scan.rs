@@ -24,7 +24,7 @@ fn tree_state(root: &Path) -> BTreeMap<PathBuf, String> {
                 "dir".to_string()
             } else {
                 let bytes = std::fs::read(&path).unwrap();
-                format!("file {:x}", xxhash_rust::xxh3::xxh3_64(&bytes))
+                format!("file {:x}", twox_hash::XxHash3_64::oneshot(&bytes))
             };
             state.insert(path, format!("{what} {:?}", meta.modified().unwrap()));
         }

@@ -120,7 +120,7 @@ fn fingerprint(model: &Model) -> Fingerprint {
                 dtype: "F32".into(),
                 moments: reference::moments(v),
                 sum_sq: v.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
-                content_hash: xxhash_rust::xxh3::xxh3_64(&bytes),
+                content_hash: twox_hash::XxHash3_64::oneshot(&bytes),
                 on_int8_grid: on_int8_grid(v),
                 non_finite: 0,
                 // Matrices this small are sketched exactly (up to signs, which cancel here).

@@ -4,7 +4,7 @@
 mod reference;
 
 use mother::measure::Moments;
-use mother::measure::moments::{sum_and_sum_sq, sum_and_sum_sq_portable};
+use mother::measure::moments::{ShiftedSums, sum_and_sum_sq, sum_and_sum_sq_portable};
 use mother::measure::tensor::TensorAccumulator;
 use mother::weights::FloatDtype;
 use proptest::prelude::*;
@@ -72,6 +72,37 @@ proptest! {
         prop_assert_eq!((s.to_bits(), q.to_bits()), (sp.to_bits(), qp.to_bits()));
         let mean = s / wide.len() as f64;
         prop_assert_eq!(Moments::around_mean(&wide, mean), Moments::around_mean_portable(&wide, mean));
+    }
+
+    #[test]
+    fn vector_power_sums_give_the_same_bits_as_the_portable_ones(
+        values in sample(),
+        shift in -2.0f64..2.0,
+    ) {
+        let a = ShiftedSums::of(&values, shift);
+        let b = ShiftedSums::of_portable(&values, shift);
+        prop_assert_eq!(a.sums.map(f64::to_bits), b.sums.map(f64::to_bits));
+    }
+
+    /// The one-pass conversion, from any shift it accepts, matches the two-pass reference; a
+    /// shift it declines is really far from the mean.
+    #[test]
+    fn shifted_sums_match_the_reference_or_decline(
+        values in sample(),
+        offset_in_deviations in -3.0f64..3.0,
+    ) {
+        let exact = reference::moments(&values);
+        let sd = (exact.m2 / exact.count as f64).sqrt();
+        let shift = exact.mean + offset_in_deviations * sd;
+        let sums = ShiftedSums::of(&values, shift);
+        match sums.to_moments() {
+            Some(got) => {
+                check(&values, &got);
+                let sum_sq: f64 = values.iter().map(|&v| v as f64 * v as f64).sum();
+                prop_assert!((sums.sum_sq() - sum_sq).abs() <= 1e-12 * sum_sq);
+            }
+            None => prop_assert!(offset_in_deviations.abs() > 0.5),
+        }
     }
 
     #[test]
@@ -174,4 +205,37 @@ fn the_dispatched_byte_path_gives_the_same_bits_as_the_portable_value_path() {
     assert_eq!(a.moments, b.moments);
     assert_eq!(a.sum_sq.to_bits(), b.sum_sq.to_bits());
     assert_eq!(a.sketch, b.sketch);
+}
+
+/// A tensor whose second half sits far from its first: the running mean is a poor shift for the
+/// blocks after the jump, so they must take the two-pass way, and the result still matches.
+#[test]
+fn a_tensor_whose_mean_jumps_still_matches_the_reference() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let noise = Normal::new(0.0f32, 0.01).unwrap();
+    let values: Vec<f32> = (0..40_000)
+        .map(|i| noise.sample(&mut rng) + if i < 20_000 { 0.0 } else { 1e3 })
+        .collect();
+    let mut acc = TensorAccumulator::new(FloatDtype::F32, 40, 1000);
+    for block in values.chunks(4096) {
+        acc.push_values(block);
+    }
+    let fp = acc.finish("t", &[40, 1000]);
+    check(&values, &fp.moments);
+}
+
+/// Values at 1000 with a spread of 0.01, summed around 0: the binomial conversion would cancel
+/// away all but a few digits of m2, so it declines; around their own mean it accepts.
+#[test]
+fn a_shift_far_from_the_mean_is_declined() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+    let noise = Normal::new(1e3f32, 0.01).unwrap();
+    let values: Vec<f32> = (0..4096).map(|_| noise.sample(&mut rng)).collect();
+    assert_eq!(ShiftedSums::of(&values, 0.0).to_moments(), None);
+    let mean = reference::moments(&values).mean;
+    let near = ShiftedSums::of(&values, mean + 0.001).to_moments();
+    check(
+        &values,
+        &near.expect("a shift a tenth of a deviation away is accepted"),
+    );
 }

@@ -21,7 +21,7 @@ use rand_distr::StandardNormal;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use xxhash_rust::xxh3::Xxh3;
+use twox_hash::XxHash3_128;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -235,7 +235,7 @@ fn write_model(
     fs::create_dir_all(&blobs)
         .with_context(|| format!("{}: cannot create the folder", blobs.display()))?;
     let partial = blobs.join("weights.incomplete");
-    let mut hasher = Xxh3::new();
+    let mut hasher = XxHash3_128::new();
     {
         let file = File::create(&partial)
             .with_context(|| format!("{}: cannot create the file", partial.display()))?;
@@ -270,7 +270,7 @@ fn write_model(
             .flush()
             .with_context(|| format!("{}: cannot write the file", partial.display()))?;
     }
-    let digest = hasher.digest128();
+    let digest = hasher.finish_128();
     let blob_name = format!("{digest:032x}");
     fs::rename(&partial, blobs.join(&blob_name))
         .with_context(|| format!("{}: cannot rename the blob", partial.display()))?;
@@ -323,13 +323,13 @@ fn header_bytes(specs: &[Spec], dtype: Dtype) -> Vec<u8> {
 /// Hashes everything written through it, so the blob can be named by its content.
 struct HashingWriter<'a, W: Write> {
     inner: W,
-    hasher: &'a mut Xxh3,
+    hasher: &'a mut XxHash3_128,
 }
 
 impl<W: Write> Write for HashingWriter<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let written = self.inner.write(buf)?;
-        self.hasher.update(&buf[..written]);
+        self.hasher.write(&buf[..written]);
         Ok(written)
     }
 

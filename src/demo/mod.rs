@@ -262,7 +262,7 @@ impl FamilySpec {
     /// A short stable hash of the spec, naming its default folder.
     pub fn fingerprint(&self) -> String {
         let text = serde_json::to_string(self).unwrap_or_default();
-        let hash = xxhash_rust::xxh3::xxh3_64(format!("{FORMAT}:{text}").as_bytes());
+        let hash = twox_hash::XxHash3_64::oneshot(format!("{FORMAT}:{text}").as_bytes());
         format!("{hash:016x}")
     }
 }

@@ -4,7 +4,8 @@
 //! vectorisation of the portable loops shuffles lanes between registers and runs at half speed.
 
 use std::arch::x86_64::{
-    __m256d, _mm256_add_pd, _mm256_loadu_pd, _mm256_mul_pd, _mm256_set1_pd, _mm256_setzero_pd,
+    __m256d, _mm256_add_pd, _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_ps,
+    _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd, _mm256_set1_pd, _mm256_setzero_pd,
     _mm256_storeu_pd, _mm256_sub_pd,
 };
 
@@ -70,4 +71,28 @@ pub fn central_lanes(values: &[f64], mean: f64) -> [[f64; LANES]; 3] {
         m4b = _mm256_add_pd(m4b, _mm256_mul_pd(d2b, d2b));
     }
     [store(m2a, m2b), store(m3a, m3b), store(m4a, m4b)]
+}
+
+/// Per-lane sums of d, d^2, d^3 and d^4 with d = x - `shift` (x widened to f64), over the whole
+/// 8-value blocks of `values`.
+#[target_feature(enable = "avx2")]
+pub fn shifted_power_lanes(values: &[f32], shift: f64) -> [[f64; LANES]; 4] {
+    let c = _mm256_set1_pd(shift);
+    let zero = _mm256_setzero_pd();
+    let mut low = [zero; 4];
+    let mut high = [zero; 4];
+    for block in values.chunks_exact(LANES) {
+        // SAFETY: the block holds exactly 8 f32; the load is an unaligned read of them.
+        let x = unsafe { _mm256_loadu_ps(block.as_ptr()) };
+        let a = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), c);
+        let b = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)), c);
+        for (sums, d) in [(&mut low, a), (&mut high, b)] {
+            let d2 = _mm256_mul_pd(d, d);
+            sums[0] = _mm256_add_pd(sums[0], d);
+            sums[1] = _mm256_add_pd(sums[1], d2);
+            sums[2] = _mm256_add_pd(sums[2], _mm256_mul_pd(d2, d));
+            sums[3] = _mm256_add_pd(sums[3], _mm256_mul_pd(d2, d2));
+        }
+    }
+    [0, 1, 2, 3].map(|p| store(low[p], high[p]))
 }

@@ -18,10 +18,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::UNIX_EPOCH;
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use twox_hash::{XxHash3_64, XxHash3_128};
 
 /// Bump when the fingerprint's content or encoding changes: older entries become misses.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"MOTHERFP";
 
@@ -53,7 +53,7 @@ impl CacheKey {
 
     /// The entry's file name: the hex hash of the key.
     pub fn file_name(&self) -> String {
-        format!("{:032x}.fp", xxh3_128(&self.bytes))
+        format!("{:032x}.fp", XxHash3_128::oneshot(&self.bytes))
     }
 }
 
@@ -105,7 +105,7 @@ impl FingerprintCache {
         entry.extend_from_slice(&(key.bytes.len() as u32).to_le_bytes());
         entry.extend_from_slice(&key.bytes);
         entry.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        entry.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
+        entry.extend_from_slice(&XxHash3_64::oneshot(&payload).to_le_bytes());
         entry.extend_from_slice(&payload);
 
         let target = self.entry_path(key);
@@ -162,5 +162,6 @@ fn unwrap_entry<'a>(bytes: &'a [u8], key: &CacheKey) -> Option<&'a [u8]> {
     if u64::from_le_bytes(payload_len.try_into().ok()?) != payload.len() as u64 {
         return None;
     }
-    (u64::from_le_bytes(checksum.try_into().ok()?) == xxh3_64(payload)).then_some(payload)
+    (u64::from_le_bytes(checksum.try_into().ok()?) == XxHash3_64::oneshot(payload))
+        .then_some(payload)
 }

@@ -45,6 +45,97 @@ fn finish_sums(values: &[f64], mut sum: [f64; LANES], mut sum_sq: [f64; LANES]) 
     (sum.iter().sum(), sum_sq.iter().sum())
 }
 
+/// Sums of the first four powers of the deviations from a fixed `shift`, over a block of
+/// values: the one-pass way to the moments. A block is read once (no pass for its mean first);
+/// [`ShiftedSums::to_moments`] then turns the sums into central moments with the binomial
+/// identities, which is exact algebra but loses digits when the shift is far from the block's
+/// mean, so it declines unless the shift is within about half a standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShiftedSums {
+    pub count: u64,
+    pub shift: f64,
+    /// Sums of (x - shift)^p for p = 1, 2, 3, 4.
+    pub sums: [f64; 4],
+}
+
+impl ShiftedSums {
+    /// The sums over `values`, in lanes (AVX2 when the CPU has it, same bits).
+    #[inline(always)]
+    pub fn of(values: &[f32], shift: f64) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            let lanes = unsafe { super::avx2::shifted_power_lanes(values, shift) };
+            return Self::finish(values, shift, lanes);
+        }
+        Self::of_portable(values, shift)
+    }
+
+    /// [`Self::of`] without vector instructions: the reference the AVX2 code must match.
+    pub fn of_portable(values: &[f32], shift: f64) -> Self {
+        let mut lanes = [[0.0f64; LANES]; 4];
+        for block in values.chunks_exact(LANES) {
+            for (lane, &x) in block.iter().enumerate() {
+                add_powers(&mut lanes, lane, x as f64 - shift);
+            }
+        }
+        Self::finish(values, shift, lanes)
+    }
+
+    /// Adds the values after the last whole block to the lanes, then the lanes together.
+    #[inline(always)]
+    fn finish(values: &[f32], shift: f64, mut lanes: [[f64; LANES]; 4]) -> Self {
+        for (lane, &x) in values.chunks_exact(LANES).remainder().iter().enumerate() {
+            add_powers(&mut lanes, lane, x as f64 - shift);
+        }
+        Self {
+            count: values.len() as u64,
+            shift,
+            sums: lanes.map(|l| l.iter().sum()),
+        }
+    }
+
+    /// Central moments of the block, or `None` when a sum is not finite (the block holds NaN
+    /// or infinity) or the shift is too far from the mean for the conversion to keep its
+    /// digits: with delta = mean - shift, it requires n delta^2 <= S2 / 4. Then every
+    /// correction term is a small multiple of S2 or S4, so at most a few bits are lost.
+    pub fn to_moments(&self) -> Option<Moments> {
+        let [s1, s2, s3, s4] = self.sums;
+        if self.count == 0 || !self.sums.iter().all(|s| s.is_finite()) {
+            return None;
+        }
+        let n = self.count as f64;
+        if 4.0 * s1 * s1 > n * s2 {
+            return None;
+        }
+        let delta = s1 / n;
+        let delta2 = delta * delta;
+        Some(Moments {
+            count: self.count,
+            mean: self.shift + delta,
+            m2: s2 - s1 * delta,
+            m3: s3 - 3.0 * delta * s2 + 2.0 * n * delta2 * delta,
+            m4: s4 - 4.0 * delta * s3 + 6.0 * delta2 * s2 - 3.0 * n * delta2 * delta2,
+        })
+    }
+
+    /// Sum of the squared values themselves: (d + shift)^2 summed.
+    pub fn sum_sq(&self) -> f64 {
+        let [s1, s2, ..] = self.sums;
+        s2 + 2.0 * self.shift * s1 + self.count as f64 * self.shift * self.shift
+    }
+}
+
+/// Adds d, d^2, d^3 and d^4 to lane `lane` (the order the AVX2 code follows).
+#[inline(always)]
+fn add_powers(lanes: &mut [[f64; LANES]; 4], lane: usize, d: f64) {
+    let d2 = d * d;
+    lanes[0][lane] += d;
+    lanes[1][lane] += d2;
+    lanes[2][lane] += d2 * d;
+    lanes[3][lane] += d2 * d2;
+}
+
 impl Moments {
     /// Moments of `values` around `mean`, which must be their mean (the caller already summed
     /// them in [`sum_and_sum_sq`], so the block is read once for the mean and once here).

@@ -7,11 +7,12 @@
 //! statistic of the tensor into NaN; the count tells the user the tensor is damaged.
 
 use super::grid::GridSampler;
-use super::moments::sum_and_sum_sq;
+use super::moments::{ShiftedSums, sum_and_sum_sq};
 use super::sketch::SketchBuilder;
 use super::{Moments, TensorFingerprint};
 use crate::weights::FloatDtype;
-use xxhash_rust::xxh3::Xxh3Default;
+use std::hash::Hasher;
+use twox_hash::XxHash3_64;
 
 /// Values decoded and summed at a time: 16 KB of f32, so every pass over a block runs in the
 /// core's L1 cache.
@@ -23,7 +24,7 @@ pub struct TensorAccumulator {
     moments: Moments,
     sum_sq: f64,
     non_finite: u64,
-    hasher: Xxh3Default,
+    hasher: XxHash3_64,
     grid: GridSampler,
     sketch: SketchBuilder,
     /// Flat index of the next value.
@@ -43,7 +44,7 @@ impl TensorAccumulator {
             moments: Moments::default(),
             sum_sq: 0.0,
             non_finite: 0,
-            hasher: Xxh3Default::new(),
+            hasher: XxHash3_64::with_seed(0),
             grid: GridSampler::new(rows, cols),
             sketch: SketchBuilder::new(rows, cols),
             position: 0,
@@ -55,7 +56,7 @@ impl TensorAccumulator {
 
     /// Adds the next chunk of stored bytes (whole elements).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        self.hasher.update(bytes);
+        self.hasher.write(bytes);
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
@@ -86,6 +87,11 @@ impl TensorAccumulator {
     }
 
     /// Adds the next decoded values.
+    ///
+    /// Moments: one pass of power sums around the running mean ([`ShiftedSums`]), which for
+    /// weights is always close to the new block's mean. The first block of a tensor, a block
+    /// whose mean has moved away (a tensor whose halves differ a lot), and a block holding NaN or
+    /// infinity take the two-pass way around the block's own mean instead.
     #[inline(always)]
     pub fn push_values(&mut self, values: &[f32]) {
         if values.is_empty() {
@@ -93,6 +99,15 @@ impl TensorAccumulator {
         }
         self.grid.push(self.position, values);
         self.position += values.len();
+        if self.moments.count > 0 {
+            let sums = ShiftedSums::of(values, self.moments.mean);
+            if let Some(chunk) = sums.to_moments() {
+                self.moments = self.moments.merge(&chunk);
+                self.sum_sq += sums.sum_sq();
+                self.sketch.push(values);
+                return;
+            }
+        }
         let mut wide = std::mem::take(&mut self.wide);
         wide.clear();
         wide.extend(values.iter().map(|&v| v as f64));
@@ -133,7 +148,7 @@ impl TensorAccumulator {
             dtype: self.dtype.name().to_string(),
             moments: self.moments,
             sum_sq: self.sum_sq,
-            content_hash: self.hasher.digest(),
+            content_hash: self.hasher.finish(),
             on_int8_grid: self.grid.on_grid(self.dtype),
             non_finite: self.non_finite,
             sketch: self.sketch.finish(),

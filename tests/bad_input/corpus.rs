@@ -141,7 +141,7 @@ pub fn hub_repo(cache: &Path, org: &str, name: &str, files: &[(String, Vec<u8>)]
     fs::create_dir_all(repo.join("refs")).expect("create refs");
     fs::write(repo.join("refs/main"), &commit).expect("write ref");
     for (file, bytes) in files {
-        let blob = format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes));
+        let blob = format!("{:032x}", twox_hash::XxHash3_128::oneshot(bytes));
         fs::write(repo.join("blobs").join(&blob), bytes).expect("write blob");
         link_into_blobs(&snapshot, file, &blob);
     }
@@ -170,7 +170,7 @@ pub fn repo_dir(cache: &Path, org: &str, name: &str) -> PathBuf {
 
 /// A stable 40-hex-digit commit per repo.
 pub fn commit_of(org: &str, name: &str) -> String {
-    let hash = xxhash_rust::xxh3::xxh3_128(format!("{org}/{name}").as_bytes());
+    let hash = twox_hash::XxHash3_128::oneshot(format!("{org}/{name}").as_bytes());
     format!("{hash:032x}{:08x}", hash as u32)
 }
 

@@ -116,13 +116,13 @@ pub fn tree_digest(root: &Path) -> BTreeMap<PathBuf, String> {
 /// xxh3 of a file's bytes, read in chunks (some fixtures are large sparse files).
 fn content_hash(path: &Path) -> u64 {
     let mut file = fs::File::open(path).expect("open a tree file");
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut hasher = twox_hash::XxHash3_64::with_seed(0);
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         let n = file.read(&mut buffer).expect("read a tree file");
         if n == 0 {
-            return hasher.digest();
+            return std::hash::Hasher::finish(&hasher);
         }
-        hasher.update(&buffer[..n]);
+        std::hash::Hasher::write(&mut hasher, &buffer[..n]);
     }
 }
