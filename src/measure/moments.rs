@@ -59,19 +59,20 @@ pub struct ShiftedSums {
 }
 
 impl ShiftedSums {
-    /// The sums over `values`, in lanes (AVX2 when the CPU has it, same bits).
+    /// The sums over `values`, in lanes (AVX2 and FMA when the CPU has them, same bits).
     #[inline(always)]
     pub fn of(values: &[f32], shift: f64) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             let lanes = unsafe { super::avx2::shifted_power_lanes(values, shift) };
             return Self::finish(values, shift, lanes);
         }
         Self::of_portable(values, shift)
     }
 
-    /// [`Self::of`] without vector instructions: the reference the AVX2 code must match.
+    /// [`Self::of`] without vector instructions: the reference the AVX2 code must match. On an
+    /// x86 CPU without FMA (made before 2013) `mul_add` is done in software, several times slower.
     pub fn of_portable(values: &[f32], shift: f64) -> Self {
         let mut lanes = [[0.0f64; LANES]; 4];
         for block in values.chunks_exact(LANES) {
@@ -126,14 +127,14 @@ impl ShiftedSums {
     }
 }
 
-/// Adds d, d^2, d^3 and d^4 to lane `lane` (the order the AVX2 code follows).
+/// Adds d, d^2, d^3 and d^4 to lane `lane`, with the operations the AVX2 code uses.
 #[inline(always)]
 fn add_powers(lanes: &mut [[f64; LANES]; 4], lane: usize, d: f64) {
     let d2 = d * d;
     lanes[0][lane] += d;
     lanes[1][lane] += d2;
-    lanes[2][lane] += d2 * d;
-    lanes[3][lane] += d2 * d2;
+    lanes[2][lane] = d2.mul_add(d, lanes[2][lane]);
+    lanes[3][lane] = d2.mul_add(d2, lanes[3][lane]);
 }
 
 impl Moments {
