@@ -19,6 +19,8 @@ pub const SAMPLE_ROWS: usize = 16;
 /// rows are. The row's maximum (hence the scale) is still taken over the whole row.
 pub const KEPT_PER_ROW: usize = 16 * 1024;
 
+const SIGN_BIT: u32 = 1 << 31;
+
 /// Follows up to [`SAMPLE_ROWS`] evenly spaced rows of a row-major matrix as it streams past.
 pub struct GridSampler {
     cols: usize,
@@ -27,8 +29,11 @@ pub struct GridSampler {
 
 struct SampledRow {
     index: usize,
-    max_abs: f32,
-    any_non_finite: bool,
+    /// Largest bit pattern of |v| seen: for non-negative floats the bit patterns order like
+    /// the values, with infinity and NaN above every finite value, so an integer maximum (which
+    /// vectorises, unlike `f32::max`) gives both the largest magnitude and whether any value
+    /// was not finite.
+    max_abs_bits: u32,
     /// The first [`KEPT_PER_ROW`] values of the row.
     kept: Vec<f32>,
 }
@@ -41,8 +46,7 @@ impl GridSampler {
             rows: (0..count)
                 .map(|k| SampledRow {
                     index: k * rows / count,
-                    max_abs: 0.0,
-                    any_non_finite: false,
+                    max_abs_bits: 0,
                     kept: Vec::new(),
                 })
                 .collect(),
@@ -50,6 +54,7 @@ impl GridSampler {
     }
 
     /// Takes the sampled values among `values`, which start at flat index `start`.
+    #[inline(always)]
     pub fn push(&mut self, start: usize, values: &[f32]) {
         let end = start + values.len();
         for row in &mut self.rows {
@@ -60,10 +65,8 @@ impl GridSampler {
                 continue;
             }
             let piece = &values[lo - start..hi - start];
-            for &v in piece {
-                row.max_abs = row.max_abs.max(v.abs());
-                row.any_non_finite |= !v.is_finite();
-            }
+            let piece_max = piece.iter().map(|v| v.to_bits() & !SIGN_BIT).max();
+            row.max_abs_bits = row.max_abs_bits.max(piece_max.unwrap_or(0));
             let room = KEPT_PER_ROW.saturating_sub(lo - row_start);
             row.kept.extend_from_slice(&piece[..piece.len().min(room)]);
         }
@@ -72,8 +75,9 @@ impl GridSampler {
     /// True when every sampled row lies on its int8 grid.
     pub fn on_grid(&self, dtype: FloatDtype) -> bool {
         self.rows.iter().all(|row| {
-            !row.any_non_finite
-                && values_on_int8_grid(&row.kept, row.max_abs, dtype.relative_precision())
+            let max_abs = f32::from_bits(row.max_abs_bits);
+            max_abs.is_finite()
+                && values_on_int8_grid(&row.kept, max_abs, dtype.relative_precision())
         })
     }
 }

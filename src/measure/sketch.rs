@@ -112,6 +112,7 @@ impl SketchBuilder {
         self.col = col;
     }
 
+    #[inline(always)]
     fn finish_row(&mut self) {
         let s = sign(self.rows, self.cols, 0, self.row) as f64;
         let bucket = self.row % self.row_buckets;
