@@ -130,3 +130,15 @@ fn plain_read_256mb(bencher: Bencher, dtype: FloatDtype) {
         buffer[0]
     });
 }
+
+/// The moments step alone on one L1-resident block of 4096 values: the one-pass power sums.
+#[divan::bench(sample_count = 200, sample_size = 100)]
+fn power_sums_4096(bencher: Bencher) {
+    let values: Vec<f32> = stored_values(4096, FloatDtype::F32, 3)
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    bencher
+        .counter(divan::counter::ItemsCount::new(values.len()))
+        .bench(|| mother::measure::moments::ShiftedSums::of(divan::black_box(&values), 1e-4));
+}

@@ -106,14 +106,16 @@ fn single_file_totals_and_statistics_match_a_slow_reference() {
         (&fp.tensors[0], &small, (10, 20)),
         (&fp.tensors[1], &big, (500, 1100)),
     ] {
+        // Blocks after a tensor's first take the one-pass f32 partial sums (see
+        // `measure::moments::ShiftedSums`), good to a few parts in 1e6.
         let reference = reference::moments(data);
         assert_eq!(t.moments.count, reference.count);
-        assert!(close(t.moments.mean, reference.mean, 1e-12));
-        assert!(close(t.moments.m2, reference.m2, 1e-10));
-        assert!(close(t.moments.m3, reference.m3, 1e-8));
-        assert!(close(t.moments.m4, reference.m4, 1e-10));
+        assert!(close(t.moments.mean, reference.mean, 1e-6));
+        assert!(close(t.moments.m2, reference.m2, 1e-5));
+        assert!(close(t.moments.m3, reference.m3, 1e-5));
+        assert!(close(t.moments.m4, reference.m4, 1e-5));
         let sum_sq: f64 = data.iter().map(|&v| (v as f64) * (v as f64)).sum();
-        assert!(close(t.sum_sq, sum_sq, 1e-12));
+        assert!(close(t.sum_sq, sum_sq, 1e-5));
         assert_eq!(t.non_finite, 0);
         assert!(!t.on_int8_grid, "cubed noise is not on an int8 grid");
         let expected = sketch_matrix(data, shape.0, shape.1);

@@ -1,13 +1,15 @@
-//! AVX2 versions of the lane sums of [`super::moments`]: the same eight lanes, each doing the
-//! same operations in the same order, so the results are bit-for-bit those of the portable
-//! code; only two registers of four f64 replace the eight scalars. The compiler's own
-//! vectorisation of the portable loops shuffles lanes between registers and runs at half speed.
+//! AVX2 versions of the lane loops of [`super::moments`] and [`super::sketch`]: the same lanes,
+//! each doing the same operations in the same order as the portable code, so the results are
+//! bit-for-bit equal; only registers of four f64 or eight f32 replace the scalars. The
+//! compiler's own vectorisation of the portable loops shuffles lanes between registers (or
+//! keeps accumulators on the stack) and runs at half speed.
 
+use super::moments::{POWER_LANES, PartialPowers};
 use std::arch::x86_64::{
-    __m256, __m256d, _mm256_add_pd, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cvtps_pd,
-    _mm256_extractf128_ps, _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd,
-    _mm256_mul_ps, _mm256_set1_pd, _mm256_setzero_pd, _mm256_storeu_pd, _mm256_storeu_ps,
-    _mm256_sub_pd,
+    __m256, __m256d, _mm256_add_pd, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_pd,
+    _mm256_loadu_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps,
+    _mm256_setzero_pd, _mm256_setzero_ps, _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_pd,
+    _mm256_sub_ps,
 };
 
 const LANES: usize = 8;
@@ -74,30 +76,35 @@ pub fn central_lanes(values: &[f64], mean: f64) -> [[f64; LANES]; 3] {
     [store(m2a, m2b), store(m3a, m3b), store(m4a, m4b)]
 }
 
-/// Per-lane sums of d, d^2, d^3 and d^4 with d = x - `shift` (x widened to f64), over the whole
-/// 8-value blocks of `values`. The cubes and fourth powers are fused multiply-adds, which puts
-/// three operations on the multiply ports and three on the add ports per four values; the
-/// portable code uses `mul_add` at the same places, so the bits still agree.
+/// Per-lane f32 sums of d, d^2, d^3 and d^4 with d = x - `shift`, over `values` (whole
+/// 16-value blocks): two registers of eight lanes per power, so that each register waits on
+/// its previous multiply-add only every other step. Each lane does the portable code's f32
+/// operations in the same order (`mul_add` where this uses a fused multiply-add), so the bits
+/// agree.
 #[target_feature(enable = "avx2,fma")]
-pub fn shifted_power_lanes(values: &[f32], shift: f64) -> [[f64; LANES]; 4] {
-    let c = _mm256_set1_pd(shift);
-    let zero = _mm256_setzero_pd();
-    let mut low = [zero; 4];
-    let mut high = [zero; 4];
-    for block in values.chunks_exact(LANES) {
-        // SAFETY: the block holds exactly 8 f32; the load is an unaligned read of them.
-        let x = unsafe { _mm256_loadu_ps(block.as_ptr()) };
-        let a = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x)), c);
-        let b = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(x)), c);
-        for (sums, d) in [(&mut low, a), (&mut high, b)] {
-            let d2 = _mm256_mul_pd(d, d);
-            sums[0] = _mm256_add_pd(sums[0], d);
-            sums[1] = _mm256_add_pd(sums[1], d2);
-            sums[2] = _mm256_fmadd_pd(d2, d, sums[2]);
-            sums[3] = _mm256_fmadd_pd(d2, d2, sums[3]);
+pub fn power_run(values: &[f32], shift: f32) -> PartialPowers {
+    let c = _mm256_set1_ps(shift);
+    let mut sums = [[_mm256_setzero_ps(); 4]; 2];
+    for block in values.chunks_exact(POWER_LANES) {
+        for (half, sums) in sums.iter_mut().enumerate() {
+            // SAFETY: the block holds exactly 16 f32; the load reads 8 of them.
+            let x = unsafe { _mm256_loadu_ps(block.as_ptr().add(8 * half)) };
+            let d = _mm256_sub_ps(x, c);
+            let d2 = _mm256_mul_ps(d, d);
+            sums[0] = _mm256_add_ps(sums[0], d);
+            sums[1] = _mm256_add_ps(sums[1], d2);
+            sums[2] = _mm256_fmadd_ps(d2, d, sums[2]);
+            sums[3] = _mm256_fmadd_ps(d2, d2, sums[3]);
         }
     }
-    [0, 1, 2, 3].map(|p| store(low[p], high[p]))
+    let mut partial = [[0.0f32; POWER_LANES]; 4];
+    for (half, half_sums) in sums.iter().enumerate() {
+        for (power, sum) in half_sums.iter().enumerate() {
+            // SAFETY: lanes 8*half .. 8*half + 8 lie inside the 16 of this power.
+            unsafe { _mm256_storeu_ps(partial[power].as_mut_ptr().add(8 * half), *sum) };
+        }
+    }
+    partial
 }
 
 /// Folds whole runs of 64 columns into the 64 buckets of `fold`: fold[k] += v[k] * s[k] for
