@@ -1,5 +1,6 @@
-//! Throughput of the fused per-tensor kernel (in memory) and of `fingerprint_model` on a
-//! ~256 MB file in the page cache, next to plain positioned reads of the same file.
+//! Throughput of the fused per-tensor kernel (in memory), of its moments step alone on one
+//! L1-resident block, and of `fingerprint_model` on a ~256 MB file in the page cache, next to
+//! plain positioned reads of the same file.
 //! Run with `cargo bench --bench fingerprint`.
 
 use divan::Bencher;
