@@ -54,7 +54,7 @@ if wants throughput; then
     echo "== throughput: mother scan --no-cache vs cat, page cache warm, median of $RUNS"
     printf '%-6s %8s | %8s %8s %9s | %8s %8s %9s | %10s %9s\n' dtype "size MB" "cat s" "cat cpu" "cat MB/s" \
         "scan s" "scan cpu" "scan MB/s" "wall ratio" "cpu ratio"
-    for dtype in f32 bf16; do
+    for dtype in f32 bf16 f16; do
         dir="$DATA/throughput-$dtype"
         [[ -d $dir ]] || "$SYNTH" "$dir" --models 8 --size-mb 190 --dtype "$dtype" 2>/dev/null
         blobs=("$dir"/models--*/blobs/*)

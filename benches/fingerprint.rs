@@ -44,15 +44,16 @@ const SIDE: usize = 4096;
 fn matrix(dtype: FloatDtype) -> &'static [u8] {
     static F32: OnceLock<Vec<u8>> = OnceLock::new();
     static BF16: OnceLock<Vec<u8>> = OnceLock::new();
-    let cell = if dtype == FloatDtype::F32 {
-        &F32
-    } else {
-        &BF16
+    static F16: OnceLock<Vec<u8>> = OnceLock::new();
+    let cell = match dtype {
+        FloatDtype::F32 => &F32,
+        FloatDtype::F16 => &F16,
+        _ => &BF16,
     };
     cell.get_or_init(|| stored_values(SIDE * SIDE, dtype, 7))
 }
 
-#[divan::bench(args = [FloatDtype::F32, FloatDtype::BF16], sample_count = 10, sample_size = 1)]
+#[divan::bench(args = [FloatDtype::F32, FloatDtype::BF16, FloatDtype::F16], sample_count = 10, sample_size = 1)]
 fn kernel_4096x4096(bencher: Bencher, dtype: FloatDtype) {
     let bytes = matrix(dtype);
     bencher.counter(BytesCount::new(bytes.len())).bench(|| {

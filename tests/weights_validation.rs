@@ -374,3 +374,21 @@ fn fingerprint_model_reports_a_file_truncated_during_the_scan() {
         other => panic!("expected a weights error, got {other}"),
     }
 }
+
+/// Every one of the 65,536 F16 bit patterns, through `decode_into` (eight at a time with F16C
+/// where the CPU has it) from an odd byte offset, against `half`'s one-at-a-time conversion.
+#[test]
+fn every_f16_bit_pattern_decodes_like_half() {
+    let mut bytes = vec![0u8];
+    bytes.extend((0..=u16::MAX).flat_map(u16::to_le_bytes));
+    let mut decoded = Vec::new();
+    FloatDtype::F16.decode_into(&bytes[1..], &mut decoded);
+    assert_eq!(decoded.len(), 1 << 16);
+    for (bits, got) in (0..=u16::MAX).zip(decoded) {
+        let want = half::f16::from_bits(bits).to_f32();
+        assert!(
+            got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+            "{bits:#06x}: {got} vs {want}"
+        );
+    }
+}

@@ -60,13 +60,14 @@ struct Args {
 enum Dtype {
     F32,
     Bf16,
+    F16,
 }
 
 impl Dtype {
     fn size(self) -> usize {
         match self {
             Dtype::F32 => 4,
-            Dtype::Bf16 => 2,
+            Dtype::Bf16 | Dtype::F16 => 2,
         }
     }
 
@@ -74,6 +75,7 @@ impl Dtype {
         match self {
             Dtype::F32 => "F32",
             Dtype::Bf16 => "BF16",
+            Dtype::F16 => "F16",
         }
     }
 }
@@ -260,6 +262,9 @@ fn write_model(
                         Dtype::Bf16 => {
                             bytes.extend_from_slice(&half::bf16::from_f32(v).to_le_bytes())
                         }
+                        Dtype::F16 => {
+                            bytes.extend_from_slice(&half::f16::from_f32(v).to_le_bytes())
+                        }
                     }
                 }
                 out.write_all(&bytes)?;
@@ -290,7 +295,11 @@ fn write_model(
     let config = serde_json::json!({
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
-        "torch_dtype": if dtype == Dtype::F32 { "float32" } else { "bfloat16" },
+        "torch_dtype": match dtype {
+            Dtype::F32 => "float32",
+            Dtype::Bf16 => "bfloat16",
+            Dtype::F16 => "float16",
+        },
     });
     fs::write(snapshot.join("config.json"), config.to_string())?;
     Ok(())

@@ -127,14 +127,50 @@ impl FloatDtype {
                     .chunks_exact(2)
                     .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)),
             ),
-            Self::F16 => out.extend(
-                bytes
-                    .chunks_exact(2)
-                    .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
-            ),
+            Self::F16 => {
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("f16c") {
+                    // SAFETY: the CPU supports F16C, checked just above.
+                    unsafe { decode_f16_f16c(bytes, out) };
+                    return;
+                }
+                out.extend(
+                    bytes
+                        .chunks_exact(2)
+                        .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
+                );
+            }
             Self::F64 => out.extend(bytes.chunks_exact(8).map(|b| {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
             })),
         }
     }
+}
+
+/// F16 to f32 eight values at a time with the F16C instruction (`half` converts one value per
+/// call and checks the CPU each time: six times slower than the rest of the pass). Widening a
+/// half is exact, so this gives the same values as the portable path.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,f16c")]
+fn decode_f16_f16c(bytes: &[u8], out: &mut Vec<f32>) {
+    use std::arch::x86_64::{_mm_loadu_si128, _mm256_cvtph_ps, _mm256_storeu_ps};
+    let blocks = bytes.chunks_exact(16);
+    let tail = blocks.remainder();
+    let whole = bytes.len() / 16 * 8;
+    out.reserve(bytes.len() / 2);
+    let spare = &mut out.spare_capacity_mut()[..whole];
+    for (block, eight) in blocks.zip(spare.chunks_exact_mut(8)) {
+        // SAFETY: the block holds 16 bytes (eight halves), read unaligned; `eight` is room for
+        // eight f32 in `out`'s spare capacity, written unaligned.
+        unsafe {
+            let halves = _mm_loadu_si128(block.as_ptr().cast());
+            _mm256_storeu_ps(eight.as_mut_ptr().cast(), _mm256_cvtph_ps(halves));
+        }
+    }
+    // SAFETY: the loop above initialised the first `whole` values of the spare capacity.
+    unsafe { out.set_len(out.len() + whole) };
+    out.extend(
+        tail.chunks_exact(2)
+            .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
+    );
 }
