@@ -6,13 +6,16 @@
 //! kurtosis, rank of the difference) so that every bootstrap resample can re-weigh the tensors
 //! without touching a sketch again.
 //!
-//! Two shortcuts keep a thousand models fast (README, "Performance": 20-28 s -> 2.9 s at
-//! n = 1,000 with 64 x 64 sketches, same edges): the first pass screens each pair on sketches
-//! folded to 8 x 8 before it reads the full ones, and the rank of a pair's differences stops
-//! being probed once a few matrices are full-rank.
+//! Two shortcuts keep a thousand models fast (README, "Performance": 28-32 s -> 1.6 s at
+//! n = 1,000 with 64 x 64 sketches, same edges, together with a faster rank probe): the first
+//! pass screens each pair on sketches folded to 8 x 8 before it reads the full ones, and the rank
+//! of a pair's differences stops being probed once a few matrices are full-rank.
+//!
+//! The catalogue borrows the fingerprints' f32 sketches instead of keeping f64 copies (which
+//! tripled the memory of recovery); every product widens to f64 first, so sums are unchanged.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, RankRule, dot, numerical_rank};
+use super::spectrum::{RankProbe, RankRule, dot, dot_widened, numerical_rank};
 use crate::measure::Fingerprint;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -34,12 +37,13 @@ const COARSE_COSINE: f64 = 0.25;
 const FULL_RANK_STOP: usize = 3;
 
 /// One 2-D tensor of one model, ready for pairing.
-pub struct Entry {
+pub struct Entry<'a> {
     /// Index of the (name, shape, sketch size) key shared by all models holding this tensor.
     pub key: u32,
     pub rows: usize,
     pub cols: usize,
-    pub sketch: Vec<f64>,
+    /// The fingerprint's row-major sketch.
+    pub sketch: &'a [f32],
     pub sketch_sq: f64,
     pub sum_sq: f64,
     pub kurtosis: f64,
@@ -68,19 +72,19 @@ fn relative_spacing(dtype: &str) -> f64 {
 }
 
 /// The tensors of every model taking part, sorted by key.
-pub struct Catalog {
+pub struct Catalog<'a> {
     pub keys: usize,
-    pub models: Vec<Vec<Entry>>,
+    pub models: Vec<Vec<Entry<'a>>>,
     /// Per model, its folded sketches end to end in key order, and their summed squared norm:
     /// two models holding the same keys are screened with one long dot product.
     pub coarse: Vec<(Vec<f64>, f64)>,
 }
 
-impl Catalog {
+impl<'a> Catalog<'a> {
     /// Builds the catalogue; models not in `take_part` get no entries. Tensors whose sketch is
     /// missing or does not match its stated size cannot be compared and are left out.
-    pub fn new(fingerprints: &[&Fingerprint], take_part: &[bool]) -> Catalog {
-        type Key<'a> = (&'a str, &'a [usize], u32, u32);
+    pub fn new(fingerprints: &[&'a Fingerprint], take_part: &[bool]) -> Catalog<'a> {
+        type Key<'k> = (&'k str, &'k [usize], u32, u32);
         let usable = |t: &crate::measure::TensorFingerprint| {
             let len = t.sketch.rows as usize * t.sketch.cols as usize;
             len > 0 && t.sketch.values.len() == len
@@ -98,7 +102,7 @@ impl Catalog {
         for (i, id) in ids.values_mut().enumerate() {
             *id = i as u32;
         }
-        let models: Vec<Vec<Entry>> = fingerprints
+        let models: Vec<Vec<Entry<'a>>> = fingerprints
             .iter()
             .zip(take_part)
             .map(|(fp, &take)| {
@@ -116,16 +120,15 @@ impl Catalog {
                             t.sketch.rows,
                             t.sketch.cols,
                         )];
-                        let sketch: Vec<f64> =
-                            t.sketch.values.iter().map(|&v| f64::from(v)).collect();
-                        let coarse = fold(&sketch, t.sketch.cols as usize);
+                        let sketch = t.sketch.values.as_slice();
+                        let coarse = fold(sketch, t.sketch.cols as usize);
                         Entry {
                             coarse_sq: dot(&coarse, &coarse),
                             coarse,
                             key,
                             rows: t.sketch.rows as usize,
                             cols: t.sketch.cols as usize,
-                            sketch_sq: sketch.iter().map(|v| v * v).sum(),
+                            sketch_sq: sketch.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
                             sketch,
                             sum_sq: t.sum_sq,
                             kurtosis: t.moments.excess_kurtosis(),
@@ -161,16 +164,19 @@ impl Catalog {
 }
 
 /// A row-major sketch with `cols` columns folded to [`COARSE_SIDE`] x [`COARSE_SIDE`] cells.
-fn fold(sketch: &[f64], cols: usize) -> Vec<f64> {
+fn fold(sketch: &[f32], cols: usize) -> Vec<f64> {
     let mut coarse = vec![0.0; COARSE_SIDE * COARSE_SIDE];
     for (i, &v) in sketch.iter().enumerate() {
-        coarse[(i / cols) % COARSE_SIDE * COARSE_SIDE + (i % cols) % COARSE_SIDE] += v;
+        coarse[(i / cols) % COARSE_SIDE * COARSE_SIDE + (i % cols) % COARSE_SIDE] += f64::from(v);
     }
     coarse
 }
 
 /// The matched tensors of two models, as index pairs into their entries, in key order.
-fn matched<'a>(a: &'a [Entry], b: &'a [Entry]) -> impl Iterator<Item = (&'a Entry, &'a Entry)> {
+fn matched<'c, 'a>(
+    a: &'c [Entry<'a>],
+    b: &'c [Entry<'a>],
+) -> impl Iterator<Item = (&'c Entry<'a>, &'c Entry<'a>)> {
     let (mut i, mut j) = (0, 0);
     std::iter::from_fn(move || {
         while i < a.len() && j < b.len() {
@@ -258,7 +264,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
                         (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
                     for (x, y) in matched(ea, &catalog.models[b]) {
-                        d += dot(&x.sketch, &y.sketch);
+                        d += dot_widened(x.sketch, y.sketch);
                         sa += x.sketch_sq;
                         sb += y.sketch_sq;
                         na += x.sum_sq;
@@ -319,7 +325,12 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
 /// What one matched tensor says about a pair; without `probe_rank` a touched matrix counts as
 /// full-rank without a probe.
 fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTensor {
-    let diff: Vec<f64> = x.sketch.iter().zip(&y.sketch).map(|(p, q)| p - q).collect();
+    let diff: Vec<f64> = x
+        .sketch
+        .iter()
+        .zip(y.sketch)
+        .map(|(&p, &q)| f64::from(p) - f64::from(q))
+        .collect();
     let diff_sq = dot(&diff, &diff);
     let touched = x.content_hash != y.content_hash && diff_sq > 0.0;
     let side = x.rows.min(x.cols);
@@ -345,7 +356,7 @@ fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTe
     };
     PairTensor {
         key: x.key,
-        dot: dot(&x.sketch, &y.sketch),
+        dot: dot_widened(x.sketch, y.sketch),
         sketch_sq_a: x.sketch_sq,
         sketch_sq_b: y.sketch_sq,
         diff_sq,

@@ -268,6 +268,26 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
+/// [`dot`] of two f32 vectors, each value widened to f64 before it is multiplied: the same bits
+/// as `dot` on widened copies, without the copies.
+pub fn dot_widened(a: &[f32], b: &[f32]) -> f64 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut sums = [0.0; LANES];
+    let (a_body, a_tail) = a.split_at(a.len() - a.len() % LANES);
+    let (b_body, b_tail) = b.split_at(a_body.len());
+    for (x, y) in a_body.chunks_exact(LANES).zip(b_body.chunks_exact(LANES)) {
+        for lane in 0..LANES {
+            sums[lane] += f64::from(x[lane]) * f64::from(y[lane]);
+        }
+    }
+    let tail: f64 = a_tail
+        .iter()
+        .zip(b_tail)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum();
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
+}
+
 /// `(dot(q, a), dot(q, b))` in one pass, each summed exactly as [`dot`] sums it.
 fn dot_pair(q: &[f64], a: &[f64], b: &[f64]) -> (f64, f64) {
     debug_assert!(q.len() == a.len() && q.len() == b.len());
@@ -310,6 +330,21 @@ mod tests {
         (0..rows * cols)
             .map(|_| rng.random_range(-1.0..1.0))
             .collect()
+    }
+
+    #[test]
+    fn widened_dot_gives_the_bits_of_dot_on_widened_copies() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for len in [0, 1, 3, 4, 7, 64, 4095, 4096] {
+            let a: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let b: Vec<f32> = (0..len).map(|_| rng.random_range(-1e3..1e3)).collect();
+            let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+            assert_eq!(
+                dot_widened(&a, &b).to_bits(),
+                dot(&wide(&a), &wide(&b)).to_bits(),
+                "length {len}"
+            );
+        }
     }
 
     fn product(a: &[f64], b: &[f64], rows: usize, inner: usize, cols: usize) -> Vec<f64> {
