@@ -2,7 +2,7 @@
 
 use crate::demo::{Extras, FamilySpec, StoredDtype};
 use crate::lineage::DirectionMode;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -28,6 +28,25 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+/// [`DirectionMode`] as a command-line value (kept here so that `lineage` does not depend on
+/// clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Fine-tuning lowers excess kurtosis: the parent has the higher kurtosis.
+    Finetune,
+    /// Continued pre-training raises it: the parent has the lower kurtosis.
+    Pretrain,
+}
+
+impl From<DirectionArg> for DirectionMode {
+    fn from(arg: DirectionArg) -> Self {
+        match arg {
+            DirectionArg::Finetune => DirectionMode::Finetune,
+            DirectionArg::Pretrain => DirectionMode::Pretrain,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct EngineArgs {
     /// Read every model again instead of reusing cached fingerprints.
@@ -37,8 +56,8 @@ pub struct EngineArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Which way kurtosis points: `finetune` (parents have higher kurtosis) or `pretrain`.
-    #[arg(long, global = true, value_enum, default_value_t = DirectionMode::Finetune)]
-    pub direction: DirectionMode,
+    #[arg(long, global = true, value_enum, default_value_t = DirectionArg::Finetune)]
+    pub direction: DirectionArg,
     /// Bootstrap resamples for the edge confidences.
     #[arg(long, global = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..))]
     pub bootstrap: u64,

@@ -81,7 +81,7 @@ fn scan_options(root: PathBuf, engine: &EngineArgs) -> ScanOptions {
         root,
         use_cache: !engine.no_cache,
         cache_dir: engine.cache_dir.clone(),
-        direction: engine.direction,
+        direction: engine.direction.into(),
         bootstrap: engine.bootstrap as usize,
         seed: mother::lineage::LineageOptions::default().seed,
     }

@@ -46,7 +46,7 @@ use crate::measure::Fingerprint;
 use serde::Serialize;
 
 /// Which way the kurtosis cue points.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DirectionMode {
     /// Fine-tuning lowers excess kurtosis: the parent has the higher kurtosis.
