@@ -253,7 +253,7 @@ const RECOMPUTE_BELOW: f64 = 1.5e-8;
 /// reorder, four of them fill a vector register.
 const LANES: usize = 4;
 
-/// Dot product, summed in [`LANES`] interleaved partial sums.
+/// Dot product, summed in four interleaved partial sums.
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     let mut sums = [0.0; LANES];

@@ -59,7 +59,7 @@ const RUN_PER_LANE: usize = 32;
 ///
 /// Precision, traded for speed on purpose: the deviations and their powers are computed in f32
 /// (the values themselves are f32, so d = x - shift is exact or off by one rounding), and each
-/// lane adds at most [`RUN_PER_LANE`] of them in f32 before the partial sums are added into
+/// lane adds at most 32 of them (`RUN_PER_LANE`) in f32 before the partial sums are added into
 /// f64 totals. Each sum is then within about 40 roundings of f32 (2.4e-6) of the sum of the
 /// absolute terms; measured errors are near 1e-8. Eight f32 lanes per register instead of
 /// four f64 halve the cost of the most expensive step of fingerprinting. Kurtosis differences
