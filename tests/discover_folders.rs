@@ -9,14 +9,8 @@ use std::path::{Path, PathBuf};
 
 use mother::discover::{DeclaredParent, DiscoverError, Discovery, ModelKind, discover};
 
-/// A tiny but valid safetensors file: one F32 tensor of two elements.
-fn safetensors_bytes() -> Vec<u8> {
-    let header = br#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(header);
-    bytes.extend_from_slice(&[0u8; 8]);
-    bytes
-}
+mod common;
+use common::discovery::{ids, reason_for, safetensors_bytes};
 
 /// Writes `files` (name -> content) into `dir`, creating folders as needed.
 fn write(dir: &Path, files: &[(&str, &[u8])]) {
@@ -25,19 +19,6 @@ fn write(dir: &Path, files: &[(&str, &[u8])]) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, content).unwrap();
     }
-}
-
-fn ids(found: &Discovery) -> Vec<&str> {
-    found.models.iter().map(|model| model.id.as_str()).collect()
-}
-
-fn reason_for<'a>(found: &'a Discovery, path: &Path) -> &'a str {
-    found
-        .skipped
-        .iter()
-        .find(|skipped| skipped.path == path)
-        .map(|skipped| skipped.reason.as_str())
-        .unwrap_or_else(|| panic!("{} not skipped: {:?}", path.display(), found.skipped))
 }
 
 fn parent(found: &Discovery, id: &str) -> Option<DeclaredParent> {

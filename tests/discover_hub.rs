@@ -7,18 +7,12 @@ use std::path::{Path, PathBuf};
 
 use mother::discover::{DeclaredParent, Discovery, ModelKind, discover};
 
+mod common;
+use common::discovery::{ids, reason_for, safetensors_bytes};
+
 const C1: &str = "1111111111111111111111111111111111111111";
 const C2: &str = "2222222222222222222222222222222222222222";
 const C3: &str = "3333333333333333333333333333333333333333";
-
-/// A tiny but valid safetensors file: one F32 tensor of two elements.
-fn safetensors_bytes() -> Vec<u8> {
-    let header = br#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend_from_slice(header);
-    bytes.extend_from_slice(&[0u8; 8]);
-    bytes
-}
 
 /// A `models--…` repo folder with its three subfolders.
 fn repo(cache: &Path, folder: &str) -> PathBuf {
@@ -50,19 +44,6 @@ fn set_ref(repo: &Path, name: &str, content: &str) -> PathBuf {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(&path, content).unwrap();
     path
-}
-
-fn ids(found: &Discovery) -> Vec<&str> {
-    found.models.iter().map(|model| model.id.as_str()).collect()
-}
-
-fn reason_for<'a>(found: &'a Discovery, path: &Path) -> &'a str {
-    found
-        .skipped
-        .iter()
-        .find(|skipped| skipped.path == path)
-        .map(|skipped| skipped.reason.as_str())
-        .unwrap_or_else(|| panic!("{} not skipped: {:?}", path.display(), found.skipped))
 }
 
 #[test]

@@ -97,6 +97,14 @@ impl Family {
         self.ids.iter().position(|x| x == id)
     }
 
+    /// The true parent of model `child`, if it has one.
+    fn true_parent(&self, child: usize) -> Option<&str> {
+        self.truth
+            .truth
+            .get(&self.ids[child])
+            .and_then(|parent| parent.as_deref())
+    }
+
     /// The root of `id`'s true tree.
     fn true_root<'a>(&'a self, mut id: &'a str) -> &'a str {
         for _ in 0..self.truth.truth.len() {
@@ -169,13 +177,7 @@ impl Score {
             .iter()
             .filter(|e| e.kind == EdgeKind::Finetune)
         {
-            let truth = family
-                .truth
-                .truth
-                .get(&family.ids[e.child])
-                .cloned()
-                .flatten();
-            if truth.as_deref() == Some(family.ids[e.parent].as_str()) {
+            if family.true_parent(e.child) == Some(family.ids[e.parent].as_str()) {
                 score.right_confidence.push(e.confidence);
             } else {
                 score.wrong_confidence.push(e.confidence);
@@ -436,13 +438,7 @@ fn accuracy_table() {
             score.per_regime, score.trees_right
         );
         for e in &recovery.edges {
-            let truth = family
-                .truth
-                .truth
-                .get(&family.ids[e.child])
-                .cloned()
-                .flatten();
-            let right = truth.as_deref() == Some(family.ids[e.parent].as_str());
+            let right = family.true_parent(e.child) == Some(family.ids[e.parent].as_str());
             println!(
                 "  {} {:28} -> {:28} {:?} {:?} rank {:?} d {:.4} conf {:.2} dir {:.2} drop {:+.4}",
                 if right { "ok   " } else { "WRONG" },

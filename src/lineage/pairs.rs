@@ -15,7 +15,7 @@
 //! tripled the memory of recovery); every product widens to f64 first, so sums are unchanged.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, RankRule, dot, dot_widened, numerical_rank};
+use super::spectrum::{RankProbe, RankRule, dot, numerical_rank};
 use crate::measure::Fingerprint;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -264,7 +264,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
                         (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
                     for (x, y) in matched(ea, &catalog.models[b]) {
-                        d += dot_widened(x.sketch, y.sketch);
+                        d += dot(x.sketch, y.sketch);
                         sa += x.sketch_sq;
                         sb += y.sketch_sq;
                         na += x.sum_sq;
@@ -356,7 +356,7 @@ fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTe
     };
     PairTensor {
         key: x.key,
-        dot: dot_widened(x.sketch, y.sketch),
+        dot: dot(x.sketch, y.sketch),
         sketch_sq_a: x.sketch_sq,
         sketch_sq_b: y.sketch_sq,
         diff_sq,

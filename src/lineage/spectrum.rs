@@ -253,37 +253,23 @@ const RECOMPUTE_BELOW: f64 = 1.5e-8;
 /// reorder, four of them fill a vector register.
 const LANES: usize = 4;
 
-/// Dot product, summed in four interleaved partial sums.
-pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product, summed in four interleaved partial sums, in f64: f32 values (the sketches as
+/// fingerprints store them) are widened before they are multiplied, so the sum has the bits it
+/// would have on widened copies.
+pub fn dot<T: Copy + Into<f64>>(a: &[T], b: &[T]) -> f64 {
     debug_assert_eq!(a.len(), b.len());
     let mut sums = [0.0; LANES];
     let (a_body, a_tail) = a.split_at(a.len() - a.len() % LANES);
     let (b_body, b_tail) = b.split_at(a_body.len());
     for (x, y) in a_body.chunks_exact(LANES).zip(b_body.chunks_exact(LANES)) {
         for lane in 0..LANES {
-            sums[lane] += x[lane] * y[lane];
-        }
-    }
-    let tail: f64 = a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum();
-    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
-}
-
-/// [`dot`] of two f32 vectors, each value widened to f64 before it is multiplied: the same bits
-/// as `dot` on widened copies, without the copies.
-pub fn dot_widened(a: &[f32], b: &[f32]) -> f64 {
-    debug_assert_eq!(a.len(), b.len());
-    let mut sums = [0.0; LANES];
-    let (a_body, a_tail) = a.split_at(a.len() - a.len() % LANES);
-    let (b_body, b_tail) = b.split_at(a_body.len());
-    for (x, y) in a_body.chunks_exact(LANES).zip(b_body.chunks_exact(LANES)) {
-        for lane in 0..LANES {
-            sums[lane] += f64::from(x[lane]) * f64::from(y[lane]);
+            sums[lane] += x[lane].into() * y[lane].into();
         }
     }
     let tail: f64 = a_tail
         .iter()
         .zip(b_tail)
-        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .map(|(&x, &y)| x.into() * y.into())
         .sum();
     (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
@@ -333,14 +319,14 @@ mod tests {
     }
 
     #[test]
-    fn widened_dot_gives_the_bits_of_dot_on_widened_copies() {
+    fn dot_of_f32_gives_the_bits_of_dot_on_widened_copies() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         for len in [0, 1, 3, 4, 7, 64, 4095, 4096] {
             let a: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
             let b: Vec<f32> = (0..len).map(|_| rng.random_range(-1e3..1e3)).collect();
             let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
             assert_eq!(
-                dot_widened(&a, &b).to_bits(),
+                dot(&a, &b).to_bits(),
                 dot(&wide(&a), &wide(&b)).to_bits(),
                 "length {len}"
             );

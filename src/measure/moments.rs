@@ -84,37 +84,41 @@ impl ShiftedSums {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { Self::of_avx2(values, shift as f32) };
+            return unsafe { Self::of_avx2(values, shift) };
         }
         Self::of_portable(values, shift)
     }
 
-    /// Runs of whole 16-value blocks go through [`super::avx2::power_run`]; the values after
-    /// the last whole block take the portable steps, into the same lanes.
+    /// [`Self::in_runs`] with [`super::avx2::power_run`], compiled for AVX2 and FMA as a whole:
+    /// the run loop and the f64 flushes take a quarter longer when only `power_run` is.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn of_avx2(values: &[f32], shift: f32) -> Self {
-        let mut totals = [[0.0f64; POWER_LANES]; 4];
-        for run in values.chunks(POWER_LANES * RUN_PER_LANE) {
-            let whole = run.len() / POWER_LANES * POWER_LANES;
-            let mut partial = super::avx2::power_run(&run[..whole], shift);
-            for (lane, &x) in run[whole..].iter().enumerate() {
-                add_powers(&mut partial, lane, x - shift);
-            }
-            add_partial(&mut totals, &partial);
-        }
-        Self::finish(values.len(), shift, &totals)
+    fn of_avx2(values: &[f32], shift: f64) -> Self {
+        Self::in_runs(values, shift, |run, c| super::avx2::power_run(run, c))
     }
 
     /// [`Self::of`] without vector instructions: the reference the AVX2 code must match. On an
     /// x86 CPU without FMA (made before 2013) `mul_add` is done in software, several times slower.
     pub fn of_portable(values: &[f32], shift: f64) -> Self {
+        Self::in_runs(values, shift, power_run_portable)
+    }
+
+    /// Sums `values` in runs of [`RUN_PER_LANE`] values per lane: `whole_blocks` adds a run's
+    /// whole 16-value blocks into fresh f32 partial sums, the values after the last whole block
+    /// go into the same lanes here, and the run's partial sums are added into the f64 totals.
+    #[inline(always)]
+    fn in_runs(
+        values: &[f32],
+        shift: f64,
+        whole_blocks: impl Fn(&[f32], f32) -> PartialPowers,
+    ) -> Self {
         let shift = shift as f32;
         let mut totals = [[0.0f64; POWER_LANES]; 4];
         for run in values.chunks(POWER_LANES * RUN_PER_LANE) {
-            let mut partial = [[0.0f32; POWER_LANES]; 4];
-            for (index, &x) in run.iter().enumerate() {
-                add_powers(&mut partial, index % POWER_LANES, x - shift);
+            let whole = run.len() / POWER_LANES * POWER_LANES;
+            let mut partial = whole_blocks(&run[..whole], shift);
+            for (lane, &x) in run[whole..].iter().enumerate() {
+                add_powers(&mut partial, lane, x - shift);
             }
             add_partial(&mut totals, &partial);
         }
@@ -163,6 +167,18 @@ impl ShiftedSums {
         let [s1, s2, ..] = self.sums;
         s2 + 2.0 * self.shift * s1 + self.count as f64 * self.shift * self.shift
     }
+}
+
+/// The portable counterpart of [`super::avx2::power_run`]: partial sums over whole 16-value
+/// blocks, lane by lane.
+fn power_run_portable(values: &[f32], shift: f32) -> PartialPowers {
+    let mut partial = [[0.0f32; POWER_LANES]; 4];
+    for block in values.chunks_exact(POWER_LANES) {
+        for (lane, &x) in block.iter().enumerate() {
+            add_powers(&mut partial, lane, x - shift);
+        }
+    }
+    partial
 }
 
 /// Adds d, d^2, d^3 and d^4 to lane `lane`, with the f32 operations the AVX2 code uses.

@@ -89,13 +89,23 @@ impl SketchBuilder {
         let mut piece = piece;
         while !piece.is_empty() {
             let bucket = col % self.col_buckets;
-            if bucket == 0 && self.col_buckets == MAX_BUCKETS && piece.len() >= MAX_BUCKETS {
+            // Whole runs of 64 columns at once, with the fold in AVX2 registers; each bucket
+            // adds the same products in the same order as the loop below, so the bits agree.
+            #[cfg(target_arch = "x86_64")]
+            if bucket == 0
+                && self.col_buckets == MAX_BUCKETS
+                && piece.len() >= MAX_BUCKETS
+                && std::is_x86_feature_detected!("avx2")
+            {
                 let whole = piece.len() / MAX_BUCKETS * MAX_BUCKETS;
-                fold_whole_runs(
-                    &mut self.row_fold,
-                    &piece[..whole],
-                    &self.col_signs[col..col + whole],
-                );
+                let fold: &mut [f32; MAX_BUCKETS] = self
+                    .row_fold
+                    .as_mut_slice()
+                    .try_into()
+                    .expect("a full-width row fold");
+                let signs = &self.col_signs[col..col + whole];
+                // SAFETY: the CPU supports AVX2, checked just above.
+                unsafe { super::avx2::fold_runs(fold, &piece[..whole], signs) };
                 col += whole;
                 piece = &piece[whole..];
                 continue;
@@ -130,27 +140,6 @@ impl SketchBuilder {
             rows: self.row_buckets as u32,
             cols: self.col_buckets as u32,
             values: self.sums.iter().map(|&v| v as f32).collect(),
-        }
-    }
-}
-
-/// Folds `values` (whole runs of [`MAX_BUCKETS`] columns, the first at bucket 0) into `fold`,
-/// times their `signs` (AVX2 when the CPU has it, same bits).
-#[inline(always)]
-fn fold_whole_runs(fold: &mut [f32], values: &[f32], signs: &[f32]) {
-    let fold: &mut [f32; MAX_BUCKETS] = fold.try_into().expect("a full-width row fold");
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { super::avx2::fold_runs(fold, values, signs) };
-        return;
-    }
-    for (run, run_signs) in values
-        .chunks_exact(MAX_BUCKETS)
-        .zip(signs.chunks_exact(MAX_BUCKETS))
-    {
-        for ((a, &v), &s) in fold.iter_mut().zip(run).zip(run_signs) {
-            *a += v * s;
         }
     }
 }

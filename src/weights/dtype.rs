@@ -134,11 +134,7 @@ impl FloatDtype {
                     unsafe { decode_f16_f16c(bytes, out) };
                     return;
                 }
-                out.extend(
-                    bytes
-                        .chunks_exact(2)
-                        .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
-                );
+                extend_f16(bytes, out);
             }
             Self::F64 => out.extend(bytes.chunks_exact(8).map(|b| {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
@@ -169,8 +165,14 @@ fn decode_f16_f16c(bytes: &[u8], out: &mut Vec<f32>) {
     }
     // SAFETY: the loop above initialised the first `whole` values of the spare capacity.
     unsafe { out.set_len(out.len() + whole) };
+    extend_f16(tail, out);
+}
+
+/// Appends the F16 values stored in `bytes`, one at a time.
+fn extend_f16(bytes: &[u8], out: &mut Vec<f32>) {
     out.extend(
-        tail.chunks_exact(2)
+        bytes
+            .chunks_exact(2)
             .map(|b| half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()),
     );
 }

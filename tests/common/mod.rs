@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod discovery;
+
 use mother::demo::{FamilySpec, build_demo};
 use mother::engine::{ScanEvent, ScanOptions, ScanReport, scan};
 use std::path::{Path, PathBuf};
