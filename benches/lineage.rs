@@ -5,7 +5,8 @@
 //! Run with `cargo bench --bench lineage`.
 
 use mother::lineage::{LineageInput, LineageOptions, recover};
-use mother::measure::{Fingerprint, Moments, Sketch, TensorFingerprint};
+use mother::measure::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
+use mother::weights::FloatDtype;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -20,12 +21,13 @@ fn tensor(index: usize, values: Vec<f32>, side: u32) -> TensorFingerprint {
     TensorFingerprint {
         name: format!("layer{index}.weight"),
         shape: vec![512, 512],
-        dtype: "F32".into(),
+        dtype: FloatDtype::F32,
         moments: Moments::of(&values),
         sum_sq: values.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
         content_hash: values.iter().fold(index as u64, |h, v| {
             h.rotate_left(7) ^ u64::from(v.to_bits())
         }),
+        rounded: RoundedHashes::default(),
         on_int8_grid: false,
         non_finite: 0,
         sketch: Sketch {

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod demo;
 pub mod discover;
 pub mod engine;
+pub mod evaluate;
 pub mod export;
 pub mod headless;
 pub mod lineage;

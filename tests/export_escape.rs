@@ -3,7 +3,7 @@
 use mother::discover::{DeclaredParent, ModelConfig, ModelEntry, ModelKind};
 use mother::engine::{ScanReport, ScannedModel};
 use mother::export::{to_dot, to_json, to_text};
-use mother::lineage::{Edge, EdgeKind, Recovery, Regime};
+use mother::lineage::{DirectionBasis, Edge, EdgeKind, Recovery, Regime};
 use mother::measure::Fingerprint;
 use std::path::PathBuf;
 
@@ -47,7 +47,11 @@ fn report() -> ScanReport {
         kind: EdgeKind::Finetune,
         distance: 0.01,
         confidence: 0.9,
-        direction_confidence: 0.8,
+        link_confidence: 1.0,
+        direction_confidence: 0.9,
+        direction_basis: DirectionBasis::Growth,
+        growth: Some(-2.0),
+        growth_sigma: Some(0.2),
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.1,

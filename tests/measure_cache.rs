@@ -3,8 +3,9 @@
 
 use mother::discover::WeightFile;
 use mother::measure::{
-    CacheKey, Fingerprint, FingerprintCache, Moments, Sketch, TensorFingerprint,
+    CacheKey, Fingerprint, FingerprintCache, Moments, RoundedHashes, Sketch, TensorFingerprint,
 };
+use mother::weights::FloatDtype;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +22,7 @@ fn fingerprint(seed: f32) -> Fingerprint {
     let tensor = |name: &str, rows: u32, cols: u32| TensorFingerprint {
         name: name.into(),
         shape: vec![rows as usize * 3, cols as usize * 5],
-        dtype: "BF16".into(),
+        dtype: FloatDtype::BF16,
         moments: Moments {
             count: 12345,
             mean: -0.001 * seed as f64,
@@ -31,6 +32,10 @@ fn fingerprint(seed: f32) -> Fingerprint {
         },
         sum_sq: 3.5,
         content_hash: 0xdead_beef_0123_4567,
+        rounded: RoundedHashes {
+            bf16: None,
+            f16: (seed > 1.0).then_some(0x0123_4567_89ab_cdef),
+        },
         on_int8_grid: seed > 1.0,
         non_finite: 2,
         sketch: Sketch {

@@ -6,6 +6,7 @@ mod reference;
 use mother::discover::WeightFile;
 use mother::measure::sketch::sketch_matrix;
 use mother::measure::{Fingerprint, MeasureError, fingerprint_model};
+use mother::weights::FloatDtype;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, serialize_to_file};
 use std::path::Path;
@@ -181,7 +182,7 @@ fn shards_are_merged_and_duplicate_names_across_shards_are_refused() {
     let names: Vec<&str> = fp.tensors.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["a.weight", "z.weight"]);
     assert_eq!(fp.dtype, "BF16", "BF16 holds 1024 of 1280 params");
-    assert_eq!(fp.tensors[0].dtype, "BF16");
+    assert_eq!(fp.tensors[0].dtype, FloatDtype::BF16);
 
     let three = dir.path().join("stale.safetensors");
     write(

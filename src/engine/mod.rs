@@ -127,7 +127,6 @@ pub fn scan(
             LineageInput {
                 id: &model.entry.id,
                 fingerprint: &model.fingerprint,
-                declared_parent: model.entry.declared_parent.as_ref().map(|d| d.id.as_str()),
                 adapter_base,
                 is_adapter: matches!(model.entry.kind, ModelKind::Adapter { .. }),
             }

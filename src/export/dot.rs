@@ -54,6 +54,7 @@ pub fn to_dot(report: &ScanReport) -> String {
         let mut label = match edge.kind {
             EdgeKind::Finetune => format!("{:.2}", edge.confidence),
             EdgeKind::Quantized => format!("quantized {:.2}", edge.confidence),
+            EdgeKind::Cast => "cast".to_string(),
             EdgeKind::Adapter => "adapter".to_string(),
         };
         if edge.regime == Regime::LowRank {

@@ -4,7 +4,7 @@
 //! confidence is 1 and its distance and kurtosis drop are 0. An adapter whose base is absent is
 //! unrelated.
 
-use super::{Edge, EdgeKind, LineageInput, Regime};
+use super::{DirectionBasis, Edge, EdgeKind, LineageInput, Regime};
 
 /// The adapter edges, given for every model the index it stands for (duplicates resolved).
 pub fn edges(models: &[LineageInput<'_>], stands_for: &[usize]) -> Vec<Edge> {
@@ -25,7 +25,11 @@ pub fn edges(models: &[LineageInput<'_>], stands_for: &[usize]) -> Vec<Edge> {
                 kind: EdgeKind::Adapter,
                 distance: 0.0,
                 confidence: 1.0,
+                link_confidence: 1.0,
                 direction_confidence: 1.0,
+                direction_basis: DirectionBasis::Copy,
+                growth: None,
+                growth_sigma: None,
                 regime: Regime::LowRank,
                 rank: declared_rank(model),
                 kurtosis_drop: 0.0,

@@ -1,15 +1,17 @@
-//! Confidence by bootstrap over tensors: each resample draws as many tensor keys as there are,
-//! with replacement, recovers the whole forest from that weighting, and records which directed
-//! edges it holds. An edge that many resamples keep does not hang on a few tensors.
+//! One recovery of the forest under a weighting of the tensors ([`Problem::solve`]), and the
+//! bootstrap over tensors: each resample draws as many tensor keys as there are, with
+//! replacement, recovers the whole forest from that weighting, and records which pairs it links
+//! and which way. A link that many resamples keep does not hang on a few tensors; that is one
+//! part of an edge's confidence (`confidence.rs` adds the others).
 //!
 //! Resample `i` draws from its own ChaCha stream (seed from the options, stream `i`), so the
 //! counts do not depend on how rayon splits the work: same input and seed, same confidences.
 
 use super::DirectionMode;
-use super::consistency::Evidence;
-use super::forest::{self, PairView};
-use super::method::Method;
+use super::direction::{self, Context, Oriented};
+use super::method::{Direction, Method};
 use super::pairs::Pair;
+use super::structure::{self, CandidateArc, PairView};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -38,35 +40,75 @@ pub struct Problem<'a> {
     pub pairs: &'a [Pair],
     pub quantized: &'a [bool],
     pub summary: &'a [f64],
+    pub finest_bits: &'a [u32],
     pub method: &'a Method,
     pub mode: DirectionMode,
 }
 
+/// The forest under one weighting.
+pub struct Solved {
+    pub views: Vec<PairView>,
+    pub arcs: Vec<CandidateArc>,
+    /// For every model, the index of the arc from its parent.
+    pub parent_arc: Vec<Option<usize>>,
+    /// For every model with a parent, how firmly its edge is oriented (the default method only).
+    pub oriented: Vec<Option<Oriented>>,
+}
+
 impl Problem<'_> {
-    /// The views, arcs and chosen parent arcs under one weighting.
-    pub fn solve(
-        &self,
-        weights: &[u32],
-    ) -> (Vec<PairView>, Vec<forest::CandidateArc>, Vec<Option<usize>>) {
+    /// The forest under one weighting of the tensors.
+    pub fn solve(&self, weights: &[u32]) -> Solved {
         let views: Vec<PairView> = self
             .pairs
             .iter()
-            .map(|p| PairView::new(p, weights, self.method, self.mode))
+            .map(|p| PairView::new(p, weights, self.mode, self.method))
             .collect();
-        let arcs = forest::arcs(self.pairs, &views, self.quantized, self.method);
-        let evidence = Evidence {
-            pairs: self.pairs,
-            views: &views,
-            weights,
-            quantized: self.quantized,
-            keys: self.keys,
-            norms: self.method.norm_trends,
-        };
-        let parents = forest::parents(self.nodes, &arcs, self.summary, self.method, &evidence);
-        (views, arcs, parents)
+        let arcs = structure::arcs(self.pairs, &views, self.quantized, self.method);
+        let trees = structure::spanning_trees(self.nodes, &arcs);
+        let mut parent_arc = trees.parent_arc;
+        let mut oriented = vec![None; self.nodes];
+        match self.method.direction {
+            Direction::KurtosisPenalty { .. } => {}
+            Direction::MaxKurtosis => {
+                for members in &trees.groups {
+                    direction::root_by_kurtosis(
+                        members,
+                        &mut parent_arc,
+                        &arcs,
+                        self.summary,
+                        self.mode,
+                    );
+                }
+            }
+            Direction::Evidence {
+                centre_prior,
+                growth,
+            } => {
+                let context = Context {
+                    pairs: self.pairs,
+                    views: &views,
+                    arcs: &arcs,
+                    quantized: self.quantized,
+                    summary: self.summary,
+                    finest_bits: self.finest_bits,
+                    mode: self.mode,
+                    centre_prior,
+                    growth,
+                };
+                for members in &trees.groups {
+                    direction::root_by_evidence(members, &mut parent_arc, &context, &mut oriented);
+                }
+            }
+        }
+        Solved {
+            views,
+            arcs,
+            parent_arc,
+            oriented,
+        }
     }
 
-    /// Runs `resamples` bootstrap recoveries in parallel and counts the directed edges.
+    /// Runs `resamples` bootstrap recoveries in parallel and counts the directed links.
     pub fn tally(&self, resamples: usize, seed: u64) -> Tally {
         let empty = || vec![[0u32; 2]; self.pairs.len()];
         let directed = if self.keys == 0 || self.pairs.is_empty() {
@@ -76,8 +118,13 @@ impl Problem<'_> {
                 .into_par_iter()
                 .fold(empty, |mut counts, index| {
                     let weights = resample_weights(self.keys, seed, index as u64);
-                    let (_, arcs, parents) = self.solve(&weights);
-                    for arc in parents.into_iter().flatten().map(|i| arcs[i]) {
+                    let solved = self.solve(&weights);
+                    for arc in solved
+                        .parent_arc
+                        .into_iter()
+                        .flatten()
+                        .map(|i| solved.arcs[i])
+                    {
                         let way = usize::from(arc.parent != self.pairs[arc.pair].a);
                         counts[arc.pair][way] += 1;
                     }

@@ -2,9 +2,14 @@
 //!
 //! A first pass over all pairs sums sketch dot products and norms over the matched tensors
 //! (what relatedness needs). Only related pairs among each model's nearest neighbours become
-//! candidates; for those a second pass keeps per-tensor arrays (squared distance, norms,
-//! kurtosis, rank of the difference) so that every bootstrap resample can re-weigh the tensors
+//! candidates; for those a second pass keeps per-tensor facts (squared distance, norms,
+//! kurtosis, and how the tensor changed: not at all once rounded, within storage noise, by a
+//! low-rank update, or everywhere) so that every bootstrap resample can re-weigh the tensors
 //! without touching a sketch again.
+//!
+//! Storage precision is not lineage. Every test of a change sits above the noise that storing
+//! the two tensors adds ([`FloatDtype::rounding_energy`] of each coarse dtype), and a tensor
+//! equal to the other's once rounded to the coarser dtype counts as unchanged.
 //!
 //! Two shortcuts keep a thousand models fast (README, "Performance": 28-32 s -> 1.6 s at
 //! n = 1,000 with 64 x 64 sketches, same edges, together with a faster rank probe): the first
@@ -15,8 +20,8 @@
 //! tripled the memory of recovery); every product widens to f64 first, so sums are unchanged.
 
 use super::method::Method;
-use super::spectrum::{RankProbe, RankRule, dot, numerical_rank};
-use crate::measure::Fingerprint;
+use super::spectrum::{dot, energy_rank};
+use crate::measure::{Fingerprint, TensorFingerprint};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -31,10 +36,17 @@ const COARSE_SIDE: usize = 8;
 /// `Method::related_cosine` (0.5), fine-tunes above 0.9; 0.25 sits between with room for the
 /// fold's noise.
 const COARSE_COSINE: f64 = 0.25;
-/// After this many full-rank differences a pair is a full fine-tune: the rest of its matrices
-/// are counted full-rank without a probe (the probe is the costliest step of recovery). Only a
-/// bootstrap resample drawing none of these but some low-rank matrix could see a difference.
-const FULL_RANK_STOP: usize = 3;
+/// After this many differences spread over many directions a pair is a full fine-tune: the rest
+/// of its matrices are counted as spread without a probe (the probe is the costliest step of
+/// recovery). Only a bootstrap resample drawing none of these but some low-rank matrix could see
+/// a difference.
+const SPREAD_STOP: usize = 3;
+
+/// A difference is low-rank when a quarter of its sketch's smaller side in directions leaves no
+/// more than storage noise plus this share of the energy above the noise. LoRA differences leave
+/// nothing (their rank is at most the adapter's); the full fine-tunes of real BERT models
+/// measured here leave 5-30% beyond 16 directions.
+const LOW_RANK_LEFTOVER: f64 = 0.02;
 
 /// One 2-D tensor of one model, ready for pairing.
 pub struct Entry<'a> {
@@ -47,28 +59,14 @@ pub struct Entry<'a> {
     pub sketch_sq: f64,
     pub sum_sq: f64,
     pub kurtosis: f64,
-    pub content_hash: u64,
+    /// The fingerprint, for its dtype and hashes.
+    pub tensor: &'a TensorFingerprint,
     /// The sketch folded to [`COARSE_SIDE`] squared cells, for screening pairs.
     pub coarse: Vec<f64>,
     /// Squared norm of `coarse`, summed once rather than once per pair.
     pub coarse_sq: f64,
-    /// Expected ||rounding error||^2 of the stored values (their dtype's precision).
-    pub rounding_sq: f64,
-}
-
-/// Relative spacing of representable values (2^-mantissa bits) of a stored dtype; zero when
-/// unknown or not a float, which leaves the rank to the relative tolerance alone.
-fn relative_spacing(dtype: &str) -> f64 {
-    let mantissa_bits = match dtype {
-        "F64" => 52,
-        "F32" => 23,
-        "F16" => 10,
-        "BF16" => 7,
-        "F8_E4M3" => 3,
-        "F8_E5M2" => 2,
-        _ => return 0.0,
-    };
-    f64::powi(2.0, -mantissa_bits)
+    /// Expected energy of the error storing these values in their dtype added.
+    pub rounding: f64,
 }
 
 /// The tensors of every model taking part, sorted by key.
@@ -132,9 +130,8 @@ impl<'a> Catalog<'a> {
                             sketch,
                             sum_sq: t.sum_sq,
                             kurtosis: t.moments.excess_kurtosis(),
-                            content_hash: t.content_hash,
-                            // Rounding to a spacing of s * |w| errs uniformly: variance s^2 w^2 / 12.
-                            rounding_sq: t.sum_sq * relative_spacing(&t.dtype).powi(2) / 12.0,
+                            tensor: t,
+                            rounding: t.dtype.rounding_energy(t.sum_sq),
                         }
                     })
                     .collect();
@@ -194,6 +191,27 @@ fn matched<'c, 'a>(
     })
 }
 
+/// How one tensor changed between two models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Equal once both are rounded to the coarser of their dtypes.
+    Unchanged,
+    /// Different, but by no more than their storage rounding explains.
+    Faint,
+    /// Changed along this many directions (a low-rank update).
+    LowRank(u32),
+    /// Changed along many directions (a full fine-tune, quantisation).
+    Spread,
+    /// Changed, in a matrix too small (or not probed) for its rank to tell anything.
+    Unprobed,
+}
+
+impl Change {
+    pub fn changed(self) -> bool {
+        self != Change::Unchanged
+    }
+}
+
 /// What one matched tensor says about a pair of models.
 #[derive(Debug, Clone)]
 pub struct PairTensor {
@@ -209,12 +227,11 @@ pub struct PairTensor {
     pub sum_sq_b: f64,
     pub kurtosis_a: f64,
     pub kurtosis_b: f64,
-    /// The tensors differ at all.
-    pub touched: bool,
-    /// Smaller side of the sketch when a rank can mean something (`None` for tiny matrices).
-    pub rank_side: Option<u32>,
-    /// Rank of the difference; `None` when untouched, tiny, or above half the smaller side.
-    pub rank: Option<u32>,
+    /// Variance of 2<A, B - A> were the difference drawn independently of the weights: each
+    /// element adds A_i^2 (B_i - A_i)^2, about ||A||^2 ||B - A||^2 / elements in all. It sets the
+    /// noise of the growth statistic (`direction.rs`).
+    pub cross_variance: f64,
+    pub change: Change,
 }
 
 /// A candidate pair of models (a < b) and its matched tensors.
@@ -306,14 +323,11 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
             a,
             b,
             tensors: {
-                let mut full_rank = 0;
+                let mut spread = 0;
                 matched(&catalog.models[a], &catalog.models[b])
                     .map(|(x, y)| {
-                        let probe = full_rank < FULL_RANK_STOP;
-                        let t = pair_tensor(x, y, method.rank_tolerance, probe);
-                        if t.touched && t.rank_side.is_some() && t.rank.is_none() {
-                            full_rank += 1;
-                        }
+                        let t = pair_tensor(x, y, spread < SPREAD_STOP);
+                        spread += usize::from(t.change == Change::Spread);
                         t
                     })
                     .collect()
@@ -322,9 +336,9 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
         .collect()
 }
 
-/// What one matched tensor says about a pair; without `probe_rank` a touched matrix counts as
-/// full-rank without a probe.
-fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTensor {
+/// What one matched tensor says about a pair; without `probe` a changed matrix counts as
+/// spread without a look at its rank.
+fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
     let diff: Vec<f64> = x
         .sketch
         .iter()
@@ -332,27 +346,25 @@ fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTe
         .map(|(&p, &q)| f64::from(p) - f64::from(q))
         .collect();
     let diff_sq = dot(&diff, &diff);
-    let touched = x.content_hash != y.content_hash && diff_sq > 0.0;
+    // A sketch preserves energy in expectation, noise's included.
+    let noise = x.rounding + y.rounding;
     let side = x.rows.min(x.cols);
-    let rank_side = (side >= MIN_RANK_SIDE).then_some(side as u32);
-    let rank = match rank_side {
-        Some(side) if touched && probe_rank => {
-            // Both models' rounding errors land in the difference: spread over the sketch's
-            // cells, noise of that energy has a largest singular value of about
-            // sigma * (sqrt(rows) + sqrt(cols)); three times that is not noise.
-            let cells = (x.rows * x.cols) as f64;
-            let sigma = ((x.rounding_sq + y.rounding_sq) / cells).sqrt();
-            let rule = RankRule {
-                tolerance,
-                noise_floor: 3.0 * sigma * ((x.rows as f64).sqrt() + (x.cols as f64).sqrt()),
-                limit: side as usize / 2,
-            };
-            match numerical_rank(&diff, x.rows, x.cols, rule) {
-                RankProbe::Rank(r) => Some(r),
-                RankProbe::Above(_) => None,
-            }
+    let change = if x.tensor.same_when_rounded(y.tensor) || diff_sq == 0.0 {
+        Change::Unchanged
+    } else if diff_sq <= 2.0 * noise {
+        Change::Faint
+    } else if side < MIN_RANK_SIDE {
+        Change::Unprobed
+    } else if !probe {
+        Change::Spread
+    } else {
+        // Noise spreads over every direction, so all of it may stay behind; on top of it, only
+        // a sliver of what the change itself put in.
+        let floor = noise + LOW_RANK_LEFTOVER * (diff_sq - noise);
+        match energy_rank(&diff, x.rows, x.cols, floor, (side / 4).max(1)) {
+            Some(rank) => Change::LowRank(rank),
+            None => Change::Spread,
         }
-        _ => None,
     };
     PairTensor {
         key: x.key,
@@ -364,8 +376,8 @@ fn pair_tensor(x: &Entry, y: &Entry, tolerance: f64, probe_rank: bool) -> PairTe
         sum_sq_b: y.sum_sq,
         kurtosis_a: x.kurtosis,
         kurtosis_b: y.kurtosis,
-        touched,
-        rank_side,
-        rank,
+        cross_variance: 4.0 * (x.sum_sq + y.sum_sq) / 2.0 * diff_sq
+            / (x.tensor.shape.iter().product::<usize>().max(1) as f64),
+        change,
     }
 }

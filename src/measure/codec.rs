@@ -3,7 +3,8 @@
 //! JSON would triple. Decoding checks every length against the bytes left and returns `None` on
 //! anything malformed.
 
-use super::{Fingerprint, Moments, Sketch, TensorFingerprint};
+use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
+use crate::weights::Dtype;
 
 pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
     let sketch_bytes: usize = fingerprint
@@ -24,7 +25,7 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
         for &d in &t.shape {
             out.u64(d as u64);
         }
-        out.str(&t.dtype);
+        out.str(t.dtype.name());
         out.u64(t.moments.count);
         for v in [
             t.moments.mean,
@@ -36,6 +37,10 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
             out.f64(v);
         }
         out.u64(t.content_hash);
+        for hash in [t.rounded.bf16, t.rounded.f16] {
+            out.0.push(u8::from(hash.is_some()));
+            out.u64(hash.unwrap_or(0));
+        }
         out.0.push(u8::from(t.on_int8_grid));
         out.u64(t.non_finite);
         out.u32(t.sketch.rows);
@@ -61,7 +66,7 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         let shape = (0..dims)
             .map(|_| r.u64().and_then(|d| usize::try_from(d).ok()))
             .collect::<Option<Vec<_>>>()?;
-        let dtype = r.str()?;
+        let dtype = Dtype::parse(&r.str()?)?.float()?;
         let moments = Moments {
             count: r.u64()?,
             mean: r.f64()?,
@@ -71,11 +76,11 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         };
         let sum_sq = r.f64()?;
         let content_hash = r.u64()?;
-        let on_int8_grid = match r.take(1)?[0] {
-            0 => false,
-            1 => true,
-            _ => return None,
+        let rounded = RoundedHashes {
+            bf16: r.optional_u64()?,
+            f16: r.optional_u64()?,
         };
+        let on_int8_grid = r.flag()?;
         let non_finite = r.u64()?;
         let rows = r.u32()?;
         let cols = r.u32()?;
@@ -95,6 +100,7 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             moments,
             sum_sq,
             content_hash,
+            rounded,
             on_int8_grid,
             non_finite,
             sketch: Sketch { rows, cols, values },
@@ -148,6 +154,19 @@ impl<'a> Reader<'a> {
     }
     fn f64(&mut self) -> Option<f64> {
         self.u64().map(f64::from_bits)
+    }
+    fn flag(&mut self) -> Option<bool> {
+        match self.take(1)?[0] {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    /// A presence flag, then a u64 (written as zero when absent).
+    fn optional_u64(&mut self) -> Option<Option<u64>> {
+        let present = self.flag()?;
+        let value = self.u64()?;
+        Some(present.then_some(value))
     }
     /// A count of items of at least `item_bytes` each, refused when the bytes left cannot hold
     /// them (so garbage cannot ask for a huge allocation).

@@ -22,7 +22,9 @@ pub mod tensor;
 pub use cache::{CacheKey, FingerprintCache};
 pub use error::MeasureError;
 pub use model::fingerprint_model;
+pub use tensor::TensorAccumulator;
 
+use crate::weights::FloatDtype;
 use serde::{Deserialize, Serialize};
 
 /// Central moments of a sample, merged exactly across chunks (Chan / Pébay update), in f64.
@@ -73,24 +75,64 @@ pub struct Sketch {
     pub values: Vec<f32>,
 }
 
+/// Hashes of a tensor's values rounded to the storage precisions coarser than its own, each the
+/// xxh3 of the bytes a cast to that dtype would store: equal to another tensor's content hash
+/// (or its own rounded hash) exactly when the two hold the same values at that precision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundedHashes {
+    /// At BF16, for F64, F32 and F16 tensors.
+    pub bf16: Option<u64>,
+    /// At F16, for F64 and F32 tensors.
+    pub f16: Option<u64>,
+}
+
 /// What is known about one 2-D tensor of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TensorFingerprint {
     pub name: String,
     pub shape: Vec<usize>,
-    /// Stored dtype as in the safetensors header (`F32`, `BF16`, ...).
-    pub dtype: String,
+    /// Stored dtype as in the safetensors header.
+    pub dtype: FloatDtype,
     pub moments: Moments,
     /// Sum of squares of the values (||W||_F^2).
     pub sum_sq: f64,
     /// Hash of the raw stored bytes (xxh3), for exact duplicates.
     pub content_hash: u64,
+    /// Hashes of the values rounded to coarser dtypes, for cast copies and for telling which
+    /// tensors a fine-tune left as they were when parent and child are stored differently.
+    pub rounded: RoundedHashes,
     /// True when every sampled row lies on an int8 grid (values = k * scale, |k| <= 127):
     /// the mark of a quantised-then-dequantised copy.
     pub on_int8_grid: bool,
     /// Count of NaN or infinite values (those are left out of the moments and the sketch).
     pub non_finite: u64,
     pub sketch: Sketch,
+}
+
+impl TensorFingerprint {
+    /// The hash of this tensor's values at `precision`: its content hash at its own dtype, a
+    /// rounded hash at a coarser one, `None` where it has none (a finer dtype).
+    pub fn hash_at(&self, precision: FloatDtype) -> Option<u64> {
+        if precision == self.dtype {
+            return Some(self.content_hash);
+        }
+        match precision {
+            FloatDtype::BF16 => self.rounded.bf16,
+            FloatDtype::F16 => self.rounded.f16,
+            FloatDtype::F32 | FloatDtype::F64 => None,
+        }
+    }
+
+    /// Whether the two tensors hold the same values once both are rounded to the coarser of
+    /// their dtypes: what a cast between them (or a fine-tune that left this tensor alone,
+    /// stored at another precision) produces.
+    pub fn same_when_rounded(&self, other: &TensorFingerprint) -> bool {
+        let precision = self.dtype.coarser(other.dtype);
+        match (self.hash_at(precision), other.hash_at(precision)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Everything mother keeps about one model's weights.

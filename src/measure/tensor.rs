@@ -9,7 +9,7 @@
 use super::grid::GridSampler;
 use super::moments::{ShiftedSums, sum_and_sum_sq};
 use super::sketch::SketchBuilder;
-use super::{Moments, TensorFingerprint};
+use super::{Moments, RoundedHashes, TensorFingerprint};
 use crate::weights::FloatDtype;
 use std::hash::Hasher;
 use twox_hash::XxHash3_64;
@@ -25,6 +25,11 @@ pub struct TensorAccumulator {
     sum_sq: f64,
     non_finite: u64,
     hasher: XxHash3_64,
+    /// Hash the values as casts to BF16 and F16 would store them (for dtypes finer than those).
+    bf16_hasher: Option<XxHash3_64>,
+    f16_hasher: Option<XxHash3_64>,
+    /// The current block encoded at a coarser precision, for those hashes.
+    encoded: Vec<u8>,
     grid: GridSampler,
     sketch: SketchBuilder,
     /// Flat index of the next value.
@@ -45,6 +50,11 @@ impl TensorAccumulator {
             sum_sq: 0.0,
             non_finite: 0,
             hasher: XxHash3_64::with_seed(0),
+            bf16_hasher: (dtype.mantissa_bits() > FloatDtype::BF16.mantissa_bits())
+                .then(|| XxHash3_64::with_seed(0)),
+            f16_hasher: (dtype.mantissa_bits() > FloatDtype::F16.mantissa_bits())
+                .then(|| XxHash3_64::with_seed(0)),
+            encoded: Vec::new(),
             grid: GridSampler::new(rows, cols),
             sketch: SketchBuilder::new(rows, cols),
             position: 0,
@@ -99,6 +109,16 @@ impl TensorAccumulator {
         }
         self.grid.push(self.position, values);
         self.position += values.len();
+        for (hasher, precision) in [
+            (&mut self.bf16_hasher, FloatDtype::BF16),
+            (&mut self.f16_hasher, FloatDtype::F16),
+        ] {
+            if let Some(hasher) = hasher {
+                self.encoded.clear();
+                precision.encode_into(values, &mut self.encoded);
+                hasher.write(&self.encoded);
+            }
+        }
         if self.moments.count > 0 {
             let sums = ShiftedSums::of(values, self.moments.mean);
             if let Some(chunk) = sums.to_moments() {
@@ -145,10 +165,14 @@ impl TensorAccumulator {
         TensorFingerprint {
             name: name.to_string(),
             shape: shape.to_vec(),
-            dtype: self.dtype.name().to_string(),
+            dtype: self.dtype,
             moments: self.moments,
             sum_sq: self.sum_sq,
             content_hash: self.hasher.finish(),
+            rounded: RoundedHashes {
+                bf16: self.bf16_hasher.map(|h| h.finish()),
+                f16: self.f16_hasher.map(|h| h.finish()),
+            },
             on_int8_grid: self.grid.on_grid(self.dtype),
             non_finite: self.non_finite,
             sketch: self.sketch.finish(),

@@ -109,10 +109,12 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
         (Regime::Full, _) => "full fine-tune".to_string(),
         (Regime::LowRank, Some(rank)) => format!("low-rank r={rank}"),
         (Regime::LowRank, None) => "low-rank".to_string(),
+        (Regime::Faint, _) => "within storage precision".to_string(),
     };
     let kind = match edge.kind {
         EdgeKind::Finetune => "fine-tune",
         EdgeKind::Quantized => "quantised copy",
+        EdgeKind::Cast => "cast copy",
         EdgeKind::Adapter => "adapter",
     };
     let kurtosis = |index: usize| {
@@ -207,6 +209,7 @@ fn declared_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
 pub fn verdict(edge: &Edge, declared: &Declared) -> &'static str {
     match edge.kind {
         EdgeKind::Quantized => "quantised copy of its parent: its values sit on an int8 grid",
+        EdgeKind::Cast => "cast copy of its parent: the same values at a coarser dtype",
         EdgeKind::Adapter => "adapter: hung under the base its config names",
         EdgeKind::Finetune if edge.confidence < 0.5 => "weak: another parent fits nearly as well",
         EdgeKind::Finetune if edge.direction_confidence < 0.6 => {
@@ -224,7 +227,7 @@ pub fn verdict(edge: &Edge, declared: &Declared) -> &'static str {
 
 fn verdict_level(edge: &Edge, declared: &Declared) -> Level {
     match edge.kind {
-        EdgeKind::Quantized | EdgeKind::Adapter => Level::of(edge.confidence),
+        EdgeKind::Quantized | EdgeKind::Cast | EdgeKind::Adapter => Level::of(edge.confidence),
         EdgeKind::Finetune if *declared == Declared::Disagrees => Level::Low,
         EdgeKind::Finetune => Level::of(edge.confidence.min(edge.direction_confidence)),
     }

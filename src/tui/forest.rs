@@ -347,6 +347,7 @@ impl Builder<'_> {
                 match edge.kind {
                     EdgeKind::Adapter => badges.push("adapter".to_string()),
                     EdgeKind::Quantized => badges.push("quant".to_string()),
+                    EdgeKind::Cast => badges.push("cast".to_string()),
                     EdgeKind::Finetune => {}
                 }
                 if edge.regime == Regime::LowRank {

@@ -8,33 +8,7 @@ pub struct Theme {
     color: bool,
 }
 
-/// How far to trust an edge: the same thresholds for the tree badges and the evidence panel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    High,
-    Medium,
-    Low,
-}
-
-impl Level {
-    pub fn of(confidence: f64) -> Self {
-        if confidence >= 0.8 {
-            Level::High
-        } else if confidence >= 0.5 {
-            Level::Medium
-        } else {
-            Level::Low
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            Level::High => "high",
-            Level::Medium => "medium",
-            Level::Low => "low",
-        }
-    }
-}
+pub use crate::lineage::Level;
 
 impl Theme {
     pub fn new(color: bool) -> Self {
@@ -136,13 +110,5 @@ mod tests {
         }
         assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
         assert!(Theme::new(true).level(Level::High).fg.is_some());
-    }
-
-    #[test]
-    fn confidence_levels_use_the_documented_thresholds() {
-        assert_eq!(Level::of(0.8), Level::High);
-        assert_eq!(Level::of(0.79), Level::Medium);
-        assert_eq!(Level::of(0.5), Level::Medium);
-        assert_eq!(Level::of(0.49), Level::Low);
     }
 }

@@ -1,4 +1,5 @@
-//! safetensors dtypes: their sizes, and decoding of the floating-point ones into f32.
+//! safetensors dtypes: their sizes and precisions, decoding of the floating-point ones into f32,
+//! and rounding f32 values into them (nearest, ties to even, as torch and numpy cast).
 
 /// A dtype named in a safetensors header that mother knows the size of.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -10,7 +11,10 @@ pub enum Dtype {
 }
 
 /// The floating-point dtypes that are decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum FloatDtype {
     F64,
     F32,
@@ -99,14 +103,48 @@ impl FloatDtype {
         }
     }
 
+    /// Stored mantissa bits: the one table every precision rule derives from. F64 counts as
+    /// F32, because its values are decoded to f32 before anything is measured.
+    pub fn mantissa_bits(self) -> i32 {
+        match self {
+            Self::F64 | Self::F32 => 23,
+            Self::F16 => 10,
+            Self::BF16 => 7,
+        }
+    }
+
+    /// The dtype of the two that keeps fewer mantissa bits: two tensors are compared at this
+    /// precision, because rounding to it is all a cast between them can do.
+    pub fn coarser(self, other: FloatDtype) -> FloatDtype {
+        if other.mantissa_bits() < self.mantissa_bits() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Spacing of neighbouring values relative to the leading power of two (2^-mantissa bits).
+    pub fn spacing(self) -> f64 {
+        f64::powi(2.0, -self.mantissa_bits())
+    }
+
     /// Twice the spacing between neighbouring values relative to their size: how far a value
     /// computed as `k * scale` may land from that product once stored in this dtype and read
     /// back as f32.
     pub fn relative_precision(self) -> f32 {
+        2.0 * self.spacing() as f32
+    }
+
+    /// Expected energy (sum of squares) of the error that rounding values of energy `sum_sq`
+    /// into this dtype adds. A value in [2^e, 2^(e+1)) errs uniformly within half a spacing
+    /// 2^(e - m), variance spacing^2 / 12; over mantissas spread as real weights are, the
+    /// energy-weighted mean of (spacing / value)^2 is about 2^-2m / 2, hence 2^-2m / 24 of the
+    /// energy (on real BERT matrices BF16 rounding measured 1.66e-3 relative RMS; this gives
+    /// 1.6e-3). Zero for F32 and F64, whose rounding lies far below any fine-tune.
+    pub fn rounding_energy(self, sum_sq: f64) -> f64 {
         match self {
-            Self::F64 | Self::F32 => 2.0f32.powi(-22),
-            Self::F16 => 2.0f32.powi(-9),
-            Self::BF16 => 2.0f32.powi(-6),
+            Self::F64 | Self::F32 => 0.0,
+            Self::F16 | Self::BF16 => sum_sq * self.spacing().powi(2) / 24.0,
         }
     }
 
@@ -141,6 +179,74 @@ impl FloatDtype {
             })),
         }
     }
+}
+
+impl FloatDtype {
+    /// Appends `values` rounded to this dtype as little-endian stored bytes: the bytes a cast
+    /// to this dtype would write (nearest, ties to even; NaN stays NaN). F64 widens exactly.
+    #[inline(always)]
+    pub fn encode_into(self, values: &[f32], out: &mut Vec<u8>) {
+        match self {
+            Self::F32 => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
+            Self::F64 => out.extend(values.iter().flat_map(|&v| f64::from(v).to_le_bytes())),
+            Self::BF16 => out.extend(values.iter().flat_map(|&v| bf16_bits(v).to_le_bytes())),
+            Self::F16 => {
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("f16c") {
+                    // SAFETY: the CPU supports F16C, checked just above.
+                    unsafe { encode_f16_f16c(values, out) };
+                    return;
+                }
+                encode_f16(values, out);
+            }
+        }
+    }
+}
+
+/// The bf16 bit pattern nearest to `value`, ties to even (what `half::bf16::from_f32`, torch and
+/// numpy's ml_dtypes give), written as integer steps so that the loop vectorises.
+#[inline(always)]
+pub fn bf16_bits(value: f32) -> u16 {
+    let bits = value.to_bits();
+    if value.is_nan() {
+        // Keep the sign and make sure a mantissa bit survives the shift.
+        return ((bits >> 16) | 0x0040) as u16;
+    }
+    let round = 0x7fff + ((bits >> 16) & 1);
+    ((bits + round) >> 16) as u16
+}
+
+/// Appends F16 encodings of `values`, one at a time (the portable twin of the F16C path).
+pub fn encode_f16(values: &[f32], out: &mut Vec<u8>) {
+    out.extend(
+        values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_bits().to_le_bytes()),
+    );
+}
+
+/// f32 to F16 eight values at a time with F16C, rounding to nearest even: the same bits as
+/// `half::f16::from_f32`, which a test checks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,f16c")]
+fn encode_f16_f16c(values: &[f32], out: &mut Vec<u8>) {
+    use std::arch::x86_64::{
+        _MM_FROUND_TO_NEAREST_INT, _mm_storeu_si128, _mm256_cvtps_ph, _mm256_loadu_ps,
+    };
+    let blocks = values.chunks_exact(8);
+    let tail = blocks.remainder();
+    for eight in blocks {
+        let mut halves = [0u8; 16];
+        // SAFETY: `eight` holds eight f32, read unaligned; `halves` has room for eight halves,
+        // written unaligned.
+        unsafe {
+            let wide = _mm256_loadu_ps(eight.as_ptr());
+            let narrow = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(wide);
+            _mm_storeu_si128(halves.as_mut_ptr().cast(), narrow);
+        }
+        out.extend_from_slice(&halves);
+    }
+    encode_f16(tail, out);
 }
 
 /// F16 to f32 eight values at a time with the F16C instruction (`half` converts one value per

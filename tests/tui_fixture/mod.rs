@@ -7,10 +7,11 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use mother::discover::{DeclaredParent, ModelConfig, ModelEntry, ModelKind, Skipped};
 use mother::engine::{ScanEvent, ScanReport, ScannedModel};
-use mother::lineage::{Duplicate, Edge, EdgeKind, Recovery, Regime, RunnerUp};
-use mother::measure::{Fingerprint, Moments, Sketch, TensorFingerprint};
+use mother::lineage::{DirectionBasis, Duplicate, Edge, EdgeKind, Recovery, Regime, RunnerUp};
+use mother::measure::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
 use mother::tui::app::{Action, App, AppConfig, AppEvent};
 use mother::tui::theme::Theme;
+use mother::weights::FloatDtype;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::{Path, PathBuf};
@@ -57,10 +58,11 @@ fn fingerprint(params: u64, lowered: impl Fn(usize) -> f64) -> Fingerprint {
             TensorFingerprint {
                 name,
                 shape: vec![64, 64],
-                dtype: "F32".to_string(),
+                dtype: FloatDtype::F32,
                 moments: moments(base - lowered(index)),
                 sum_sq: 1.0,
                 content_hash: index as u64,
+                rounded: RoundedHashes::default(),
                 on_int8_grid: false,
                 non_finite: 0,
                 sketch: Sketch::default(),
@@ -104,7 +106,11 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         kind,
         distance: 0.0102,
         confidence,
+        link_confidence: confidence / direction,
         direction_confidence: direction,
+        direction_basis: DirectionBasis::Growth,
+        growth: Some(-2.0),
+        growth_sigma: Some(0.2),
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.0,

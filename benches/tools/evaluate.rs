@@ -1,0 +1,208 @@
+//! Scores the recovered forest of truth-labelled caches: per family and method, the true edges
+//! recovered (directed and undirected, per regime), the copies placed, edges across trees, and
+//! the reliability of the confidences (per bin: how many reported edges are right), pooled over
+//! the families given. README's accuracy and reliability tables come from this tool.
+//!
+//! Run: `cargo run --release --example evaluate -- [--cache-dir DIR] [--methods LIST]
+//! [--verbose] FAMILY...`, where each FAMILY folder holds `hub/` and `truth.json` (`mother demo
+//! DIR` writes such folders; so do `benches/tools/bert_family.py` and the shared real-family
+//! tool). LIST is comma-separated from: default, baseline, paper, no-prior, no-growth,
+//! no-discount (default: default,baseline,paper). `--verbose` lists every edge.
+
+use anyhow::Context;
+use mother::discover::ModelKind;
+use mother::engine::{ScanOptions, scan};
+use mother::evaluate::{BINS, Judged, Score, Truth, reliability};
+use mother::lineage::{
+    Direction, DirectionMode, LineageInput, LineageOptions, Method, recover_with,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+fn method(name: &str) -> anyhow::Result<Method> {
+    let default = Method::default();
+    let evidence = |centre_prior, growth| Method {
+        direction: Direction::Evidence {
+            centre_prior,
+            growth,
+        },
+        ..Method::default()
+    };
+    Ok(match name {
+        "default" => default,
+        "baseline" => Method::baseline(),
+        "paper" => Method::paper(),
+        "no-prior" => evidence(0.0, true),
+        "no-growth" => evidence(0.5, false),
+        "prior-1" => evidence(1.0, true),
+        "prior-2" => evidence(2.0, true),
+        "prior-0.25" => evidence(0.25, true),
+        "no-discount" => Method {
+            low_rank_discount: 0.0,
+            ..default
+        },
+        other => anyhow::bail!("unknown method {other:?}"),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut cache_dir: Option<PathBuf> = None;
+    let mut methods = vec!["default".to_owned(), "baseline".into(), "paper".into()];
+    let mut verbose = false;
+    let mut families = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--cache-dir" => cache_dir = Some(args.next().context("--cache-dir DIR")?.into()),
+            "--methods" => {
+                methods = args
+                    .next()
+                    .context("--methods LIST")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "--verbose" => verbose = true,
+            _ => families.push(PathBuf::from(arg)),
+        }
+    }
+    anyhow::ensure!(
+        !families.is_empty(),
+        "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] FAMILY..."
+    );
+    let methods: Vec<(String, Method)> = methods
+        .into_iter()
+        .map(|name| method(&name).map(|m| (name, m)))
+        .collect::<anyhow::Result<_>>()?;
+
+    let mut pooled: Vec<Vec<Judged>> = vec![Vec::new(); methods.len()];
+    println!(
+        "family | method | directed full lora all | undirected all | cast quant dup adapter | cross-tree | wrong >= 0.9"
+    );
+    for dir in &families {
+        let (truth, ids, fingerprints, adapters) = load(dir, cache_dir.as_deref())?;
+        let inputs: Vec<LineageInput<'_>> = (0..ids.len())
+            .map(|i| LineageInput {
+                id: &ids[i],
+                fingerprint: &fingerprints[i],
+                adapter_base: adapters[i].as_ref().and_then(|b| b.as_deref()),
+                is_adapter: adapters[i].is_some(),
+            })
+            .collect();
+        let name = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        for (m, (method_name, method)) in methods.iter().enumerate() {
+            let recovery = recover_with(&inputs, &LineageOptions::default(), method);
+            let score = Score::of(&truth, &ids, &recovery);
+            let cell = |(r, t): (usize, usize)| {
+                if t == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{r}/{t}")
+                }
+            };
+            println!(
+                "{name} | {method_name} | {} {} {} | {} | {} {} {} {} | {} | {}",
+                cell(score.directed_of(&["full"])),
+                cell(score.directed_of(&["lora"])),
+                cell(score.finetunes()),
+                cell(score.undirected_of(&["full", "lora"])),
+                cell(score.directed_of(&["cast"])),
+                cell(score.directed_of(&["quantized"])),
+                cell(score.directed_of(&["duplicate"])),
+                cell(score.directed_of(&["adapter"])),
+                score.cross_tree,
+                score.wrong_at(0.9).len(),
+            );
+            if verbose {
+                for j in &score.edges {
+                    let e = &j.edge;
+                    println!(
+                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} d {:.4}{}",
+                        if j.right { "ok   " } else { "WRONG" },
+                        e.kind,
+                        j.parent,
+                        j.child,
+                        e.confidence,
+                        e.link_confidence,
+                        e.direction_confidence,
+                        e.direction_basis,
+                        e.regime,
+                        match (e.growth, e.growth_sigma) {
+                            (Some(g), Some(s)) => format!("{g:+.2}±{s:.2}"),
+                            _ => "-".to_owned(),
+                        },
+                        e.distance,
+                        if j.reversed { " (reversed)" } else { "" }
+                    );
+                }
+            }
+            pooled[m].extend(score.edges);
+        }
+    }
+    println!(
+        "\nreliability over all families: reported edges right / reported, per confidence bin"
+    );
+    println!(
+        "method | {}",
+        BINS.iter()
+            .map(|b| format!(">= {b:.1}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    for ((name, _), edges) in methods.iter().zip(&pooled) {
+        let bins = reliability(edges);
+        println!(
+            "{name} | {}",
+            bins.iter()
+                .map(|(r, t)| if *t == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{r}/{t} ({:.0}%)", 100.0 * *r as f64 / *t as f64)
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    Ok(())
+}
+
+/// A family's truth and its scanned models: ids, fingerprints, and for adapters their declared
+/// base (`Some(base)`; `None` for full models).
+#[allow(clippy::type_complexity)]
+fn load(
+    dir: &Path,
+    cache_dir: Option<&Path>,
+) -> anyhow::Result<(
+    Truth,
+    Vec<String>,
+    Vec<mother::measure::Fingerprint>,
+    Vec<Option<Option<String>>>,
+)> {
+    let truth = Truth::read(dir)?;
+    let (events, _keep) = crossbeam_channel::unbounded();
+    let options = ScanOptions {
+        root: dir.join("hub"),
+        use_cache: cache_dir.is_some(),
+        cache_dir: cache_dir.map(Path::to_path_buf),
+        direction: DirectionMode::Finetune,
+        bootstrap: 100,
+        seed: 1,
+    };
+    let report =
+        scan(&options, &events, &AtomicBool::new(false))?.context("the scan was cancelled")?;
+    let mut ids = Vec::new();
+    let mut fingerprints = Vec::new();
+    let mut adapters = Vec::new();
+    for model in report.models {
+        adapters.push(match model.entry.kind {
+            ModelKind::Full => None,
+            ModelKind::Adapter { base, .. } => Some(base),
+        });
+        ids.push(model.entry.id);
+        fingerprints.push(model.fingerprint);
+    }
+    Ok((truth, ids, fingerprints, adapters))
+}
