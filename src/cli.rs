@@ -100,13 +100,19 @@ pub struct DemoArgs {
     /// Rank of the LoRA factors.
     #[arg(long, value_name = "R")]
     pub lora_rank: Option<usize>,
-    /// How weights are stored: f32, f16, bf16, or mixed (models take turns).
+    /// How weights are stored: f32, f16, bf16, or mixed (f32 roots; the rest take f32, bf16
+    /// and f16 in turn; the default).
     #[arg(long, value_enum)]
     pub dtype: Option<StoredDtype>,
+    /// Fine-tune gently (lr 1e-4 instead of 3e-4): the new task's structure then raises the
+    /// kurtosis of the weights instead of lowering it.
+    #[arg(long)]
+    pub gentle: bool,
     /// Seed of the whole family.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Leave out the extras (duplicate, quantised copy, adapter, other architecture, README parents).
+    /// Leave out the extras (duplicate, quantised and cast copies, adapter, other architecture,
+    /// README parents).
     #[arg(long)]
     pub no_extras: bool,
 }
@@ -142,6 +148,9 @@ impl DemoArgs {
         }
         if self.no_extras {
             spec.extras = Extras::none();
+        }
+        if self.gentle {
+            spec.finetune.lr = 1e-4;
         }
         spec
     }

@@ -1,8 +1,12 @@
-//! The phenomenon the lineage method reads, measured straight from the files of the small
-//! family: pre-training makes weights heavy-tailed, and fine-tuning lowers their excess kurtosis
-//! from parent to child.
+//! The phenomenon the MoTHer paper reads, measured straight from the files of the small family:
+//! pre-training makes weights heavy-tailed, and fine-tuning lowers their excess kurtosis from
+//! parent to child. Models are stored in mixed dtypes, so every kurtosis is taken at BF16
+//! precision (each value rounded as a cast to BF16 would), where all of them can be compared.
 
-use mother::demo::{FamilySpec, build_demo, read_truth};
+mod common;
+
+use mother::demo::read_truth;
+use mother::weights::FloatDtype;
 use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,12 +39,17 @@ fn kurtosis_of(hub: &Path, id: &str) -> BTreeMap<String, f64> {
         .into_iter()
         .filter(|(_, view)| view.shape().len() == 2)
         .map(|(name, view)| {
-            assert_eq!(view.dtype(), safetensors::Dtype::F32, "{id} {name}");
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
+            let dtype = match view.dtype() {
+                safetensors::Dtype::F32 => FloatDtype::F32,
+                safetensors::Dtype::F16 => FloatDtype::F16,
+                safetensors::Dtype::BF16 => FloatDtype::BF16,
+                other => panic!("{id} {name}: unexpected dtype {other:?}"),
+            };
+            let mut values = Vec::new();
+            dtype.decode_into(view.data(), &mut values);
+            let mut bf16 = Vec::new();
+            FloatDtype::BF16.encode_into(&values, &mut bf16);
+            FloatDtype::BF16.decode_into(&bf16, &mut values);
             (name, excess_kurtosis(&values))
         })
         .collect()
@@ -64,24 +73,18 @@ impl Tally {
 
 #[test]
 fn fine_tuning_lowers_kurtosis_in_the_small_family() {
-    let temp = tempfile::tempdir().expect("temp dir");
-    let started = std::time::Instant::now();
-    let demo = build_demo(&FamilySpec::small(), temp.path(), &|_| {}).expect("build");
-    println!(
-        "small family: {} models in {:.1?}",
-        demo.models,
-        started.elapsed()
-    );
-    let truth = read_truth(temp.path()).expect("truth");
-    let kurtosis: BTreeMap<&String, BTreeMap<String, f64>> = demo
+    let dir = common::small_family();
+    let truth = read_truth(&dir).expect("truth");
+    let hub = dir.join("hub");
+    let kurtosis: BTreeMap<&String, BTreeMap<String, f64>> = truth
         .truth
         .keys()
-        .map(|id| (id, kurtosis_of(&demo.hub, id)))
+        .map(|id| (id, kurtosis_of(&hub, id)))
         .collect();
     let summed = |id: &String| kurtosis[id].values().sum::<f64>();
 
     // Pre-training made heavy tails: the roots' summed kurtosis is far above a Gaussian's 0.
-    for (id, parent) in &demo.truth {
+    for (id, parent) in &truth.truth {
         if parent.is_none() {
             println!("root {id}: {:?}", kurtosis[id]);
             assert!(
@@ -94,10 +97,10 @@ fn fine_tuning_lowers_kurtosis_in_the_small_family() {
 
     // Per regime and depth: mean summed kurtosis of each generation.
     let mut generations: BTreeMap<(String, usize), Vec<f64>> = BTreeMap::new();
-    for id in demo.truth.keys() {
+    for id in truth.truth.keys() {
         let mut depth = 0;
         let mut at = id;
-        while let Some(Some(parent)) = demo.truth.get(at) {
+        while let Some(Some(parent)) = truth.truth.get(at) {
             depth += 1;
             at = parent;
         }
@@ -117,7 +120,7 @@ fn fine_tuning_lowers_kurtosis_in_the_small_family() {
 
     let mut per_model: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_tensor: BTreeMap<(&str, String), Tally> = BTreeMap::new();
-    for (child, parent) in &demo.truth {
+    for (child, parent) in &truth.truth {
         let Some(parent) = parent else { continue };
         let regime = truth.regime[child].as_str();
         per_model
@@ -147,15 +150,17 @@ fn fine_tuning_lowers_kurtosis_in_the_small_family() {
             100.0 * tally.share()
         );
     }
-    // LoRA leaves the frozen embedding exactly as the parent had it.
+    // LoRA leaves the frozen embedding as the parent had it, up to its storage rounding (F16
+    // rounded again to BF16 can land one step off a direct rounding).
     for (child, regime) in &truth.regime {
         if regime == "lora"
-            && let Some(Some(parent)) = demo.truth.get(child)
+            && let Some(Some(parent)) = truth.truth.get(child)
         {
-            assert_eq!(
-                kurtosis[child]["embed.weight"], kurtosis[parent]["embed.weight"],
-                "{child}: the frozen embedding moved"
+            let (a, b) = (
+                kurtosis[child]["embed.weight"],
+                kurtosis[parent]["embed.weight"],
             );
+            assert!((a - b).abs() < 1e-4, "{child}: the frozen embedding moved");
         }
     }
 

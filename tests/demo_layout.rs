@@ -4,6 +4,7 @@
 use mother::demo::mlp::Shape;
 use mother::demo::train::Recipe;
 use mother::demo::{Extras, FamilySpec, StoredDtype, build_demo, read_truth};
+use mother::weights::FloatDtype;
 use safetensors::SafeTensors;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -132,8 +133,8 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     assert_eq!(truth.truth, demo.truth);
 
     // 7 full-tree models, 7 LoRA-tree models, 3 of the other architecture, duplicate,
-    // quantised copy, and the adapter.
-    assert_eq!(demo.models, 7 + 7 + 3 + 2);
+    // quantised and cast copies, and the adapter.
+    assert_eq!(demo.models, 7 + 7 + 3 + 3);
     assert_eq!(demo.adapters, 1);
     assert_eq!(demo.truth.len(), demo.models + demo.adapters);
 
@@ -257,6 +258,25 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         q_bytes,
         snapshot_file(&demo.hub, source, "model.safetensors")
     );
+
+    // Cast copy: the source's stored values rounded to BF16, and nothing else.
+    let (cast, source) = truth.extras.cast_from.iter().next().expect("cast");
+    assert_eq!(truth.regime[cast], "cast");
+    assert_eq!(demo.truth[cast].as_ref(), Some(source));
+    let cast_bytes = snapshot_file(&demo.hub, cast, "model.safetensors");
+    let source_bytes = snapshot_file(&demo.hub, source, "model.safetensors");
+    let (cast_file, source_file) = (
+        SafeTensors::deserialize(&cast_bytes).expect("safetensors"),
+        SafeTensors::deserialize(&source_bytes).expect("safetensors"),
+    );
+    for name in source_file.names() {
+        let (_, values) = f32_values(&source_file, name);
+        let mut rounded = Vec::new();
+        FloatDtype::BF16.encode_into(&values, &mut rounded);
+        let view = cast_file.tensor(name).expect(name);
+        assert_eq!(view.dtype(), safetensors::Dtype::BF16, "{name}");
+        assert_eq!(view.data(), rounded.as_slice(), "{name}");
+    }
 
     // Adapter: PEFT config and factors that, merged into the base, give the LoRA child.
     let (adapter_id, adapter) = truth.extras.adapters.iter().next().expect("adapter");

@@ -169,7 +169,7 @@ fn small_family_is_recovered() {
 
 /// The acceptance figure, on the showcase family `mother demo` trains: full and LoRA trees with
 /// every extra (an exact duplicate, an int8 copy, a PEFT adapter, a tree of another
-/// architecture, README-declared parents). At least 95% of each regime's edges right, every
+/// architecture, README-declared parents), stored in mixed dtypes, and a BF16 cast copy. At least 95% of each regime's edges right, every
 /// extra placed, and no wrong edge at confidence 0.9 or more.
 #[test]
 fn default_family_is_recovered() {
@@ -183,7 +183,7 @@ fn default_family_is_recovered() {
             "{regime}: {right} of {total} directed edges right"
         );
     }
-    for extra in ["duplicate", "quantized", "adapter"] {
+    for extra in ["duplicate", "quantized", "cast", "adapter"] {
         assert_eq!(score.directed_of(&[extra]), (1, 1), "{extra}");
     }
 }

@@ -323,7 +323,7 @@ fn header_bytes(specs: &[Spec], dtype: Dtype) -> Vec<u8> {
         offset = end;
     }
     let mut header = serde_json::Value::Object(map).to_string().into_bytes();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     header

@@ -50,7 +50,21 @@ pub struct Node {
     pub regime: Regime,
     pub arch: Arch,
     pub depth: usize,
+    /// Position among its parent's children (0 for roots).
+    pub sibling: usize,
     pub seed: u64,
+}
+
+impl Node {
+    /// How this model is stored under the family's `dtype`: under `mixed`, the first child of
+    /// the first generation is F32 and each generation shifts the turn by one, so even a family
+    /// of two children per model holds all three dtypes.
+    pub fn dtype(&self, dtype: super::StoredDtype) -> super::StoredDtype {
+        dtype.for_model(
+            (self.sibling + self.depth).saturating_sub(1),
+            self.parent.is_none(),
+        )
+    }
 }
 
 /// The trained models, parents always before their children, plus the extras to derive.
@@ -61,6 +75,8 @@ pub struct Plan {
     pub duplicate: Option<(usize, String)>,
     /// Index of the model quantised to int8, and the copy's repo id.
     pub quantized: Option<(usize, String)>,
+    /// Index of the F32-stored model cast to BF16, and the copy's repo id.
+    pub cast: Option<(usize, String)>,
     /// Index of the LoRA fine-tune whose adapter is also published, and the adapter's repo id.
     pub adapter: Option<(usize, String)>,
     /// Indices of the models whose README declares their parent.
@@ -90,6 +106,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
                 regime: Regime::Pretrain,
                 arch,
                 depth: 0,
+                sibling: 0,
                 seed: 0,
             });
             // Breadth first, so a generation is a contiguous run of the plan. Children are named
@@ -108,6 +125,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
                             regime,
                             arch,
                             depth: level,
+                            sibling: child,
                             seed: 0,
                         });
                     }
@@ -176,6 +194,18 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
         (true, Some(&source)) => Some((source, format!("{ORG}/{}-int8", short_name(source)))),
         (true, None) => return Err(needs("quantized", "a full tree with children")),
     };
+    // The first child of a parent is stored as the spec says (F32 under `mixed`), so a cast
+    // to BF16 exists unless the whole family is BF16.
+    let cast = match (spec.extras.cast, first_full_children.first()) {
+        (false, _) => None,
+        (true, _) if spec.dtype == super::StoredDtype::Bf16 => {
+            return Err(DemoError::Spec(
+                "the `cast` extra casts a model to BF16, and every model is BF16 already: use --dtype f32, f16 or mixed, or turn the extra off".to_owned(),
+            ));
+        }
+        (true, Some(&source)) => Some((source, format!("{ORG}/{}-bf16", short_name(source)))),
+        (true, None) => return Err(needs("cast", "a full tree with children")),
+    };
     let adapter = match (spec.extras.adapter, first_lora_children.first()) {
         (false, _) => None,
         (true, Some(&source)) => Some((source, format!("{ORG}/{}-adapter", short_name(source)))),
@@ -193,6 +223,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
         nodes,
         duplicate,
         quantized,
+        cast,
         adapter,
         declared,
     })

@@ -5,6 +5,7 @@ use super::DemoError;
 use super::family::Arch;
 use super::mlp::{Mlp, Shape};
 use super::train::LoraAdapter;
+use crate::weights::FloatDtype;
 use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,19 +17,39 @@ pub enum StoredDtype {
     F32,
     F16,
     Bf16,
-    /// Models take f32, f16 and bf16 in turn.
+    /// Roots in f32; the other models take f32, bf16 and f16 in turn, so a tree mixes 32- and
+    /// 16-bit parents with 16- and 32-bit children, as a real cache does.
     Mixed,
 }
 
 impl StoredDtype {
-    /// The dtype of model number `index` of the family.
-    pub fn for_model(self, index: usize) -> StoredDtype {
+    /// The dtype of a model whose turn is `turn`, or of a root.
+    pub fn for_model(self, turn: usize, root: bool) -> StoredDtype {
         match self {
-            StoredDtype::Mixed => {
-                [StoredDtype::F32, StoredDtype::F16, StoredDtype::Bf16][index % 3]
-            }
+            StoredDtype::Mixed if root => StoredDtype::F32,
+            StoredDtype::Mixed => [StoredDtype::F32, StoredDtype::Bf16, StoredDtype::F16][turn % 3],
             single => single,
         }
+    }
+
+    /// The dtype as the weights layer names it (`Mixed` is per model, never one dtype).
+    fn float(self) -> FloatDtype {
+        match self {
+            StoredDtype::F32 | StoredDtype::Mixed => FloatDtype::F32,
+            StoredDtype::F16 => FloatDtype::F16,
+            StoredDtype::Bf16 => FloatDtype::BF16,
+        }
+    }
+
+    /// `values` as storing them in this dtype leaves them (what a child trained from the
+    /// published file starts from).
+    pub fn round(self, values: &mut [f32]) {
+        let dtype = self.float();
+        let mut bytes = Vec::with_capacity(values.len() * dtype.size());
+        dtype.encode_into(values, &mut bytes);
+        let mut decoded = Vec::with_capacity(values.len());
+        dtype.decode_into(&bytes, &mut decoded);
+        values.copy_from_slice(&decoded);
     }
 
     fn torch_name(self) -> &'static str {
@@ -40,26 +61,15 @@ impl StoredDtype {
     }
 
     fn encode(self, values: &[f32]) -> (Dtype, Vec<u8>) {
-        match self {
-            StoredDtype::F32 | StoredDtype::Mixed => (
-                Dtype::F32,
-                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ),
-            StoredDtype::F16 => (
-                Dtype::F16,
-                values
-                    .iter()
-                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                    .collect(),
-            ),
-            StoredDtype::Bf16 => (
-                Dtype::BF16,
-                values
-                    .iter()
-                    .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
-                    .collect(),
-            ),
-        }
+        let dtype = self.float();
+        let mut bytes = Vec::with_capacity(values.len() * dtype.size());
+        dtype.encode_into(values, &mut bytes);
+        let stored = match dtype {
+            FloatDtype::F16 => Dtype::F16,
+            FloatDtype::BF16 => Dtype::BF16,
+            FloatDtype::F32 | FloatDtype::F64 => Dtype::F32,
+        };
+        (stored, bytes)
     }
 }
 

@@ -30,6 +30,7 @@
 //!   "extras": {
 //!     "duplicate_of":   { "mother-mirror/full0-c0": "mother-demo/full0-c0" },
 //!     "quantized_from": { "mother-demo/full0-c3-int8": "mother-demo/full0-c3" },
+//!     "cast_from":      { "mother-demo/full0-c0-bf16": "mother-demo/full0-c0" },
 //!     "adapters":       { "mother-demo/lora0-c0-adapter": { "base": "mother-demo/lora0-root",
 //!                                                           "merged_as": "mother-demo/lora0-c0" } },
 //!     "other_arch":     [ "mother-demo/narrow0-root", ... ],
@@ -38,7 +39,7 @@
 //! }
 //! ```
 //! `truth` maps every repo to its parent (`null` for roots). Regimes: `pretrain` (roots),
-//! `full`, `lora`, `quantized` (parent = the source), `duplicate` (an exact byte copy; its
+//! `full`, `lora`, `quantized` and `cast` (parent = the source), `duplicate` (an exact byte copy; its
 //! `truth` entry is the model it copies, an edge whose direction the weights cannot show, so
 //! score it undirected) and `adapter` (a PEFT adapter repo; parent = the adapter's base model).
 
@@ -63,7 +64,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use train::{LoraAdapter, Recipe, TaskSpec};
 
 /// Bumped whenever the same spec would produce different files, so old demos are not reused.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Which of the optional extras a family carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +73,8 @@ pub struct Extras {
     pub duplicate: bool,
     /// A copy of one model with every 2-D weight rounded to an int8 grid per row.
     pub quantized: bool,
+    /// A copy of one F32-stored fine-tune cast to BF16.
+    pub cast: bool,
     /// A PEFT adapter repo holding the trained factors of one LoRA fine-tune.
     pub adapter: bool,
     /// One small tree (root + 2 children) of a narrower architecture.
@@ -85,6 +88,7 @@ impl Extras {
         Extras {
             duplicate: true,
             quantized: true,
+            cast: true,
             adapter: true,
             other_arch: true,
             declared: true,
@@ -95,6 +99,7 @@ impl Extras {
         Extras {
             duplicate: false,
             quantized: false,
+            cast: false,
             adapter: false,
             other_arch: false,
             declared: false,
@@ -130,8 +135,8 @@ pub struct FamilySpec {
 }
 
 impl FamilySpec {
-    /// The showcase: 3 fully fine-tuned trees and 2 LoRA trees of 1 + 4 + 16 models, with every
-    /// extra.
+    /// The showcase: 3 fully fine-tuned trees and 2 LoRA trees of 1 + 4 + 16 models stored in
+    /// mixed dtypes (F32 roots; F32, BF16 and F16 below), with every extra.
     pub fn default_family() -> Self {
         FamilySpec {
             seed: 2024,
@@ -142,7 +147,7 @@ impl FamilySpec {
             lora_rank: 8,
             lora_alpha: 16.0,
             lora_targets: vec![0, 1, 2, 3],
-            dtype: StoredDtype::F32,
+            dtype: StoredDtype::Mixed,
             shape: Shape {
                 vocab: 2000,
                 embed: 64,
@@ -316,6 +321,8 @@ pub struct Truth {
 pub struct TruthExtras {
     pub duplicate_of: BTreeMap<String, String>,
     pub quantized_from: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cast_from: BTreeMap<String, String>,
     pub adapters: BTreeMap<String, AdapterTruth>,
     pub other_arch: Vec<String>,
     pub declared: BTreeMap<String, String>,
@@ -483,6 +490,9 @@ fn train_family(
                         adapter: None,
                     },
                 };
+                // Children start from the published file, as they would after a download.
+                let mut model = model;
+                store(&mut model.model, node.dtype(spec.dtype));
                 let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
                 progress(DemoProgress::Training {
                     done: finished,
@@ -497,6 +507,22 @@ fn train_family(
         }
     }
     trained.into_iter().flatten().collect()
+}
+
+/// Rounds every parameter of `model` to what storing it as `dtype` keeps.
+fn store(model: &mut Mlp<f32>, dtype: StoredDtype) {
+    let flat = |values: &mut [f32]| dtype.round(values);
+    if let Some(values) = model.embed.as_slice_memory_order_mut() {
+        flat(values);
+    }
+    for layer in &mut model.layers {
+        if let Some(values) = layer.weight.as_slice_memory_order_mut() {
+            flat(values);
+        }
+        if let Some(values) = layer.bias.as_slice_memory_order_mut() {
+            flat(values);
+        }
+    }
 }
 
 /// What one repo holds, before it is written.
@@ -515,7 +541,7 @@ fn repo_contents(spec: &FamilySpec, plan: &Plan, trained: &[Trained]) -> Vec<Rep
             Arch::Main => &spec.shape,
             Arch::Other => &spec.other_shape,
         };
-        let dtype = spec.dtype.for_model(index);
+        let dtype = node.dtype(spec.dtype);
         let mut texts = vec![("config.json", files::config_json(node.arch, shape, dtype))];
         if plan.declared.contains(&index)
             && let Some(parent) = node.parent
@@ -563,6 +589,22 @@ fn repo_contents(spec: &FamilySpec, plan: &Plan, trained: &[Trained]) -> Vec<Rep
                 StoredDtype::F32,
             ),
             texts,
+        });
+    }
+    if let Some((source, id)) = &plan.cast {
+        let node = &plan.nodes[*source];
+        repos.push(RepoContent {
+            id: id.clone(),
+            is_adapter: false,
+            weights: (
+                "model.safetensors",
+                files::model_tensors(&trained[*source].model),
+                StoredDtype::Bf16,
+            ),
+            texts: vec![(
+                "config.json",
+                files::config_json(node.arch, &spec.shape, StoredDtype::Bf16),
+            )],
         });
     }
     if let Some((source, id)) = &plan.adapter {
@@ -650,6 +692,12 @@ fn truth_of(spec: &FamilySpec, plan: &Plan) -> Truth {
         }
         extras.quantized_from.insert(id.clone(), source);
     }
+    if let Some((source, id)) = &plan.cast {
+        let source = plan.nodes[*source].id.clone();
+        truth.insert(id.clone(), Some(source.clone()));
+        regime.insert(id.clone(), "cast".to_owned());
+        extras.cast_from.insert(id.clone(), source);
+    }
     if let Some((source, id)) = &plan.adapter
         && let Some(parent) = plan.nodes[*source].parent
     {
@@ -705,8 +753,8 @@ pub fn default_demo_dir() -> Option<PathBuf> {
     demo_dir_for(&FamilySpec::default_family())
 }
 
-/// True when `dir` holds a complete family made from `spec`.
-fn is_complete(dir: &Path, spec: &FamilySpec) -> bool {
+/// True when `dir` holds a complete family made from `spec` by this version of the trainer.
+pub fn is_complete(dir: &Path, spec: &FamilySpec) -> bool {
     match (read_truth(dir), serde_json::to_value(spec)) {
         (Ok(truth), Ok(wanted)) => truth.format == FORMAT && truth.spec == wanted,
         _ => false,

@@ -53,7 +53,7 @@ pub fn safetensors(tensors: &[Tensor]) -> Vec<u8> {
 /// header's true length (the header is padded with spaces to a multiple of 8, as writers do).
 pub fn raw(header: &str, data: &[u8]) -> Vec<u8> {
     let mut header = header.as_bytes().to_vec();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     with_length_field(header.len() as u64, &header, data)

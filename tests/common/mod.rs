@@ -1,26 +1,27 @@
 //! Shared test fixtures: demo families trained once per spec and reused by every test binary
-//! (they live under cargo's target tmp dir; `build_demo` writes `truth.json` last, so a family
-//! with a truth file is complete).
+//! (they live under cargo's target tmp dir). A file lock serialises the builds across test
+//! binaries and processes, and a family is reused only when its `truth.json` names the same spec
+//! and trainer format (`build_demo` writes it last), so a trainer change never reuses stale
+//! weights.
 
 #![allow(dead_code)]
 
 pub mod discovery;
 
-use mother::demo::{FamilySpec, build_demo};
+use mother::demo::{FamilySpec, build_demo, is_complete};
 use mother::engine::{ScanEvent, ScanOptions, ScanReport, scan};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
-
-static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// A trained demo family for `spec`, built on first use under `name`.
 pub fn family(name: &str, spec: &FamilySpec) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("fixtures")
-        .join(name);
-    let _guard = BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    if !dir.join("truth.json").exists() {
+    let fixtures = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fixtures");
+    std::fs::create_dir_all(&fixtures).expect("fixtures folder");
+    let dir = fixtures.join(name);
+    let lock = std::fs::File::create(fixtures.join(format!("{name}.lock"))).expect("lock file");
+    // Held until the function returns; another process waits here while a build runs.
+    lock.lock().expect("lock the fixture");
+    if !is_complete(&dir, spec) {
         let _ = std::fs::remove_dir_all(&dir);
         build_demo(spec, &dir, &|_| {}).expect("training the demo family");
     }
