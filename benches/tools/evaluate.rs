@@ -34,9 +34,6 @@ fn method(name: &str) -> anyhow::Result<Method> {
         "paper" => Method::paper(),
         "no-prior" => evidence(0.0, true),
         "no-growth" => evidence(0.5, false),
-        "prior-1" => evidence(1.0, true),
-        "prior-2" => evidence(2.0, true),
-        "prior-0.25" => evidence(0.25, true),
         "no-discount" => Method {
             low_rank_discount: 0.0,
             ..default

@@ -3,7 +3,7 @@
 
 use super::{Declared, declared_status};
 use crate::engine::ScanReport;
-use crate::lineage::{EdgeKind, Regime};
+use crate::lineage::{EdgeKind, Level, Regime};
 use crate::units::si;
 use std::fmt::Write;
 
@@ -73,7 +73,7 @@ pub fn to_dot(report: &ScanReport) -> String {
         }
         let style = match edge.kind {
             EdgeKind::Adapter => ", style=dotted",
-            _ if edge.confidence < 0.5 => ", style=dashed, color=red",
+            _ if edge.level() == Level::Low => ", style=dashed, color=red",
             _ => "",
         };
         let _ = writeln!(

@@ -3,7 +3,7 @@
 
 use super::{Declared, declared_status};
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Regime};
+use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level};
 use crate::units::si;
 use std::fmt::Write;
 
@@ -80,29 +80,52 @@ fn node_line(report: &ScanReport, model: usize) -> String {
     )
 }
 
+/// A runner-up parent at most this much farther is a near tie worth naming.
+const NEAR_TIE: f64 = 0.1;
+
 fn edge_note(report: &ScanReport, edge: &Edge) -> String {
+    let level = edge.level();
     let mut note = match edge.kind {
-        EdgeKind::Adapter => "adapter (declared)".to_string(),
-        kind => format!(
-            "{}confidence {:.2}, direction {:.2}, distance {:.2}%",
-            if kind == EdgeKind::Quantized {
-                "quantized copy, "
-            } else {
-                ""
-            },
-            edge.confidence,
-            edge.direction_confidence,
-            edge.distance * 100.0
+        EdgeKind::Adapter => "adapter (declared in its config)".to_string(),
+        EdgeKind::Cast => format!(
+            "cast copy: the parent's values rounded to {}",
+            report.models[edge.child].fingerprint.dtype
         ),
-    };
-    if edge.regime == Regime::LowRank {
-        match edge.rank {
-            Some(rank) => {
-                let _ = write!(note, ", low-rank r={rank}");
+        EdgeKind::Quantized => format!(
+            "quantised copy (int8 grid), confidence {:.2} {}",
+            edge.confidence,
+            level.word()
+        ),
+        EdgeKind::Finetune => {
+            let mut note = format!("confidence {:.2} {}", edge.confidence, level.word());
+            if level == Level::Low {
+                note.push_str(" (a guess)");
             }
-            None => note.push_str(", low-rank"),
+            let _ = write!(note, ", {}", edge.regime.words());
+            if let Some(rank) = edge.rank {
+                let _ = write!(note, " r={rank}");
+            }
+            let _ = write!(note, ", distance {:.2}%", edge.distance * 100.0);
+            let direction = match edge.direction_basis {
+                DirectionBasis::Growth => "direction from its growth",
+                DirectionBasis::Tree => "direction from its tree",
+                DirectionBasis::Prior => "direction guessed",
+                DirectionBasis::Copy => "direction from the copy",
+            };
+            let _ = write!(note, ", {direction} {:.2}", edge.direction_confidence);
+            if let Some(runner_up) = &edge.runner_up
+                && runner_up.relative_gap < NEAR_TIE
+            {
+                let _ = write!(
+                    note,
+                    ", near tie with {} (+{:.1}%)",
+                    report.models[runner_up.parent].entry.id,
+                    runner_up.relative_gap * 100.0
+                );
+            }
+            note
         }
-    }
+    };
     match declared_status(report, edge.child, Some(edge.parent)) {
         Declared::None => {}
         Declared::Agrees => note.push_str(", metadata agrees"),

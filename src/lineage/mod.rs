@@ -140,6 +140,43 @@ pub enum DirectionBasis {
     Prior,
 }
 
+impl Regime {
+    /// In words, for people.
+    pub fn words(self) -> &'static str {
+        match self {
+            Regime::Full => "full fine-tune",
+            Regime::LowRank => "low-rank (LoRA-style) update",
+            Regime::Faint => "change within storage precision",
+        }
+    }
+}
+
+impl EdgeKind {
+    /// In words, for people.
+    pub fn words(self) -> &'static str {
+        match self {
+            EdgeKind::Finetune => "fine-tune",
+            EdgeKind::Quantized => "quantised copy",
+            EdgeKind::Cast => "cast copy",
+            EdgeKind::Adapter => "adapter",
+        }
+    }
+}
+
+impl DirectionBasis {
+    /// What decided the direction, in words.
+    pub fn words(self) -> &'static str {
+        match self {
+            DirectionBasis::Copy => "a copy is always the child",
+            DirectionBasis::Growth => "this edge's growth statistic",
+            DirectionBasis::Tree => "the growth of the other edges in its tree",
+            DirectionBasis::Prior => {
+                "a guess: the weights do not say; the tree's centre is the root"
+            }
+        }
+    }
+}
+
 /// The best alternative parent for a child, and how much farther it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunnerUp {

@@ -3,7 +3,7 @@
 
 use super::forest::{Declared, Forest, NodeId};
 use super::theme::{Level, Theme};
-use crate::lineage::{Edge, EdgeKind, Regime};
+use crate::lineage::{Edge, EdgeKind};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
@@ -103,20 +103,7 @@ fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>
 
 fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
     let report = forest.report();
-    let level = Level::of(edge.confidence);
-    let direction_level = Level::of(edge.direction_confidence);
-    let regime = match (edge.regime, edge.rank) {
-        (Regime::Full, _) => "full fine-tune".to_string(),
-        (Regime::LowRank, Some(rank)) => format!("low-rank r={rank}"),
-        (Regime::LowRank, None) => "low-rank".to_string(),
-        (Regime::Faint, _) => "within storage precision".to_string(),
-    };
-    let kind = match edge.kind {
-        EdgeKind::Finetune => "fine-tune",
-        EdgeKind::Quantized => "quantised copy",
-        EdgeKind::Cast => "cast copy",
-        EdgeKind::Adapter => "adapter",
-    };
+    let level = edge.level();
     let kurtosis = |index: usize| {
         report
             .recovery
@@ -124,16 +111,8 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
             .get(index)
             .map_or_else(|| "?".to_string(), |value| format!("{value:.3}"))
     };
-    let runner_up = match &edge.runner_up {
-        Some(runner_up) if runner_up.parent < report.models.len() => format!(
-            "{} ({:+.1}% cost)",
-            forest.id(runner_up.parent),
-            runner_up.relative_gap * 100.0
-        ),
-        _ => "none".to_string(),
-    };
     let declared = forest.declared(edge.child);
-    vec![
+    let mut lines = vec![
         // The verdict comes first and on a line of its own: it is what a person reads.
         Line::styled(
             verdict(edge, &declared),
@@ -142,44 +121,73 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
         field(
             "confidence",
             format!(
-                "{:.2} {}  (in {:.0}% of resamples)",
+                "{:.2} {}  (link {:.2} × direction {:.2})",
                 edge.confidence,
                 level.word(),
-                edge.confidence * 100.0
+                edge.link_confidence,
+                edge.direction_confidence
             ),
             theme.level(level),
             theme,
         ),
         field(
             "direction",
-            format!(
-                "{:.2} {}",
-                edge.direction_confidence,
-                direction_level.word()
-            ),
-            theme.level(direction_level),
+            edge.direction_basis.words().to_string(),
+            theme.level(Level::of(edge.direction_confidence)),
             theme,
         ),
-        field(
-            "distance",
-            format!("{:.2}% of the parent's norm", edge.distance * 100.0),
+    ];
+    if let (Some(growth), Some(sigma)) = (edge.growth, edge.growth_sigma) {
+        let reading = if growth > 0.0 {
+            "the child gained what its update added"
+        } else {
+            "the child lost more than its update added"
+        };
+        lines.push(field(
+            "growth",
+            format!("{growth:+.2} ± {sigma:.2}: {reading}"),
             Style::new(),
             theme,
+        ));
+    }
+    let kind = match (edge.kind, edge.rank) {
+        (EdgeKind::Finetune, Some(rank)) => format!("{}, r={rank}", edge.regime.words()),
+        (EdgeKind::Finetune, None) => edge.regime.words().to_string(),
+        (kind, _) => kind.words().to_string(),
+    };
+    lines.push(field("kind", kind, Style::new(), theme));
+    lines.push(field(
+        "distance",
+        format!("{:.2}% of the parent's norm", edge.distance * 100.0),
+        Style::new(),
+        theme,
+    ));
+    lines.push(field(
+        "Δ kurtosis",
+        format!(
+            "{:+.3}  ({} → {}, parent minus child)",
+            edge.kurtosis_drop,
+            kurtosis(edge.parent),
+            kurtosis(edge.child)
         ),
-        field("kind", format!("{kind}, {regime}"), Style::new(), theme),
-        field(
-            "Δ kurtosis",
+        Style::new(),
+        theme,
+    ));
+    if let Some(runner_up) = &edge.runner_up
+        && runner_up.parent < report.models.len()
+    {
+        lines.push(field(
+            "runner-up",
             format!(
-                "{:+.3}  ({} → {})",
-                edge.kurtosis_drop,
-                kurtosis(edge.parent),
-                kurtosis(edge.child)
+                "{} ({:+.1}% farther)",
+                forest.id(runner_up.parent),
+                runner_up.relative_gap * 100.0
             ),
             Style::new(),
             theme,
-        ),
-        field("runner-up", runner_up, Style::new(), theme),
-    ]
+        ));
+    }
+    lines
 }
 
 fn declared_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
@@ -211,24 +219,26 @@ pub fn verdict(edge: &Edge, declared: &Declared) -> &'static str {
         EdgeKind::Quantized => "quantised copy of its parent: its values sit on an int8 grid",
         EdgeKind::Cast => "cast copy of its parent: the same values at a coarser dtype",
         EdgeKind::Adapter => "adapter: hung under the base its config names",
-        EdgeKind::Finetune if edge.confidence < 0.5 => "weak: another parent fits nearly as well",
-        EdgeKind::Finetune if edge.direction_confidence < 0.6 => {
-            "direction uncertain: weights alone cannot settle it"
-        }
         EdgeKind::Finetune if *declared == Declared::Disagrees => {
             "weights and metadata disagree: check the declared parent"
         }
-        EdgeKind::Finetune if edge.confidence >= 0.8 && edge.direction_confidence >= 0.8 => {
-            "confident"
+        EdgeKind::Finetune if edge.link_confidence < Level::MEDIUM => {
+            "a guess: another parent fits nearly as well"
         }
-        EdgeKind::Finetune => "probable: parent and direction hold in most resamples",
+        EdgeKind::Finetune if edge.direction_confidence < Level::MEDIUM => {
+            "a guess: the weights barely say which of the two is the parent"
+        }
+        EdgeKind::Finetune => match edge.level() {
+            Level::High => "confident",
+            Level::Medium => "probable: parent and direction hold, with some doubt",
+            Level::Low => "a guess: parent and direction are both in doubt",
+        },
     }
 }
 
 fn verdict_level(edge: &Edge, declared: &Declared) -> Level {
     match edge.kind {
-        EdgeKind::Quantized | EdgeKind::Cast | EdgeKind::Adapter => Level::of(edge.confidence),
         EdgeKind::Finetune if *declared == Declared::Disagrees => Level::Low,
-        EdgeKind::Finetune => Level::of(edge.confidence.min(edge.direction_confidence)),
+        _ => edge.level(),
     }
 }

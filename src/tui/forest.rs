@@ -339,9 +339,14 @@ impl Builder<'_> {
         let mut badges = Vec::new();
         match (edge, original) {
             (Some(edge), _) => {
-                let level = Level::of(edge.confidence);
+                let level = edge.level();
+                // A low confidence is a guess, and the tree says so in the one word it has.
+                let word = match level {
+                    Level::Low => "guess",
+                    _ => level.word(),
+                };
                 spans.push(Span::styled(
-                    format!("  {:.2} {}", edge.confidence, level.word()),
+                    format!("  {:.2} {word}", edge.confidence),
                     theme.level(level),
                 ));
                 match edge.kind {

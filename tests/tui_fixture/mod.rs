@@ -106,8 +106,9 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         kind,
         distance: 0.0102,
         confidence,
-        link_confidence: confidence / direction,
-        direction_confidence: direction,
+        // The confidence is link x direction, so neither is below it.
+        link_confidence: confidence / direction.max(confidence),
+        direction_confidence: direction.max(confidence),
         direction_basis: DirectionBasis::Growth,
         growth: Some(-2.0),
         growth_sigma: Some(0.2),
