@@ -278,6 +278,7 @@ mod tests {
                 direction_basis: DirectionBasis::Growth,
                 growth: None,
                 growth_sigma: None,
+                shrink: None,
                 regime: Regime::Full,
                 rank: None,
                 kurtosis_drop: 0.0,

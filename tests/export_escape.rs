@@ -52,6 +52,7 @@ fn report() -> ScanReport {
         direction_basis: DirectionBasis::Growth,
         growth: Some(-2.0),
         growth_sigma: Some(0.2),
+        shrink: None,
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.1,

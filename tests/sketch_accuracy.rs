@@ -271,7 +271,9 @@ fn sketch_distances_are_close_to_exact_and_do_not_change_the_forest() {
         right(&from_exact)
     );
     // Where the two forests disagree, the chosen parent must have won by less than the
-    // distance error can move a cost: a near tie, not a sketch failure on a clear edge.
+    // distance error can move a cost (a near tie, not a sketch failure on a clear edge), or the
+    // link is the same and only its direction, which the sketches measure less surely, flipped
+    // on an edge not shown as sure of it.
     let mut disagreements = 0;
     for edge in &sketched.edges {
         let child = &ids[edge.child];
@@ -285,9 +287,10 @@ fn sketch_distances_are_close_to_exact_and_do_not_change_the_forest() {
             ids[edge.parent],
             from_exact.get(child)
         );
+        let flipped = from_exact.get(&ids[edge.parent]) == Some(child);
         assert!(
-            gap < 2.0 * max,
-            "{child} changed parent although its runner-up was {gap} behind"
+            gap < 2.0 * max || (flipped && edge.direction_confidence < 0.9),
+            "{child} changed parent although its runner-up was {gap} behind: {edge:?}"
         );
     }
     let gaps: Vec<f64> = sketched

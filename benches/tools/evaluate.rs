@@ -7,14 +7,15 @@
 //! [--verbose] FAMILY...`, where each FAMILY folder holds `hub/` and `truth.json` (`mother demo
 //! DIR` writes such folders; so do `benches/tools/bert_family.py` and the shared real-family
 //! tool). LIST is comma-separated from: default, baseline, paper, no-prior, no-growth,
-//! no-discount (default: default,baseline,paper). `--verbose` lists every edge.
+//! no-discount (default: default,baseline,paper). `--verbose` lists every edge; `--cues` prints
+//! the direction readings of the true edges (the ranges `src/lineage/direction.rs` rests on).
 
 use anyhow::Context;
 use mother::discover::ModelKind;
 use mother::engine::{ScanOptions, scan};
 use mother::evaluate::{BINS, Judged, Score, Truth, reliability};
 use mother::lineage::{
-    Direction, DirectionMode, LineageInput, LineageOptions, Method, recover_with,
+    Direction, DirectionMode, EdgeKind, LineageInput, LineageOptions, Method, Regime, recover_with,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -46,6 +47,8 @@ fn main() -> anyhow::Result<()> {
     let mut cache_dir: Option<PathBuf> = None;
     let mut methods = vec!["default".to_owned(), "baseline".into(), "paper".into()];
     let mut verbose = false;
+    let mut cues = false;
+    let mut readings: Vec<(String, Regime, f64, Option<f64>)> = Vec::new();
     let mut families = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -60,6 +63,7 @@ fn main() -> anyhow::Result<()> {
                     .collect()
             }
             "--verbose" => verbose = true,
+            "--cues" => cues = true,
             _ => families.push(PathBuf::from(arg)),
         }
     }
@@ -117,7 +121,7 @@ fn main() -> anyhow::Result<()> {
                 for j in &score.edges {
                     let e = &j.edge;
                     println!(
-                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} d {:.4}{}",
+                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} shrink {} d {:.4}{}",
                         if j.right { "ok   " } else { "WRONG" },
                         e.kind,
                         j.parent,
@@ -131,13 +135,33 @@ fn main() -> anyhow::Result<()> {
                             (Some(g), Some(s)) => format!("{g:+.2}±{s:.2}"),
                             _ => "-".to_owned(),
                         },
+                        e.shrink
+                            .map_or("-".to_owned(), |(k, s)| format!("{k:+.2}±{s:.2}")),
                         e.distance,
                         if j.reversed { " (reversed)" } else { "" }
                     );
                 }
             }
+            if m == 0 {
+                // The readings of every true edge the first method linked, oriented the true way.
+                for j in score.edges.iter().filter(|j| j.right || j.reversed) {
+                    let e = &j.edge;
+                    let sign = if j.right { 1.0 } else { -1.0 };
+                    if let (EdgeKind::Finetune, Some(g)) = (e.kind, e.growth) {
+                        readings.push((
+                            name.clone(),
+                            e.regime,
+                            sign * g,
+                            e.shrink.map(|(k, _)| sign * k),
+                        ));
+                    }
+                }
+            }
             pooled[m].extend(score.edges);
         }
+    }
+    if cues {
+        print_cues(&readings);
     }
     println!(
         "\nreliability over all families: reported edges right / reported, per confidence bin"
@@ -164,6 +188,47 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Ranges of the direction readings on the true edges, per regime: what the evidence in
+/// `direction.rs` is calibrated against.
+fn print_cues(readings: &[(String, Regime, f64, Option<f64>)]) {
+    let range = |values: &[f64]| {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("[{min:+.2}, {max:+.2}]")
+    };
+    println!("\ndirection readings of the true edges, oriented parent -> child");
+    for regime in [Regime::LowRank, Regime::Full] {
+        let growth: Vec<f64> = readings
+            .iter()
+            .filter(|r| r.1 == regime)
+            .map(|r| r.2)
+            .collect();
+        if growth.is_empty() {
+            continue;
+        }
+        println!(
+            "{regime:?}: {} edges, growth in {}, negative on {}",
+            growth.len(),
+            range(&growth),
+            growth.iter().filter(|g| **g < 0.0).count()
+        );
+        let shrink: Vec<f64> = readings
+            .iter()
+            .filter(|r| r.1 == regime)
+            .filter_map(|r| r.3)
+            .collect();
+        if !shrink.is_empty() {
+            println!(
+                "  uniform rescaling (shrink, in update energies) in {}: below -0.6 on {}, within +-0.6 on {}, above 0.6 on {}",
+                range(&shrink),
+                shrink.iter().filter(|k| **k < -0.6).count(),
+                shrink.iter().filter(|k| k.abs() <= 0.6).count(),
+                shrink.iter().filter(|k| **k > 0.6).count()
+            );
+        }
+    }
 }
 
 /// A family's truth and its scanned models: ids, fingerprints, and for adapters their declared

@@ -30,6 +30,7 @@ pub fn edges(models: &[LineageInput<'_>], stands_for: &[usize]) -> Vec<Edge> {
                 direction_basis: DirectionBasis::Copy,
                 growth: None,
                 growth_sigma: None,
+                shrink: None,
                 regime: Regime::LowRank,
                 rank: declared_rank(model),
                 kurtosis_drop: 0.0,

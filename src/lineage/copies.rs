@@ -150,6 +150,7 @@ impl Copies {
                     direction_basis: DirectionBasis::Copy,
                     growth: None,
                     growth_sigma: None,
+                    shrink: None,
                     regime: Regime::Faint,
                     rank: None,
                     kurtosis_drop: summary[*parent] - summary[child],

@@ -207,6 +207,10 @@ pub struct Edge {
     pub growth: Option<f64>,
     /// The noise of the growth statistic (its standard deviation were the update independent).
     pub growth_sigma: Option<f64>,
+    /// For full fine-tunes: the energy a uniform rescaling took from the parent's weights, in
+    /// units of the update's energy (weight decay takes 1 to 4 of them; negative: the weights
+    /// grew along themselves), and its standard deviation.
+    pub shrink: Option<(f64, f64)>,
     pub regime: Regime,
     /// Directions the difference needs (median over the low-rank matrices) for low-rank edges.
     pub rank: Option<u32>,

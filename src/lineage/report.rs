@@ -77,6 +77,12 @@ impl Report<'_> {
             },
             growth: edge_growth(view).map(|(g, _)| if way == 0 { g } else { -g }),
             growth_sigma: edge_growth(view).map(|(_, sigma)| sigma),
+            shrink: match (view.regime, view.rescaled_growth) {
+                (Regime::Full, Some(r)) => {
+                    Some((if way == 0 { r.shrink } else { -r.shrink }, r.shrink_sigma))
+                }
+                _ => None,
+            },
             regime,
             rank: if regime == Regime::LowRank {
                 median_rank(pair)

@@ -127,6 +127,9 @@ struct RescaleFit {
     ay: f64,
     dy: f64,
     tensors: usize,
+    /// The weights' and the differences' energies over the fitted tensors.
+    energy: f64,
+    moved: f64,
 }
 
 /// The sketch's estimate of a difference's energy errs by this share at most, roughly.
@@ -149,6 +152,8 @@ impl RescaleFit {
         self.ay += w * x1 * y;
         self.dy += w * x2 * y;
         self.tensors += 1;
+        self.energy += weight * t.sum_sq_a;
+        self.moved += weight * t.diff_sq;
     }
 
     /// The fit; `None` when the tensors cannot tell a rescaling from a move (fewer than three,
@@ -160,10 +165,13 @@ impl RescaleFit {
         }
         let rho = (self.aa * self.dy - self.ad * self.ay) / det;
         let lambda = (self.dd * self.ay - self.ad * self.dy) / det;
+        // The shrink's energy in units of the update's: lambda ||A||^2 / ||D||^2.
+        let per_update = self.energy / self.moved.max(f64::MIN_POSITIVE);
         Some(Rescaled {
             growth: 1.0 + 2.0 * rho,
             sigma: 2.0 * (self.aa / det).sqrt(),
-            shrink_z: lambda / (self.dd / det).sqrt(),
+            shrink: lambda * per_update,
+            shrink_sigma: (self.dd / det).sqrt() * per_update,
         })
     }
 }
@@ -174,8 +182,10 @@ pub struct Rescaled {
     /// 1 + 2 rho: about +1 for an update independent of the weights, whatever the decay.
     pub growth: f64,
     pub sigma: f64,
-    /// The uniform shrink lambda in standard deviations (positive: b is a's shrunk copy).
-    pub shrink_z: f64,
+    /// The uniform shrink, as energy taken from a's weights in units of the update's energy
+    /// (positive: b is a shrunk copy of a plus the update), and its standard deviation.
+    pub shrink: f64,
+    pub shrink_sigma: f64,
 }
 
 /// Lexicographic arc cost: virtual-root arcs first, then distance (with any direction term).

@@ -112,6 +112,7 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         direction_basis: DirectionBasis::Growth,
         growth: Some(-2.0),
         growth_sigma: Some(0.2),
+        shrink: None,
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.0,
