@@ -14,6 +14,7 @@ fn file(size: u64, mtime_secs: u64) -> WeightFile {
         resolved: PathBuf::from("/models/blobs/abc"),
         bytes: size,
         modified: Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime_secs * 1_000_000_007)),
+        format: mother::weights::Format::Safetensors,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "id": entry.id,
                 "path": entry.dir.to_string_lossy(),
                 "kind": kind,
+                "format": entry.format.name(),
                 "adapter_base": adapter_base,
                 "adapter_rank": adapter_rank,
                 "revision": entry.revision,

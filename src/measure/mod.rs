@@ -78,12 +78,15 @@ pub struct Sketch {
 pub struct TensorFingerprint {
     pub name: String,
     pub shape: Vec<usize>,
-    /// Stored dtype as in the safetensors header (`F32`, `BF16`, ...).
+    /// Stored dtype, with safetensors' names (`F32`, `BF16`, ...; a PyTorch `HalfStorage` is
+    /// `F16`) or ggml's for block-quantised GGUF tensors (`Q8_0`, `Q4_K`, ...).
     pub dtype: String,
     pub moments: Moments,
     /// Sum of squares of the values (||W||_F^2).
     pub sum_sq: f64,
-    /// Hash of the raw stored bytes (xxh3), for exact duplicates.
+    /// Hash of the raw stored bytes (xxh3), for exact duplicates. A PyTorch checkpoint stores a
+    /// contiguous tensor as safetensors does, so both give the same hash; a GGUF tensor hashes
+    /// its own (quantised, possibly row-permuted) bytes.
     pub content_hash: u64,
     /// True when every sampled row lies on an int8 grid (values = k * scale, |k| <= 127):
     /// the mark of a quantised-then-dequantised copy.

@@ -21,6 +21,9 @@ const BLOCK_VALUES: usize = 4096;
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
+    /// The stored type's name in the fingerprint: `dtype`'s, unless the values were decoded
+    /// elsewhere from another type ([`Self::stored_as`]).
+    stored: &'static str,
     moments: Moments,
     sum_sq: f64,
     non_finite: u64,
@@ -41,6 +44,7 @@ impl TensorAccumulator {
     pub fn new(dtype: FloatDtype, rows: usize, cols: usize) -> Self {
         Self {
             dtype,
+            stored: dtype.name(),
             moments: Moments::default(),
             sum_sq: 0.0,
             non_finite: 0,
@@ -54,9 +58,23 @@ impl TensorAccumulator {
         }
     }
 
+    /// For values decoded elsewhere from a stored type of another name (a GGUF block type
+    /// dequantised to f32): the fingerprint names `stored`. Feed such a tensor with
+    /// [`Self::hash_stored`] and [`Self::push_values`].
+    pub fn stored_as(mut self, stored: &'static str) -> Self {
+        self.stored = stored;
+        self
+    }
+
+    /// Adds the next chunk of stored bytes to the content hash only (the values come through
+    /// [`Self::push_values`]). The hash is always of the stored bytes, whatever the format.
+    pub fn hash_stored(&mut self, bytes: &[u8]) {
+        self.hasher.write(bytes);
+    }
+
     /// Adds the next chunk of stored bytes (whole elements).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        self.hasher.write(bytes);
+        self.hash_stored(bytes);
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
@@ -145,7 +163,7 @@ impl TensorAccumulator {
         TensorFingerprint {
             name: name.to_string(),
             shape: shape.to_vec(),
-            dtype: self.dtype.name().to_string(),
+            dtype: self.stored.to_string(),
             moments: self.moments,
             sum_sq: self.sum_sq,
             content_hash: self.hasher.finish(),

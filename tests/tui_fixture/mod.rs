@@ -80,6 +80,7 @@ fn entry(id: &str, bytes: u64, declared: Option<&str>, kind: ModelKind) -> Model
         id: id.to_string(),
         dir: PathBuf::from("/hub").join(id),
         weight_files: Vec::new(),
+        format: mother::weights::Format::Safetensors,
         kind,
         declared_parent: declared.map(|parent| DeclaredParent {
             id: parent.to_string(),
