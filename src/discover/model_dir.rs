@@ -233,7 +233,7 @@ fn gguf_models(files: &[FileItem], notes: &mut Notes<'_, '_>) -> Vec<Weights> {
                 .find(|n| parts.iter().all(|(part, _)| part != n))
                 .unwrap_or(count);
             let reason = format!(
-                "GGUF split {stem}-{missing:05}-of-{count:05}.gguf is missing — model {}/{label} skipped; {}",
+                "GGUF split {stem}-{missing:05}-of-{count:05}.gguf is missing — the split model {label} in {} is skipped; {}",
                 notes.place.id,
                 notes.redownload()
             );

@@ -156,5 +156,8 @@ fn fingerprint_tensor(
         on_bytes(chunk.len() as u64);
         Ok(())
     })?;
+    if let Some(decoder) = &mut decoder {
+        decoder.finish(&mut |values: &[f32]| accumulator.push_values(values));
+    }
     Ok(accumulator.finish(&tensor.name, &tensor.shape))
 }

@@ -2,18 +2,25 @@
 //! floats stored in order: GGUF block types are dequantised, and the rows llama.cpp interleaved
 //! for its rope are put back in place (one head of rows is held at a time). Plain float tensors
 //! do not need this: the measure layer decodes them in its own fused pass.
+//!
+//! Values come out in pieces of [`PIECE_VALUES`] counted from the start of the tensor (the last
+//! one shorter), the same pieces the fused pass cuts stored floats into, so a re-ordered F32
+//! tensor sums in the same order, to the same bits, as the same values stored in order.
 
 use super::dtype::Dtype;
 use super::tensor::{RowOrder, TensorInfo};
 
-/// Values decoded at a time: 16 KB of f32, a whole number of blocks of every block type.
-const PIECE_VALUES: usize = 4096;
+/// Values handed on at a time: 16 KB of f32, a whole number of blocks of every block type.
+pub const PIECE_VALUES: usize = 4096;
 
 /// Decodes one tensor's stored bytes, chunk after chunk.
 pub struct ValueDecoder {
     dtype: Dtype,
     heads: Option<HeadRows>,
+    /// The values of the stored piece being decoded.
     values: Vec<f32>,
+    /// Values waiting to fill the next output piece.
+    piece: Vec<f32>,
 }
 
 /// One head of interleaved rows, filled and then emitted in the original order.
@@ -44,11 +51,13 @@ impl ValueDecoder {
             dtype: tensor.dtype.clone(),
             heads,
             values: Vec::with_capacity(PIECE_VALUES),
+            piece: Vec::with_capacity(PIECE_VALUES),
         }
     }
 
     /// Decodes `stored` (whole elements or blocks, the next bytes of the tensor) and hands the
-    /// values to `each` in the original order, in pieces.
+    /// values to `each` in the original order, in whole pieces; [`Self::finish`] hands on the
+    /// rest.
     pub fn push(&mut self, stored: &[u8], each: &mut impl FnMut(&[f32])) {
         let piece_bytes = match &self.dtype {
             Dtype::Quantized(quant) => PIECE_VALUES / quant.block_len() * quant.block_bytes(),
@@ -60,10 +69,38 @@ impl ValueDecoder {
                 Dtype::Quantized(quant) => quant.dequantize_into(piece, &mut self.values),
                 Dtype::Other { .. } => self.values.clear(),
             }
+            let piece = &mut self.piece;
+            let mut emit = |values: &[f32]| fill_pieces(piece, values, each);
             match &mut self.heads {
-                None => each(&self.values),
-                Some(heads) => heads.push(&self.values, each),
+                None => emit(&self.values),
+                Some(heads) => heads.push(&self.values, &mut emit),
             }
+        }
+    }
+
+    /// Hands on the values still waiting (the tensor's last, shorter piece).
+    pub fn finish(&mut self, each: &mut impl FnMut(&[f32])) {
+        if !self.piece.is_empty() {
+            each(&self.piece);
+            self.piece.clear();
+        }
+    }
+}
+
+/// Appends `values` to `piece`, handing on every piece that fills up.
+fn fill_pieces(piece: &mut Vec<f32>, mut values: &[f32], each: &mut impl FnMut(&[f32])) {
+    while !values.is_empty() {
+        if piece.is_empty() && values.len() >= PIECE_VALUES {
+            each(&values[..PIECE_VALUES]);
+            values = &values[PIECE_VALUES..];
+            continue;
+        }
+        let taken = (PIECE_VALUES - piece.len()).min(values.len());
+        piece.extend_from_slice(&values[..taken]);
+        values = &values[taken..];
+        if piece.len() == PIECE_VALUES {
+            each(piece);
+            piece.clear();
         }
     }
 }
@@ -124,6 +161,7 @@ mod tests {
         for value in stored {
             decoder.push(&bytes(&[value]), &mut |v: &[f32]| out.extend_from_slice(v));
         }
+        decoder.finish(&mut |v: &[f32]| out.extend_from_slice(v));
         assert_eq!(out, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
     }
 
@@ -134,6 +172,26 @@ mod tests {
         let mut decoder = ValueDecoder::new(&tensor);
         let mut out = Vec::new();
         decoder.push(&bytes(&values), &mut |v: &[f32]| out.extend_from_slice(v));
+        decoder.finish(&mut |v: &[f32]| out.extend_from_slice(v));
         assert_eq!(out, values);
+    }
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_cut_from_the_start_of_the_tensor_whatever_the_input_sizes() {
+        let mut piece = Vec::new();
+        let mut sizes = Vec::new();
+        let mut each = |v: &[f32]| sizes.push(v.len());
+        for len in [1000, 5000, 3, PIECE_VALUES * 2, 7] {
+            fill_pieces(&mut piece, &vec![0.0; len], &mut each);
+        }
+        let total = 1000 + 5000 + 3 + PIECE_VALUES * 2 + 7;
+        assert!(sizes.iter().all(|&s| s == PIECE_VALUES));
+        assert_eq!(sizes.len(), total / PIECE_VALUES);
+        assert_eq!(piece.len(), total % PIECE_VALUES);
     }
 }

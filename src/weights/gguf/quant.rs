@@ -35,7 +35,9 @@ pub(super) struct GgmlType {
 }
 
 /// Every ggml type id in use (ids 4, 5, 31-33 and 36-38 were removed from ggml and are not
-/// valid in a file): name, values per block, bytes per block.
+/// valid in a file): name, values per block, bytes per block. Checked against `gguf-py`'s
+/// `GGML_QUANT_SIZES`, except Q8_1, which ggml's `block_q8_1` makes 36 bytes (gguf-py still
+/// says 40; no file stores it).
 const GGML_TYPES: &[(u32, &str, u64, u64)] = &[
     (0, "F32", 1, 4),
     (1, "F16", 1, 2),
@@ -69,6 +71,8 @@ const GGML_TYPES: &[(u32, &str, u64, u64)] = &[
     (34, "TQ1_0", 256, 54),
     (35, "TQ2_0", 256, 66),
     (39, "MXFP4", 32, 17),
+    (40, "NVFP4", 64, 36),
+    (41, "Q1_0", 128, 18),
 ];
 
 impl GgmlType {
@@ -332,7 +336,7 @@ mod tests {
             assert_eq!(ggml.dtype, Some(Dtype::Quantized(quant)));
         }
         assert_eq!(GgmlType::from_id(4), None, "Q4_2 was removed from ggml");
-        assert_eq!(GgmlType::from_id(40), None);
+        assert_eq!(GgmlType::from_id(42), None);
         assert_eq!(GgmlType::from_id(16).expect("IQ2_XXS").dtype, None);
     }
 

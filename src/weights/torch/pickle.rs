@@ -14,22 +14,24 @@ use crate::weights::dtype::{Dtype, FloatDtype};
 use crate::weights::error::{Limit, WeightsErrorKind as Kind};
 use std::collections::HashMap;
 
-/// Bytes of `data.pkl` read at most (a model with 50,000 tensors needs a few MB).
-pub const MAX_PICKLE_BYTES: u64 = 32 << 20;
+/// Bytes of `data.pkl` read at most (a model with 30,000 tensors needs about 3 MB).
+pub const MAX_PICKLE_BYTES: u64 = 16 << 20;
 /// Opcodes interpreted at most.
 pub const MAX_OPCODES: usize = 4 << 20;
-/// Objects (strings, numbers, tuples, tensors, ...) built at most.
-pub const MAX_OBJECTS: usize = 1 << 20;
+/// Objects (strings, numbers, tuples, tensors, ...) built at most: 16 MB of them at worst,
+/// enough for about 30,000 tensors.
+pub const MAX_OBJECTS: usize = 1 << 19;
 /// Nested MARKs (a checkpoint nests three or four).
 pub const MAX_MARK_DEPTH: usize = 256;
 /// Items on the stack (pickle batches dict items by the thousand).
 pub const MAX_STACK: usize = 1 << 16;
-/// Memo entries, and the largest memo index.
-pub const MAX_MEMO: u32 = 1 << 20;
+/// Memo slots: the largest memo index is one less (torch memoizes about eight objects per
+/// tensor).
+pub const MAX_MEMO: u32 = 1 << 19;
 /// Bytes of one string.
 pub const MAX_STRING_BYTES: usize = 1 << 20;
 /// Items of one tuple, list or dict.
-pub const MAX_CONTAINER: usize = 1 << 20;
+pub const MAX_CONTAINER: usize = 1 << 19;
 /// Dimensions of one tensor.
 pub const MAX_DIMS: usize = 32;
 /// Bytes of one line of a GLOBAL opcode (a module or a name).
@@ -157,7 +159,8 @@ pub fn read_state_dict(
         objects: Vec::new(),
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: HashMap::new(),
+        memo: Vec::new(),
+        memo_len: 0,
         storages: Vec::new(),
         storage_keys: HashMap::new(),
         has_storage,
@@ -167,6 +170,9 @@ pub fn read_state_dict(
 }
 
 type Id = usize;
+
+/// An unset memo slot (object ids stay below [`MAX_OBJECTS`]).
+const NO_OBJECT: u32 = u32::MAX;
 
 /// The allowlisted globals, each interpreted by this reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +234,8 @@ enum Object {
     },
     Callable(Callable),
     Storage(usize),
-    Tensor(TensorRecord),
+    /// Boxed: every object pays for the largest variant, and objects are many.
+    Tensor(Box<TensorRecord>),
 }
 
 impl Object {
@@ -255,7 +262,10 @@ struct Machine<'p> {
     objects: Vec<Object>,
     stack: Vec<Id>,
     marks: Vec<usize>,
-    memo: HashMap<u32, Id>,
+    /// Object by memo slot, [`NO_OBJECT`] where unset; slots stay below [`MAX_MEMO`].
+    memo: Vec<u32>,
+    /// Slots set, the index MEMOIZE uses next.
+    memo_len: u32,
     storages: Vec<Storage>,
     storage_keys: HashMap<String, usize>,
     has_storage: &'p dyn Fn(&str) -> bool,
@@ -432,10 +442,11 @@ impl Machine<'_> {
                 b'N' => self.push(Object::None)?,
                 0x85..=0x87 => {
                     let count = usize::from(op - 0x84);
-                    if self.stack.len() < count {
-                        return Err(
-                            self.malformed("a TUPLE opcode with too few items on the stack")
-                        );
+                    let floor = self.marks.last().copied().unwrap_or(0);
+                    if self.stack.len() < floor + count {
+                        return Err(self.malformed(
+                            "a TUPLE opcode with too few items on the stack above the last MARK",
+                        ));
                     }
                     let items = self.stack.split_off(self.stack.len() - count);
                     self.push(Object::Tuple(items))?;
@@ -470,8 +481,7 @@ impl Machine<'_> {
                     self.memoize(index)?;
                 }
                 0x94 => {
-                    let index = u32::try_from(self.memo.len()).unwrap_or(u32::MAX);
-                    self.memoize(index)?;
+                    self.memoize(self.memo_len)?;
                 }
                 b'h' => {
                     let index = self.byte()?.into();
@@ -708,23 +718,32 @@ impl Machine<'_> {
     }
 
     fn memoize(&mut self, index: u32) -> Result<(), Invalid> {
-        if index >= MAX_MEMO || self.memo.len() >= MAX_MEMO as usize {
+        if index >= MAX_MEMO {
             return Err(limit(
                 Limit::Memo,
                 format!("uses memo slot {index}, above the limit of {MAX_MEMO} slots"),
             ));
         }
-        let top = self.top()?;
-        self.memo.insert(index, top);
+        let top = self.top()? as u32;
+        let slot = index as usize;
+        if slot >= self.memo.len() {
+            self.memo.resize(slot + 1, NO_OBJECT);
+        }
+        if self.memo[slot] == NO_OBJECT {
+            self.memo_len += 1;
+        }
+        self.memo[slot] = top;
         Ok(())
     }
 
     fn recall(&mut self, index: u32) -> Result<(), Invalid> {
-        let id = *self
+        let id = self
             .memo
-            .get(&index)
+            .get(index as usize)
+            .copied()
+            .filter(|&id| id != NO_OBJECT)
             .ok_or_else(|| self.malformed(&format!("BINGET of memo slot {index}, never set")))?;
-        self.push_id(id)
+        self.push_id(id as Id)
     }
 
     /// GLOBAL and STACK_GLOBAL: only allowlisted names are accepted; any other name refuses
@@ -801,12 +820,12 @@ impl Machine<'_> {
         if shape.len() != stride.len() {
             return Err(self.malformed("a tensor whose size and stride differ in length"));
         }
-        self.alloc(Object::Tensor(TensorRecord {
+        self.alloc(Object::Tensor(Box::new(TensorRecord {
             storage,
             offset,
             shape,
             stride,
-        }))
+        })))
     }
 
     fn count(&self, id: Id, what: &str) -> Result<u64, Invalid> {
@@ -956,5 +975,22 @@ impl Machine<'_> {
             storages: std::mem::take(&mut self.storages),
             tensors,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tuple_opcode_cannot_take_items_from_below_a_mark() {
+        // Found by fuzz_pickle: TUPLE2 with one item above the MARK and one below.
+        let (kind, reason) = read_state_dict(b"N(N\x86t.", &|_| false).unwrap_err();
+        assert_eq!(kind, Kind::Malformed, "{reason}");
+    }
+
+    #[test]
+    fn objects_stay_small_because_many_are_allowed() {
+        assert_eq!(std::mem::size_of::<Object>(), 32);
     }
 }
