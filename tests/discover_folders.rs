@@ -311,6 +311,71 @@ fn other_formats_are_skipped_unopened_and_quiet_beside_safetensors_or_outside_mo
 }
 
 #[test]
+fn pickles_pickle_adapters_and_gguf_files_are_models_of_their_format() {
+    let root = tempfile::tempdir().unwrap();
+    let bytes = [7u8; 64];
+    write(
+        root.path(),
+        &[
+            ("pt/pytorch_model.bin", &bytes),
+            ("pt/config.json", br#"{"model_type": "llama"}"#),
+            ("pt-lora/adapter_model.bin", &bytes),
+            (
+                "pt-lora/adapter_config.json",
+                br#"{"r": 8, "base_model_name_or_path": "pt"}"#,
+            ),
+            ("mixed/model.safetensors", &safetensors_bytes()),
+            ("mixed/model-Q8_0.gguf", &bytes),
+            ("one/tiny.gguf", &bytes),
+            ("split/m-00002-of-00002.gguf", &bytes),
+            ("split/m-00001-of-00002.gguf", &bytes),
+            ("split/notes-Q4_K.gguf", &bytes),
+        ],
+    );
+
+    let found = discover(root.path()).unwrap();
+
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+    let models: Vec<(&str, Format, usize)> = found
+        .models
+        .iter()
+        .map(|m| (m.id.as_str(), m.format, m.weight_files.len()))
+        .collect();
+    assert_eq!(
+        models,
+        [
+            ("mixed", Format::Safetensors, 1),
+            ("mixed/model-Q8_0.gguf", Format::Gguf, 1),
+            ("one", Format::Gguf, 1),
+            ("pt", Format::Pickle, 1),
+            ("pt-lora", Format::Pickle, 1),
+            ("split/m-00001-of-00002.gguf", Format::Gguf, 2),
+            ("split/notes-Q4_K.gguf", Format::Gguf, 1),
+        ]
+    );
+    let lora = &found.models[4];
+    assert_eq!(
+        lora.kind,
+        ModelKind::Adapter {
+            base: Some("pt".into()),
+            rank: Some(8)
+        }
+    );
+    let split = &found.models[5];
+    assert!(
+        split.weight_files[0]
+            .path
+            .ends_with("m-00001-of-00002.gguf")
+    );
+    assert!(
+        split.weight_files[1]
+            .path
+            .ends_with("m-00002-of-00002.gguf")
+    );
+    assert!(split.weight_files.iter().all(|f| f.format == Format::Gguf));
+}
+
+#[test]
 fn zero_byte_and_broken_weights_skip_the_model_with_the_file_named() {
     let root = tempfile::tempdir().unwrap();
     write(
