@@ -470,6 +470,37 @@ fn zip_bombs_and_escaping_names_are_refused_unread() {
         });
     }
 
+    let mut many = zip_archive(&records(|_| {}), true);
+    let end = many
+        .windows(4)
+        .rposition(|w| w == 0x0606_4b50u32.to_le_bytes())
+        .expect("a ZIP64 end record");
+    for field in [end + 24, end + 32] {
+        many[field..field + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    }
+    check_refused(
+        dir.path(),
+        "a directory of 2^40 entries",
+        &many,
+        SMALL,
+        |e| {
+            assert_eq!(e.kind, WeightsErrorKind::Limit(Limit::ZipEntries), "{e}");
+        },
+    );
+
+    // One storage viewed over and over: reading it would cost far more than the file.
+    let views: Vec<PtTensor> = (0..40)
+        .map(|i| {
+            let mut view = PtTensor::f32(&format!("view{i}"), &[256], &[0.5; 256]);
+            view.storage = Some("one");
+            view
+        })
+        .collect();
+    let bytes = common::torch_writer::torch_save("archive", &views);
+    check_refused(dir.path(), "40 views of one storage", &bytes, SMALL, |e| {
+        assert_eq!(e.kind, WeightsErrorKind::Limit(Limit::ViewedBytes), "{e}");
+    });
+
     // The overlapping-files bomb: storage 0's entry quotes storage 1's whole local record, so
     // both name the same bytes; two tensors read them.
     let model = [

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::fs::File;
 
 /// Entries in one archive: one per storage, so a model with tens of thousands of tensors fits.
-pub const MAX_ENTRIES: u64 = 1 << 20;
-/// Bytes of the central directory (about 100 per entry).
-pub const MAX_CENTRAL_DIRECTORY: u64 = 128 << 20;
+pub const MAX_ENTRIES: u64 = 1 << 18;
+/// Bytes of the central directory (about 100 per entry), which is read whole.
+pub const MAX_CENTRAL_DIRECTORY: u64 = 32 << 20;
 
 const END_OF_CENTRAL_DIRECTORY: u32 = 0x0605_4b50;
 const ZIP64_LOCATOR: u32 = 0x0706_4b50;
