@@ -62,21 +62,27 @@ pub(super) fn assess(
             holds_weights: false,
         };
     }
-    let adapter = matches!(&main, Choice::Weights(weights) if weights.adapter);
-    let folder = FolderMetadata::read(files, adapter, &mut notes);
     // A folder of one model is that model; GGUF files beside other weights, or beside each
     // other, are named by their file.
     let gguf_alone = matches!(main, Choice::Nothing) && ggufs.len() == 1;
-    let mut models = Vec::new();
+    let mut named_weights: Vec<(String, Weights)> = Vec::new();
     if let Choice::Weights(weights) = main {
-        models.extend(build(dir, weights, place.id, &folder, &mut notes));
+        named_weights.push((place.id.to_string(), weights));
     }
     for weights in ggufs {
         let id = match &weights.label {
             Some(label) if !gguf_alone => format!("{}/{label}", place.id),
             _ => place.id.to_string(),
         };
-        models.extend(build(dir, weights, &id, &folder, &mut notes));
+        named_weights.push((id, weights));
+    }
+    let mut models = Vec::new();
+    if !named_weights.is_empty() {
+        let adapter = named_weights.iter().any(|(_, weights)| weights.adapter);
+        let folder = FolderMetadata::read(files, adapter, &mut notes);
+        for (id, weights) in named_weights {
+            models.extend(build(dir, weights, &id, &folder, &mut notes));
+        }
     }
     notes.report_unusable_links(files);
     Assessment {

@@ -59,22 +59,6 @@ impl WeightSource {
         })
     }
 
-    pub fn format(&self) -> Format {
-        match self {
-            Self::Safetensors(_) => Format::Safetensors,
-            Self::Pickle(_) => Format::Pickle,
-            Self::Gguf(_) => Format::Gguf,
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        match self {
-            Self::Safetensors(file) => file.path(),
-            Self::Pickle(file) => file.path(),
-            Self::Gguf(file) => file.path(),
-        }
-    }
-
     /// Tensors of known dtype, sorted by (Hugging Face) name.
     pub fn tensors(&self) -> &[TensorInfo] {
         match self {
