@@ -103,6 +103,7 @@ fn weight_files(dtype: FloatDtype) -> (Vec<WeightFile>, u64) {
         resolved: path.clone(),
         bytes: *len,
         modified: None,
+        format: mother::weights::Format::Safetensors,
     };
     (vec![file], *len)
 }

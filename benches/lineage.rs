@@ -22,6 +22,7 @@ fn tensor(index: usize, values: Vec<f32>, side: u32) -> TensorFingerprint {
         name: format!("layer{index}.weight"),
         shape: vec![512, 512],
         dtype: FloatDtype::F32,
+        quantized: None,
         moments: Moments::of(&values),
         sum_sq: values.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
         content_hash: values.iter().fold(index as u64, |h, v| {

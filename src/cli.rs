@@ -65,7 +65,7 @@ pub struct EngineArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// A hub cache, a Hugging Face home, or a folder tree of safetensors models.
+    /// A hub cache, a Hugging Face home, or a folder tree of models (safetensors, PyTorch, GGUF).
     pub path: Option<PathBuf>,
     /// Print one JSON document on stdout.
     #[arg(long)]

@@ -42,12 +42,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let searched =
                         cache.map_or("no hub cache location".into(), |c| c.display().to_string());
                     eprintln!(
-                        "No safetensors models in {searched}: opening the demo family instead \
+                        "No models in {searched}: opening the demo family instead \
                          (mother scan {searched} lists what it skipped there)."
                     );
                     let dir = mother::demo::run(&mother::cli::DemoArgs::default())?;
-                    let banner =
-                        format!("No safetensors models in {searched} — showing the demo family");
+                    let banner = format!("No models in {searched} — showing the demo family");
                     explore(dir, &cli.engine, Some(banner))?;
                 }
             }

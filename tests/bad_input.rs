@@ -2,7 +2,8 @@
 //! damage next to a few good models. Every damaged repo must be reported in `skipped` with a
 //! reason that names the file and says what to do, the good models must all be kept, and the
 //! forest over them must be the same as a scan of a cache that holds only the good models.
-//! Nothing may be written inside the scanned tree, and no `.bin`/`.pt` may be opened.
+//! Nothing may be written inside the scanned tree, and no `.bin`/`.pt` beside safetensors
+//! weights may be opened.
 
 #[path = "bad_input/corpus.rs"]
 mod corpus;
@@ -276,10 +277,10 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
     fifo(&snapshot.join("pytorch_model.bin"));
     fifo(&snapshot.join("model.pt"));
     case(
-        "PyTorch pickle weights only (a FIFO: opening it would hang)",
+        "PyTorch pickle weights that are not a regular file (a FIFO: opening it would hang)",
         repo_dir(cache, "bad", "pickle-only"),
         "pytorch_model.bin",
-        &["safetensors"],
+        &["not a regular file"],
     );
 
     let name = OsStr::from_bytes(b"models--bad--caf\xe9");
@@ -312,7 +313,7 @@ fn two_shard_index() -> Vec<u8> {
     .into_bytes()
 }
 
-/// Pickle files beside good models: they must be ignored, and never opened.
+/// Pickle files beside good safetensors models: they must be ignored, and never opened.
 fn plant_fifos_beside_good_models(cache: &Path) {
     for (org, name, _) in good_models() {
         let snapshot = repo_dir(cache, org, name)

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use mother::discover::{DeclaredParent, DiscoverError, Discovery, ModelKind, discover};
+use mother::discover::{DeclaredParent, DiscoverError, Discovery, Format, ModelKind, discover};
 
 mod common;
 use common::discovery::{ids, reason_for, safetensors_bytes};
@@ -279,34 +279,100 @@ fn other_formats_are_skipped_unopened_and_quiet_beside_safetensors_or_outside_mo
     write(
         root.path(),
         &[
-            ("old/pytorch_model.bin", b"pickle bytes"),
+            ("old/model.pt", b"pickle bytes"),
             ("old/training_args.bin", b"pickle bytes"),
             ("old/config.json", b"{}"),
-            ("quant/model-q4.gguf", b"GGUF"),
             ("both/model.safetensors", &safetensors_bytes()),
             ("both/pytorch_model.bin", b"pickle bytes"),
             ("flax/flax_model.msgpack", b"msgpack"),
+            ("onnx/model.onnx", b"onnx"),
             ("misc/tutor.pt", b"not a model"),
             ("misc/firmware.bin", b"not a model"),
             ("misc/paths.pth", b"not a model"),
         ],
     );
-    let bin = root.path().join("old/pytorch_model.bin");
-    // Unreadable: proves the .bin is judged by its name, never opened.
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o000)).unwrap();
+    let pt = root.path().join("old/model.pt");
+    // Unreadable: proves the .pt is judged by its name, never opened.
+    fs::set_permissions(&pt, fs::Permissions::from_mode(0o000)).unwrap();
 
     let found = discover(root.path()).unwrap();
 
     assert_eq!(ids(&found), ["both"]);
     assert_eq!(found.models[0].weight_files.len(), 1);
+    assert_eq!(found.models[0].format, Format::Safetensors);
     assert_eq!(
-        reason_for(&found, &bin),
-        "pytorch_model.bin: pickle format is not read (it can run code) — convert to safetensors"
+        reason_for(&found, &pt),
+        "model.pt: pickle weights are read only as pytorch_model.bin, adapter_model.bin or the shards of a *.bin.index.json — convert to safetensors"
     );
-    assert!(reason_for(&found, &root.path().join("quant/model-q4.gguf")).contains("GGUF"));
     assert!(reason_for(&found, &root.path().join("flax/flax_model.msgpack")).contains("msgpack"));
+    assert!(reason_for(&found, &root.path().join("onnx/model.onnx")).contains("ONNX"));
     assert_eq!(found.skipped.len(), 3, "{:?}", found.skipped);
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&pt, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn pickles_pickle_adapters_and_gguf_files_are_models_of_their_format() {
+    let root = tempfile::tempdir().unwrap();
+    let bytes = [7u8; 64];
+    write(
+        root.path(),
+        &[
+            ("pt/pytorch_model.bin", &bytes),
+            ("pt/config.json", br#"{"model_type": "llama"}"#),
+            ("pt-lora/adapter_model.bin", &bytes),
+            (
+                "pt-lora/adapter_config.json",
+                br#"{"r": 8, "base_model_name_or_path": "pt"}"#,
+            ),
+            ("mixed/model.safetensors", &safetensors_bytes()),
+            ("mixed/model-Q8_0.gguf", &bytes),
+            ("one/tiny.gguf", &bytes),
+            ("split/m-00002-of-00002.gguf", &bytes),
+            ("split/m-00001-of-00002.gguf", &bytes),
+            ("split/notes-Q4_K.gguf", &bytes),
+        ],
+    );
+
+    let found = discover(root.path()).unwrap();
+
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+    let models: Vec<(&str, Format, usize)> = found
+        .models
+        .iter()
+        .map(|m| (m.id.as_str(), m.format, m.weight_files.len()))
+        .collect();
+    assert_eq!(
+        models,
+        [
+            ("mixed", Format::Safetensors, 1),
+            ("mixed/model-Q8_0.gguf", Format::Gguf, 1),
+            ("one", Format::Gguf, 1),
+            ("pt", Format::Pickle, 1),
+            ("pt-lora", Format::Pickle, 1),
+            ("split/m-00001-of-00002.gguf", Format::Gguf, 2),
+            ("split/notes-Q4_K.gguf", Format::Gguf, 1),
+        ]
+    );
+    let lora = &found.models[4];
+    assert_eq!(
+        lora.kind,
+        ModelKind::Adapter {
+            base: Some("pt".into()),
+            rank: Some(8)
+        }
+    );
+    let split = &found.models[5];
+    assert!(
+        split.weight_files[0]
+            .path
+            .ends_with("m-00001-of-00002.gguf")
+    );
+    assert!(
+        split.weight_files[1]
+            .path
+            .ends_with("m-00002-of-00002.gguf")
+    );
+    assert!(split.weight_files.iter().all(|f| f.format == Format::Gguf));
 }
 
 #[test]
@@ -445,7 +511,9 @@ fn non_utf8_names_keep_their_real_path() {
         dir.join("model.safetensors")
     );
     assert_eq!(found.models[1].weight_files[0].path, odd_file);
-    assert!(reason_for(&found, &odd_bin).starts_with("\u{FFFD}.bin: pickle format"));
+    assert!(
+        reason_for(&found, &odd_bin).starts_with("\u{FFFD}.bin: pickle weights are read only as")
+    );
 }
 
 #[test]

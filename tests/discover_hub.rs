@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use mother::discover::{DeclaredParent, Discovery, ModelKind, discover};
+use mother::discover::{DeclaredParent, Discovery, Format, ModelKind, discover};
 
 mod common;
 use common::discovery::{ids, reason_for, safetensors_bytes};
@@ -299,18 +299,36 @@ fn snapshot_subfolders_are_models_of_their_own_and_exports_stay_quiet() {
 }
 
 #[test]
-fn a_snapshot_with_only_pickle_weights_is_skipped_with_the_reason() {
+fn pickle_and_gguf_snapshots_are_models_of_their_format() {
     let cache = tempfile::tempdir().unwrap();
     let old = repo(cache.path(), "models--org--old");
-    let bin = linked_file(&old, C1, "pytorch_model.bin", "p", b"pickle bytes");
+    let bin = linked_file(&old, C1, "pytorch_model.bin", "p", &[b'P'; 64]);
     linked_file(&old, C1, "config.json", "c", b"{}");
+    let quant = repo(cache.path(), "models--org--quant-GGUF");
+    let gguf = linked_file(&quant, C1, "model.Q8_0.gguf", "g", &[b'G'; 64]);
+    linked_file(
+        &quant,
+        C1,
+        "README.md",
+        "r",
+        b"---\nbase_model: org/old\n---\n",
+    );
 
     let found = discover(cache.path()).unwrap();
 
-    assert!(found.models.is_empty());
+    assert_eq!(ids(&found), ["org/old", "org/quant-GGUF"]);
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+    assert_eq!(found.models[0].format, Format::Pickle);
+    assert_eq!(found.models[0].weight_files[0].path, bin);
+    assert_eq!(found.models[0].weight_files[0].format, Format::Pickle);
+    assert_eq!(found.models[1].format, Format::Gguf);
+    assert_eq!(found.models[1].weight_files[0].path, gguf);
     assert_eq!(
-        reason_for(&found, &bin),
-        "pytorch_model.bin: pickle format is not read (it can run code) — convert to safetensors"
+        found.models[1]
+            .declared_parent
+            .as_ref()
+            .map(|d| d.id.as_str()),
+        Some("org/old")
     );
 }
 

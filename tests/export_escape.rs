@@ -21,6 +21,7 @@ fn report() -> ScanReport {
                 id: id.to_string(),
                 dir: PathBuf::from(format!("/models/{id}")),
                 weight_files: Vec::new(),
+                format: mother::weights::Format::Safetensors,
                 kind: ModelKind::Full,
                 declared_parent: Some(DeclaredParent {
                     id: IDS[0].to_string(),

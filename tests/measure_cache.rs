@@ -15,6 +15,7 @@ fn file(size: u64, mtime_secs: u64) -> WeightFile {
         resolved: PathBuf::from("/models/blobs/abc"),
         bytes: size,
         modified: Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime_secs * 1_000_000_007)),
+        format: mother::weights::Format::Safetensors,
     }
 }
 
@@ -23,6 +24,7 @@ fn fingerprint(seed: f32) -> Fingerprint {
         name: name.into(),
         shape: vec![rows as usize * 3, cols as usize * 5],
         dtype: FloatDtype::BF16,
+        quantized: None,
         moments: Moments {
             count: 12345,
             mean: -0.001 * seed as f64,

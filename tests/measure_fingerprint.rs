@@ -19,6 +19,7 @@ fn weight_file(path: &Path) -> WeightFile {
         resolved: path.to_path_buf(),
         bytes: meta.len(),
         modified: meta.modified().ok(),
+        format: mother::weights::Format::Safetensors,
     }
 }
 

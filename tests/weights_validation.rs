@@ -359,6 +359,7 @@ fn fingerprint_model_reports_a_file_truncated_during_the_scan() {
         resolved: path.clone(),
         bytes: len,
         modified: None,
+        format: mother::weights::Format::Safetensors,
     }];
     // The 1-D bias is reported done before any data is read: truncate the file right then.
     let truncate = |_: u64| {

@@ -133,7 +133,7 @@ impl<'a> Walk<'a> {
             inside_model,
         };
         let assessment = model_dir::assess(dir, &listing.files, &place, self.skipped);
-        self.models.extend(assessment.model);
+        self.models.extend(assessment.models);
         let inside_model = inside_model || assessment.holds_weights;
 
         for sub in listing.dirs {

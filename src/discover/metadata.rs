@@ -129,7 +129,7 @@ pub(super) fn parse_index(bytes: &[u8]) -> Result<Vec<String>, String> {
 }
 
 /// Lineage keys from a model card's YAML front matter.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct CardLineage {
     /// `base_model`, the first entry when it is a list.
     pub base_model: Option<String>,

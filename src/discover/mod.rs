@@ -1,8 +1,10 @@
-//! Where the models are: the Hugging Face hub cache layout, plain folders of safetensors,
-//! sharded checkpoints, PEFT adapters, and the lineage metadata that sits beside the weights.
+//! Where the models are: the Hugging Face hub cache layout, plain folders of weights
+//! (safetensors, PyTorch pickles, GGUF), sharded checkpoints, PEFT adapters, and the lineage
+//! metadata that sits beside the weights.
 //!
 //! Discovery only reads directory entries, symlinks and small metadata files (`config.json`,
 //! `README.md`, `adapter_config.json`, `*.index.json`); it never opens weights and never writes.
+//! It names each model's [`Format`] from its file names; the weights layer checks the contents.
 
 mod env;
 mod folder;
@@ -16,6 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub use crate::weights::Format;
 pub use env::hub_cache_from;
 
 /// One model found on disk, ready to be fingerprinted.
@@ -26,8 +29,10 @@ pub struct ModelEntry {
     pub id: String,
     /// The folder that holds the model's files (a hub snapshot folder or a plain folder).
     pub dir: PathBuf,
-    /// The safetensors files that make up the weights, in a stable order (shards sorted by name).
+    /// The files that make up the weights, in a stable order (shards sorted by name).
     pub weight_files: Vec<WeightFile>,
+    /// The format of the weight files (all files of a model share it).
+    pub format: Format,
     /// Full weights or a PEFT adapter.
     pub kind: ModelKind,
     /// What the model's own metadata says its parent is, if anything.
@@ -42,7 +47,7 @@ pub struct ModelEntry {
     pub last_accessed: Option<SystemTime>,
 }
 
-/// One safetensors file of a model.
+/// One weight file of a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeightFile {
     /// Path as the user would see it (inside the snapshot folder for hub repos).
@@ -53,13 +58,15 @@ pub struct WeightFile {
     pub bytes: u64,
     /// Modification time, part of the fingerprint cache key.
     pub modified: Option<SystemTime>,
+    /// Which reader opens it.
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelKind {
-    /// Complete weights (`model.safetensors` or shards).
+    /// Complete weights (`model.safetensors`, `pytorch_model.bin`, shards, a GGUF file).
     Full,
-    /// A PEFT adapter (`adapter_config.json` + `adapter_model.safetensors`).
+    /// A PEFT adapter (`adapter_config.json` + `adapter_model.safetensors` or `.bin`).
     Adapter {
         /// `base_model_name_or_path` from `adapter_config.json`.
         base: Option<String>,
@@ -109,7 +116,7 @@ pub enum DiscoverError {
 }
 
 /// Finds every model under `root`: a hub cache (holds `models--*`), a Hugging Face home (holds
-/// `hub/`), or any folder tree of safetensors models. Models come back sorted by id, skipped
+/// `hub/`), or any folder tree of models. Models come back sorted by id, skipped
 /// things sorted by path. Nothing is written and no weight file is opened.
 pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     let root_error = |reason: String| DiscoverError::Root {

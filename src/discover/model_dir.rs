@@ -1,4 +1,5 @@
-//! Whether one folder holds a model, which safetensors files make it up, and what its metadata
+//! Whether one folder holds models, which weight files make them up (safetensors, else PyTorch
+//! pickles; GGUF files beside them are models of their own), and what the folder's metadata
 //! says. Used for plain folders and for hub snapshot folders alike; weights are only looked at
 //! through their directory entries and metadata, never opened.
 
@@ -8,11 +9,9 @@ use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use super::links::{self, Unusable};
-use super::metadata::{self, CardLineage};
+use super::metadata::{self, CardLineage, ConfigFacts};
 use super::{DeclaredParent, ModelEntry, ModelKind, Skipped, WeightFile};
-
-/// The smallest possible safetensors file: the 8-byte header length alone.
-const MIN_SAFETENSORS_BYTES: u64 = 8;
+use crate::weights::Format;
 
 /// A file entry of a folder, as listed by the walker.
 #[derive(Debug)]
@@ -35,12 +34,13 @@ pub(super) struct Place<'a> {
 
 /// What one folder turned out to be.
 pub(super) struct Assessment {
-    pub model: Option<ModelEntry>,
-    /// The folder has safetensors weights (even if the model was skipped for a bad file).
+    pub models: Vec<ModelEntry>,
+    /// The folder has weights (even if a model was skipped for a bad file).
     pub holds_weights: bool,
 }
 
-/// Looks at one folder's files and reports a model, the reasons it cannot be used, or nothing.
+/// Looks at one folder's files and reports its models, the reasons they cannot be used, or
+/// nothing.
 pub(super) fn assess(
     dir: &Path,
     files: &[FileItem],
@@ -52,79 +52,223 @@ pub(super) fn assess(
         skipped,
         reported: Vec::new(),
     };
-    let model = match choose_weights(dir, files, &mut notes) {
-        Choice::Nothing => {
-            report_other_formats(files, &mut notes);
-            notes.report_unusable_links(files);
-            return Assessment {
-                model: None,
-                holds_weights: false,
-            };
+    let main = choose_weights(dir, files, &mut notes);
+    let ggufs = gguf_models(files, &mut notes);
+    if matches!(main, Choice::Nothing) && ggufs.is_empty() {
+        report_other_formats(files, &mut notes);
+        notes.report_unusable_links(files);
+        return Assessment {
+            models: Vec::new(),
+            holds_weights: false,
+        };
+    }
+    // A folder of one model is that model; GGUF files beside other weights, or beside each
+    // other, are named by their file.
+    let gguf_alone = matches!(main, Choice::Nothing) && ggufs.len() == 1;
+    let mut named_weights: Vec<(String, Weights)> = Vec::new();
+    if let Choice::Weights(weights) = main {
+        named_weights.push((place.id.to_string(), weights));
+    }
+    for weights in ggufs {
+        let id = match &weights.label {
+            Some(label) if !gguf_alone => format!("{}/{label}", place.id),
+            _ => place.id.to_string(),
+        };
+        named_weights.push((id, weights));
+    }
+    let mut models = Vec::new();
+    if !named_weights.is_empty() {
+        let adapter = named_weights.iter().any(|(_, weights)| weights.adapter);
+        let folder = FolderMetadata::read(files, adapter, &mut notes);
+        for (id, weights) in named_weights {
+            models.extend(build(dir, weights, &id, &folder, &mut notes));
         }
-        Choice::Unusable => None,
-        Choice::Weights { paths, adapter } => build(dir, files, paths, adapter, &mut notes),
-    };
+    }
     notes.report_unusable_links(files);
     Assessment {
-        model,
+        models,
         holds_weights: true,
     }
 }
 
 enum Choice {
-    /// No safetensors weights here.
+    /// No safetensors or pickle weights here.
     Nothing,
     /// Weights are here but cannot be used; the reasons are already reported.
     Unusable,
-    Weights {
-        paths: Vec<PathBuf>,
-        adapter: bool,
-    },
+    Weights(Weights),
 }
 
-/// Which files are the weights: `model.safetensors`, else the shards of an index, else an
-/// adapter, else every `*.safetensors` file (sorted). This is the order `transformers` and
-/// `peft` look for them.
+/// The files of one model.
+struct Weights {
+    paths: Vec<PathBuf>,
+    format: Format,
+    adapter: bool,
+    /// The file name that tells this model from others in the folder (GGUF files).
+    label: Option<String>,
+}
+
+impl Weights {
+    fn full(paths: Vec<PathBuf>, format: Format) -> Choice {
+        Choice::Weights(Self {
+            paths,
+            format,
+            adapter: false,
+            label: None,
+        })
+    }
+
+    fn adapter(path: PathBuf, format: Format) -> Choice {
+        Choice::Weights(Self {
+            paths: vec![path],
+            format,
+            adapter: true,
+            label: None,
+        })
+    }
+}
+
+/// Which files are the weights, in the order `transformers` and `peft` look for them, with
+/// safetensors before pickles: `model.safetensors`, the shards of a safetensors index, a
+/// safetensors adapter, every `*.safetensors` file (sorted); then `pytorch_model.bin`, the
+/// shards of a `*.bin.index.json`, `adapter_model.bin`.
 fn choose_weights(dir: &Path, files: &[FileItem], notes: &mut Notes<'_, '_>) -> Choice {
     if let Some(single) = named(files, "model.safetensors") {
-        return Choice::Weights {
-            paths: vec![single.path.clone()],
-            adapter: false,
-        };
+        return Weights::full(vec![single.path.clone()], Format::Safetensors);
     }
-    let index = named(files, "model.safetensors.index.json").or_else(|| {
-        files
-            .iter()
-            .find(|file| lower_name(&file.name).ends_with(".safetensors.index.json"))
-    });
-    if let Some(index) = index {
-        return match shards(dir, index, notes) {
-            Some(paths) => Choice::Weights {
-                paths,
-                adapter: false,
-            },
-            None => Choice::Unusable,
-        };
+    if let Some(index) = index_file(
+        files,
+        "model.safetensors.index.json",
+        ".safetensors.index.json",
+    ) {
+        return sharded(dir, index, Format::Safetensors, notes);
     }
     if let Some(adapter) = named(files, "adapter_model.safetensors") {
-        return Choice::Weights {
-            paths: vec![adapter.path.clone()],
-            adapter: true,
-        };
+        return Weights::adapter(adapter.path.clone(), Format::Safetensors);
     }
     let paths: Vec<PathBuf> = files
         .iter()
         .filter(|file| lower_name(&file.name).ends_with(".safetensors"))
         .map(|file| file.path.clone())
         .collect();
-    if paths.is_empty() {
-        Choice::Nothing
-    } else {
-        Choice::Weights {
-            paths,
-            adapter: false,
+    if !paths.is_empty() {
+        return Weights::full(paths, Format::Safetensors);
+    }
+    if let Some(single) = named(files, "pytorch_model.bin") {
+        return Weights::full(vec![single.path.clone()], Format::Pickle);
+    }
+    if let Some(index) = index_file(files, "pytorch_model.bin.index.json", ".bin.index.json") {
+        return sharded(dir, index, Format::Pickle, notes);
+    }
+    if let Some(adapter) = named(files, "adapter_model.bin") {
+        return Weights::adapter(adapter.path.clone(), Format::Pickle);
+    }
+    Choice::Nothing
+}
+
+/// The index called `name`, else the first whose name ends with `suffix`.
+fn index_file<'f>(files: &'f [FileItem], name: &str, suffix: &str) -> Option<&'f FileItem> {
+    named(files, name).or_else(|| {
+        files
+            .iter()
+            .find(|file| lower_name(&file.name).ends_with(suffix))
+    })
+}
+
+fn sharded(dir: &Path, index: &FileItem, format: Format, notes: &mut Notes<'_, '_>) -> Choice {
+    match shards(dir, index, notes) {
+        Some(paths) => Weights::full(paths, format),
+        None => Choice::Unusable,
+    }
+}
+
+/// One model per `*.gguf` file, or per complete set of split files
+/// (`name-00001-of-00003.gguf` ...), sorted by file name. An incomplete split set is reported.
+fn gguf_models(files: &[FileItem], notes: &mut Notes<'_, '_>) -> Vec<Weights> {
+    /// The parts found of one split set: its stem, its part count, `(part, file)`.
+    struct Split<'f> {
+        stem: String,
+        count: u32,
+        parts: Vec<(u32, &'f FileItem)>,
+    }
+    let mut singles = Vec::new();
+    let mut splits: Vec<Split<'_>> = Vec::new();
+    for file in files {
+        let name = file.name.to_string_lossy();
+        if !name.to_ascii_lowercase().ends_with(".gguf") {
+            continue;
+        }
+        match split_part(&name) {
+            Some((stem, part, count)) => {
+                match splits
+                    .iter_mut()
+                    .find(|split| split.stem == stem && split.count == count)
+                {
+                    Some(split) => split.parts.push((part, file)),
+                    None => splits.push(Split {
+                        stem: stem.to_string(),
+                        count,
+                        parts: vec![(part, file)],
+                    }),
+                }
+            }
+            None => singles.push(Weights {
+                paths: vec![file.path.clone()],
+                format: Format::Gguf,
+                adapter: false,
+                label: Some(name.into_owned()),
+            }),
         }
     }
+    for Split {
+        stem,
+        count,
+        mut parts,
+    } in splits
+    {
+        parts.sort_by_key(|(part, _)| *part);
+        let first = parts[0].1;
+        let label = first.name.to_string_lossy().into_owned();
+        let complete = parts.len() == count as usize
+            && parts
+                .iter()
+                .zip(1..)
+                .all(|((part, _), expected)| *part == expected);
+        if !complete {
+            let missing = (1..=count)
+                .find(|n| parts.iter().all(|(part, _)| part != n))
+                .unwrap_or(count);
+            let reason = format!(
+                "GGUF split {stem}-{missing:05}-of-{count:05}.gguf is missing — the split model {label} in {} is skipped; {}",
+                notes.place.id,
+                notes.redownload()
+            );
+            notes.skip(&first.path, reason);
+            continue;
+        }
+        singles.push(Weights {
+            paths: parts.iter().map(|(_, file)| file.path.clone()).collect(),
+            format: Format::Gguf,
+            adapter: false,
+            label: Some(label),
+        });
+    }
+    singles.sort_by(|a, b| a.label.cmp(&b.label));
+    singles
+}
+
+/// `("name", 2, 3)` for `name-00002-of-00003.gguf`, llama.cpp's split naming.
+fn split_part(file_name: &str) -> Option<(&str, u32, u32)> {
+    let stem = &file_name[..file_name.len().checked_sub(5)?];
+    let (rest, count) = stem.rsplit_once("-of-")?;
+    let (prefix, part) = rest.rsplit_once('-')?;
+    let number = |text: &str| {
+        (text.len() == 5 && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u32>().ok())
+            .flatten()
+    };
+    let (part, count) = (number(part)?, number(count)?);
+    (part >= 1 && part <= count).then_some((prefix, part, count))
 }
 
 /// The shard files an index names, or `None` (with the reason reported) when the index cannot
@@ -176,26 +320,57 @@ fn shards(dir: &Path, index: &FileItem, notes: &mut Notes<'_, '_>) -> Option<Vec
     complete.then_some(paths)
 }
 
-/// Stats the weight files and reads the metadata; `None` when a weight file is unusable.
+/// What the folder's metadata files say, read once for all its models.
+struct FolderMetadata {
+    card: CardLineage,
+    config: ConfigFacts,
+    adapter: metadata::AdapterFacts,
+}
+
+impl FolderMetadata {
+    /// `adapter`: the folder holds an adapter, whose `adapter_config.json` is read too.
+    fn read(files: &[FileItem], adapter: bool, notes: &mut Notes<'_, '_>) -> Self {
+        let card = named(files, "README.md")
+            .and_then(|readme| notes.read(readme))
+            .map(|bytes| metadata::card_lineage(&String::from_utf8_lossy(&bytes)))
+            .unwrap_or_default();
+        let config = named(files, "config.json")
+            .and_then(|config| notes.parse(config, metadata::parse_config))
+            .unwrap_or_default();
+        let adapter = named(files, "adapter_config.json")
+            .filter(|_| adapter)
+            .and_then(|config| notes.parse(config, metadata::parse_adapter_config))
+            .unwrap_or_default();
+        Self {
+            card,
+            config,
+            adapter,
+        }
+    }
+}
+
+/// Stats the weight files and assembles the model `id`; `None` when a weight file is unusable.
 fn build(
     dir: &Path,
-    files: &[FileItem],
-    paths: Vec<PathBuf>,
-    adapter: bool,
+    weights: Weights,
+    id: &str,
+    folder: &FolderMetadata,
     notes: &mut Notes<'_, '_>,
 ) -> Option<ModelEntry> {
-    let mut weight_files = Vec::with_capacity(paths.len());
+    let format = weights.format;
+    let mut weight_files = Vec::with_capacity(weights.paths.len());
     let mut last_accessed: Option<SystemTime> = None;
     let mut complete = true;
-    for path in paths {
+    for path in weights.paths {
         let problem = match links::follow(&path) {
             Ok(meta) if !meta.is_file() => {
                 "is not a regular file — replace it with the weights file".to_string()
             }
             Ok(meta) if meta.len() == 0 => format!("is empty (0 bytes) — {}", notes.redownload()),
-            Ok(meta) if meta.len() < MIN_SAFETENSORS_BYTES => format!(
-                "is {} bytes, too small to be safetensors — {}",
+            Ok(meta) if meta.len() < format.min_bytes() => format!(
+                "is {} bytes, too small to be {} — {}",
                 meta.len(),
+                format.name(),
                 notes.redownload()
             ),
             Ok(meta) => {
@@ -206,13 +381,14 @@ fn build(
                     resolved: fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
                     bytes: meta.len(),
                     modified: meta.modified().ok(),
+                    format,
                     path,
                 });
                 continue;
             }
             Err(unusable) => unusable.reason(notes.place.repo),
         };
-        let reason = format!("{problem}; model {} skipped", notes.place.id);
+        let reason = format!("{problem}; model {id} skipped");
         notes.skip(&path, reason);
         complete = false;
     }
@@ -220,39 +396,30 @@ fn build(
         return None;
     }
 
-    let card = named(files, "README.md")
-        .and_then(|readme| notes.read(readme))
-        .map(|bytes| metadata::card_lineage(&String::from_utf8_lossy(&bytes)))
-        .unwrap_or_default();
-    let config_facts = named(files, "config.json")
-        .and_then(|config| notes.parse(config, metadata::parse_config))
-        .unwrap_or_default();
-    let kind = if adapter {
-        let facts = named(files, "adapter_config.json")
-            .and_then(|config| notes.parse(config, metadata::parse_adapter_config))
-            .unwrap_or_default();
+    let kind = if weights.adapter {
         ModelKind::Adapter {
-            base: facts.base,
-            rank: facts.rank,
+            base: folder.adapter.base.clone(),
+            rank: folder.adapter.rank,
         }
     } else {
         ModelKind::Full
     };
     let declared_parent = declared_parent(
-        card,
+        folder.card.clone(),
         &kind,
-        config_facts.name_or_path.as_deref(),
+        folder.config.name_or_path.as_deref(),
         dir,
         notes.place,
     );
     Some(ModelEntry {
-        id: notes.place.id.to_string(),
+        id: id.to_string(),
         dir: dir.to_path_buf(),
         total_bytes: weight_files.iter().map(|file| file.bytes).sum(),
         weight_files,
+        format,
         kind,
         declared_parent,
-        config: config_facts.config,
+        config: folder.config.config.clone(),
         revision: None,
         last_accessed,
     })
@@ -321,11 +488,12 @@ fn names_another_model(name: &str, dir: &Path, place: &Place<'_>) -> bool {
     true
 }
 
-/// Other weight formats, which are reported so the user knows why a model is missing.
-/// `.bin`, `.pt`, `.pth`, `.h5` and `.msgpack` are also everyday extensions (firmware, Python
-/// path files, build caches), so such a file counts only in a folder with a model's config or
-/// under a name the Hugging Face libraries write; `.gguf`, `.onnx` and `.ckpt` always count.
-/// Trainer state files (`optimizer.pt`, `training_args.bin`, ...) are not weights.
+/// Weight files that are not read, reported so the user knows why a model is missing: other
+/// formats, and pickles under names `transformers` does not load as weights. `.bin`, `.pt`,
+/// `.pth`, `.h5` and `.msgpack` are also everyday extensions (firmware, Python path files,
+/// build caches), so such a file counts only in a folder with a model's config or under a name
+/// the Hugging Face libraries write; `.onnx` and `.ckpt` always count. Trainer state files
+/// (`optimizer.pt`, `training_args.bin`, ...) are not weights.
 fn report_other_formats(files: &[FileItem], notes: &mut Notes<'_, '_>) {
     if notes.place.inside_model {
         return;
@@ -341,10 +509,10 @@ fn report_other_formats(files: &[FileItem], notes: &mut Notes<'_, '_>) {
         let Some((stem, extension)) = name.rsplit_once('.') else {
             continue;
         };
+        const PICKLE: &str = "pickle weights are read only as pytorch_model.bin, adapter_model.bin or the shards of a *.bin.index.json";
         let (format, always) = match extension {
-            "bin" | "pt" | "pth" => ("pickle format is not read (it can run code)", false),
-            "ckpt" => ("pickle format is not read (it can run code)", true),
-            "gguf" => ("GGUF format is not read", true),
+            "bin" | "pt" | "pth" => (PICKLE, false),
+            "ckpt" => (PICKLE, true),
             "onnx" => ("ONNX format is not read", true),
             "h5" => ("Keras/TensorFlow HDF5 format is not read", false),
             "msgpack" => ("Flax msgpack format is not read", false),

@@ -5,7 +5,7 @@ use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
 use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
 use crate::measure::cache::{CacheKey, FingerprintCache};
 use crate::measure::{Fingerprint, fingerprint_model};
-use crate::weights::SafetensorsFile;
+use crate::weights::WeightSource;
 use crossbeam_channel::{Receiver, Sender};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -285,7 +285,7 @@ fn file_holding<'a>(entry: &'a ModelEntry, tensor: &str) -> &'a Path {
         shards => shards
             .iter()
             .find(|shard| {
-                SafetensorsFile::open(&shard.resolved)
+                WeightSource::open(&shard.resolved, shard.format)
                     .is_ok_and(|file| file.tensors().iter().any(|t| t.name == tensor))
             })
             .map_or(&entry.dir, |shard| &shard.path),

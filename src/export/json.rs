@@ -26,7 +26,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                     json!({
                         "name": t.name,
                         "shape": t.shape,
-                        "dtype": t.dtype,
+                        "dtype": t.quantized.map_or(t.dtype.name(), |q| q.name()),
                         "kurtosis": t.moments.excess_kurtosis(),
                         "norm": t.sum_sq.sqrt(),
                         "non_finite": t.non_finite,
@@ -41,6 +41,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "id": entry.id,
                 "path": entry.dir.to_string_lossy(),
                 "kind": kind,
+                "format": entry.format.name(),
                 "adapter_base": adapter_base,
                 "adapter_rank": adapter_rank,
                 "revision": entry.revision,

@@ -322,15 +322,15 @@ pub fn recover_with(
     }
 }
 
-/// A model is quantised when most of its matrices sit on an int8 grid (some quantisation
-/// schemes keep a few layers in float).
+/// A model is quantised when most of its matrices were stored block-quantised (GGUF) or sit on
+/// an int8 grid (some quantisation schemes keep a few layers in float).
 fn is_quantized(fingerprint: &Fingerprint) -> bool {
-    let on_grid = fingerprint
+    let quantized = fingerprint
         .tensors
         .iter()
-        .filter(|t| t.on_int8_grid)
+        .filter(|t| t.on_int8_grid || t.quantized.is_some())
         .count();
-    on_grid * 2 > fingerprint.tensors.len()
+    quantized * 2 > fingerprint.tensors.len()
 }
 
 /// The summary kurtosis of one model: the sum of excess kurtosis over its 2-D tensors.

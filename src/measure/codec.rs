@@ -4,7 +4,7 @@
 //! anything malformed.
 
 use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
-use crate::weights::Dtype;
+use crate::weights::{Dtype, QuantType};
 
 pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
     let sketch_bytes: usize = fingerprint
@@ -26,6 +26,7 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
             out.u64(d as u64);
         }
         out.str(t.dtype.name());
+        out.str(t.quantized.map_or("", QuantType::name));
         out.u64(t.moments.count);
         for v in [
             t.moments.mean,
@@ -67,6 +68,10 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             .map(|_| r.u64().and_then(|d| usize::try_from(d).ok()))
             .collect::<Option<Vec<_>>>()?;
         let dtype = Dtype::parse(&r.str()?)?.float()?;
+        let quantized = match r.str()?.as_str() {
+            "" => None,
+            name => Some(QuantType::from_name(name)?),
+        };
         let moments = Moments {
             count: r.u64()?,
             mean: r.f64()?,
@@ -97,6 +102,7 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             name,
             shape,
             dtype,
+            quantized,
             moments,
             sum_sq,
             content_hash,

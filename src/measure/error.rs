@@ -19,12 +19,10 @@ pub enum MeasureError {
         first: PathBuf,
         second: PathBuf,
     },
-    /// A tensor's dtype is not one mother knows. Its bytes cannot be interpreted, and a
+    /// A tensor's dtype is not one mother reads. Its bytes cannot be interpreted, and a
     /// fingerprint without it would describe only part of the model, so the model is refused.
-    #[error(
-        "{}: tensor {tensor:?} {reason} — mother cannot read it, so the model is left out; convert the tensor to F32, F16 or BF16 (or update mother if this is a newer safetensors dtype)",
-        path.display()
-    )]
+    /// The reason (from the reader) says what to do.
+    #[error("{}: tensor {tensor:?} {reason}", path.display())]
     UnknownDtype {
         path: PathBuf,
         tensor: String,

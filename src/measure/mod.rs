@@ -24,7 +24,7 @@ pub use error::MeasureError;
 pub use model::fingerprint_model;
 pub use tensor::TensorAccumulator;
 
-use crate::weights::FloatDtype;
+use crate::weights::{FloatDtype, QuantType};
 use serde::{Deserialize, Serialize};
 
 /// Central moments of a sample, merged exactly across chunks (Chan / Pébay update), in f64.
@@ -91,12 +91,18 @@ pub struct RoundedHashes {
 pub struct TensorFingerprint {
     pub name: String,
     pub shape: Vec<usize>,
-    /// Stored dtype as in the safetensors header.
+    /// The precision of the values the statistics were taken from: the stored dtype (with
+    /// safetensors' names; a PyTorch `HalfStorage` is `F16`), or F32 for a block-quantised GGUF
+    /// tensor, which [`Self::quantized`] names.
     pub dtype: FloatDtype,
+    /// The GGUF block type the values were dequantised from, if any.
+    pub quantized: Option<QuantType>,
     pub moments: Moments,
     /// Sum of squares of the values (||W||_F^2).
     pub sum_sq: f64,
-    /// Hash of the raw stored bytes (xxh3), for exact duplicates.
+    /// Hash of the raw stored bytes (xxh3), for exact duplicates. A PyTorch checkpoint stores a
+    /// contiguous tensor as safetensors does, so both give the same hash; a GGUF tensor hashes
+    /// its own (quantised, possibly row-permuted) bytes.
     pub content_hash: u64,
     /// Hashes of the values rounded to coarser dtypes, for cast copies and for telling which
     /// tensors a fine-tune left as they were when parent and child are stored differently.

@@ -1,11 +1,11 @@
-//! The fingerprint of a whole model: open and validate every file, then run the fused pass over
-//! every 2-D floating-point tensor in parallel (across tensors and files), with progress and
-//! cancellation.
+//! The fingerprint of a whole model: open and validate every file (safetensors, PyTorch pickle
+//! or GGUF, through one [`WeightSource`]), then run the fused pass over every 2-D tensor whose
+//! values are read, in parallel (across tensors and files), with progress and cancellation.
 
 use super::tensor::TensorAccumulator;
 use super::{Fingerprint, MeasureError, TensorFingerprint};
 use crate::discover::WeightFile;
-use crate::weights::{FloatDtype, SafetensorsFile, TensorInfo};
+use crate::weights::{Dtype, FloatDtype, RowOrder, TensorInfo, ValueDecoder, WeightSource};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ pub fn fingerprint_model(
     let opened = files
         .iter()
         .map(|f| {
-            SafetensorsFile::open(&f.resolved).map_err(|mut e| {
+            WeightSource::open(&f.resolved, f.format).map_err(|mut e| {
                 e.path = f.path.clone();
                 e
             })
@@ -77,19 +77,17 @@ pub fn fingerprint_model(
     })
 }
 
-/// Only 2-D floating-point tensors carry a fingerprint; the rest count to the totals.
+/// Only 2-D tensors whose values are read (floats, and GGUF block types) carry a fingerprint;
+/// the rest count to the totals. The dtype is the precision of the values once decoded.
 fn fingerprinted_dtype(tensor: &TensorInfo) -> Option<FloatDtype> {
     if tensor.shape.len() == 2 {
-        tensor.dtype.float()
+        tensor.dtype.value_dtype()
     } else {
         None
     }
 }
 
-fn check_unique_names(
-    opened: &[SafetensorsFile],
-    files: &[WeightFile],
-) -> Result<(), MeasureError> {
+fn check_unique_names(opened: &[WeightSource], files: &[WeightFile]) -> Result<(), MeasureError> {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (index, file) in opened.iter().enumerate() {
         let names = file
@@ -111,10 +109,7 @@ fn check_unique_names(
     Ok(())
 }
 
-fn check_known_dtypes(
-    opened: &[SafetensorsFile],
-    files: &[WeightFile],
-) -> Result<(), MeasureError> {
+fn check_known_dtypes(opened: &[WeightSource], files: &[WeightFile]) -> Result<(), MeasureError> {
     for (file, weight_file) in opened.iter().zip(files) {
         if let Some(unreadable) = file.unreadable().first() {
             return Err(MeasureError::UnknownDtype {
@@ -127,9 +122,11 @@ fn check_known_dtypes(
     Ok(())
 }
 
-/// Streams one 2-D tensor of `dtype` through the fused pass.
+/// Streams one 2-D tensor through the fused pass: plain floats stored in order are decoded by
+/// the pass itself; block types and re-ordered rows go through a [`ValueDecoder`], and the
+/// content hash still covers the stored bytes.
 fn fingerprint_tensor(
-    file: &SafetensorsFile,
+    file: &WeightSource,
     tensor: &TensorInfo,
     dtype: FloatDtype,
     buffer: &mut Vec<u8>,
@@ -138,13 +135,31 @@ fn fingerprint_tensor(
 ) -> Result<TensorFingerprint, MeasureError> {
     let (rows, cols) = (tensor.shape[0], tensor.shape[1]);
     let mut accumulator = TensorAccumulator::new(dtype, rows, cols);
+    let in_order = tensor.dtype.float().is_some() && tensor.row_order == RowOrder::AsStored;
+    let mut decoder = if in_order {
+        None
+    } else {
+        if let Dtype::Quantized(quantized) = tensor.dtype {
+            accumulator = accumulator.quantized_from(quantized);
+        }
+        Some(ValueDecoder::new(tensor))
+    };
     file.for_each_chunk(tensor, buffer, |chunk| {
         if cancel.load(Ordering::Relaxed) {
             return Err(MeasureError::Cancelled);
         }
-        accumulator.push_bytes(chunk);
+        match &mut decoder {
+            None => accumulator.push_bytes(chunk),
+            Some(decoder) => {
+                accumulator.hash_stored(chunk);
+                decoder.push(chunk, &mut |values: &[f32]| accumulator.push_values(values));
+            }
+        }
         on_bytes(chunk.len() as u64);
         Ok(())
     })?;
+    if let Some(decoder) = &mut decoder {
+        decoder.finish(&mut |values: &[f32]| accumulator.push_values(values));
+    }
     Ok(accumulator.finish(&tensor.name, &tensor.shape))
 }

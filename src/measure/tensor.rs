@@ -10,7 +10,7 @@ use super::grid::GridSampler;
 use super::moments::{ShiftedSums, sum_and_sum_sq};
 use super::sketch::SketchBuilder;
 use super::{Moments, RoundedHashes, TensorFingerprint};
-use crate::weights::FloatDtype;
+use crate::weights::{FloatDtype, QuantType};
 use std::hash::Hasher;
 use twox_hash::XxHash3_64;
 
@@ -21,6 +21,8 @@ const BLOCK_VALUES: usize = 4096;
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
+    /// The GGUF block type the values were dequantised from ([`Self::quantized_from`]).
+    quantized: Option<QuantType>,
     moments: Moments,
     sum_sq: f64,
     non_finite: u64,
@@ -46,6 +48,7 @@ impl TensorAccumulator {
     pub fn new(dtype: FloatDtype, rows: usize, cols: usize) -> Self {
         Self {
             dtype,
+            quantized: None,
             moments: Moments::default(),
             sum_sq: 0.0,
             non_finite: 0,
@@ -64,9 +67,22 @@ impl TensorAccumulator {
         }
     }
 
+    /// For values dequantised elsewhere from a GGUF block type: the fingerprint names it. Feed
+    /// such a tensor with [`Self::hash_stored`] and [`Self::push_values`].
+    pub fn quantized_from(mut self, quantized: QuantType) -> Self {
+        self.quantized = Some(quantized);
+        self
+    }
+
+    /// Adds the next chunk of stored bytes to the content hash only (the values come through
+    /// [`Self::push_values`]). The hash is always of the stored bytes, whatever the format.
+    pub fn hash_stored(&mut self, bytes: &[u8]) {
+        self.hasher.write(bytes);
+    }
+
     /// Adds the next chunk of stored bytes (whole elements).
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        self.hasher.write(bytes);
+        self.hash_stored(bytes);
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
@@ -166,6 +182,7 @@ impl TensorAccumulator {
             name: name.to_string(),
             shape: shape.to_vec(),
             dtype: self.dtype,
+            quantized: self.quantized,
             moments: self.moments,
             sum_sq: self.sum_sq,
             content_hash: self.hasher.finish(),

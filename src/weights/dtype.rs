@@ -1,11 +1,19 @@
-//! safetensors dtypes: their sizes and precisions, decoding of the floating-point ones into f32,
-//! and rounding f32 values into them (nearest, ties to even, as torch and numpy cast).
+//! Element types of stored tensors: their sizes and precisions, decoding of the floating-point
+//! ones into f32, and rounding f32 values into them (nearest, ties to even, as torch and numpy
+//! cast). The names are the safetensors ones (`F32`, `BF16`, `I64`, ...); the torch and GGUF
+//! readers map their own types onto them, and GGUF's block-quantised types get a variant of
+//! their own.
 
-/// A dtype named in a safetensors header that mother knows the size of.
+use super::gguf::QuantType;
+
+/// A stored element type that mother knows the size of.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Dtype {
     /// A floating-point dtype whose values are read for statistics.
     Float(FloatDtype),
+    /// A GGUF block-quantised type whose values are dequantised for statistics. Never parsed
+    /// from a safetensors header.
+    Quantized(QuantType),
     /// Any other known dtype (integers, BOOL, 8-bit and smaller floats): counted, never decoded.
     Other { name: &'static str, bits: u64 },
 }
@@ -64,22 +72,50 @@ impl Dtype {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Float(float) => float.name(),
+            Self::Quantized(quant) => quant.name(),
             Self::Other { name, .. } => name,
         }
     }
 
-    /// Width of one element in bits (sub-byte dtypes such as F4 pack several per byte).
-    pub fn bits(&self) -> u64 {
+    /// Bits that `numel` elements take (sub-byte dtypes such as F4 pack several per byte);
+    /// `None` when that overflows, or for a block type when `numel` is not whole blocks.
+    pub fn bits_for(&self, numel: u64) -> Option<u64> {
         match self {
-            Self::Float(float) => float.size() as u64 * 8,
-            Self::Other { bits, .. } => *bits,
+            Self::Float(float) => numel.checked_mul(float.size() as u64 * 8),
+            Self::Quantized(quant) => {
+                let block = quant.block_len() as u64;
+                numel
+                    .is_multiple_of(block)
+                    .then(|| (numel / block).checked_mul(quant.block_bytes() as u64 * 8))
+                    .flatten()
+            }
+            Self::Other { bits, .. } => numel.checked_mul(*bits),
         }
     }
 
+    /// Stored floats, read as they are.
     pub fn float(&self) -> Option<FloatDtype> {
         match self {
             Self::Float(float) => Some(*float),
+            Self::Quantized(_) | Self::Other { .. } => None,
+        }
+    }
+
+    /// The precision of the values once decoded, for the types whose values are read: the
+    /// stored float type, or F32 for block-quantised types (dequantised in f32).
+    pub fn value_dtype(&self) -> Option<FloatDtype> {
+        match self {
+            Self::Float(float) => Some(*float),
+            Self::Quantized(_) => Some(FloatDtype::F32),
             Self::Other { .. } => None,
+        }
+    }
+
+    /// Bytes that hold a whole number of elements (or blocks): streamed chunks are a multiple.
+    pub fn chunk_unit(&self) -> usize {
+        match self {
+            Self::Quantized(quant) => quant.block_bytes(),
+            Self::Float(_) | Self::Other { .. } => 1,
         }
     }
 }

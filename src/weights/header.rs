@@ -3,6 +3,8 @@
 
 use super::dtype::Dtype;
 use super::error::{WeightsError, WeightsErrorKind as Kind};
+use super::stream::open_file;
+use super::tensor::{RowOrder, TensorInfo, Unreadable};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -11,37 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// The largest header accepted, as in the reference reader: a larger length is corruption.
 pub const MAX_HEADER_BYTES: u64 = 100_000_000;
-
-/// One tensor of a file, with absolute byte offsets into the file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorInfo {
-    pub name: String,
-    pub dtype: Dtype,
-    pub shape: Vec<usize>,
-    /// First byte of the tensor's data, counted from the start of the file.
-    pub start: u64,
-    /// One past the last byte, counted from the start of the file.
-    pub end: u64,
-}
-
-impl TensorInfo {
-    pub fn byte_len(&self) -> u64 {
-        self.end - self.start
-    }
-
-    /// Number of elements (1 for a scalar, 0 when a dimension is 0).
-    pub fn numel(&self) -> u64 {
-        self.shape.iter().map(|&d| d as u64).product()
-    }
-}
-
-/// A tensor whose dtype mother does not know: the header is still read; the measure layer
-/// refuses a model that holds one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unreadable {
-    pub name: String,
-    pub reason: String,
-}
 
 /// An open, validated safetensors file. Holds the header only; data is streamed on demand.
 #[derive(Debug)]
@@ -66,17 +37,7 @@ impl SafetensorsFile {
     /// Opens and validates `path`. Reads only the header.
     pub fn open(path: &Path) -> Result<Self, WeightsError> {
         let fail = |kind, reason: String| WeightsError::new(path, kind, reason);
-        let file = File::open(path).map_err(|e| {
-            let fix = match e.kind() {
-                std::io::ErrorKind::PermissionDenied => "give your user read access (chmod u+r)",
-                _ => "check that it is still there and readable",
-            };
-            fail(Kind::Io, format!("cannot open: {e} — {fix}"))
-        })?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| fail(Kind::Io, format!("cannot read file size: {e}")))?
-            .len();
+        let (file, file_len) = open_file(path)?;
         if file_len < 8 {
             return Err(fail(
                 Kind::TooShort,
@@ -232,7 +193,9 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
         let Some(dtype) = Dtype::parse(dtype_name) else {
             parsed.unreadable.push(Unreadable {
                 name: name.clone(),
-                reason: format!("has unknown dtype {dtype_name:?}"),
+                reason: format!(
+                    "has unknown dtype {dtype_name:?} — mother cannot read it, so the model is left out; convert the tensor to F32, F16 or BF16 (or update mother if this is a newer safetensors dtype)"
+                ),
             });
             continue;
         };
@@ -243,6 +206,7 @@ fn parse_header(bytes: &[u8]) -> Result<ParsedHeader, Invalid> {
             shape,
             start,
             end,
+            row_order: RowOrder::AsStored,
         });
     }
     Ok(parsed)
@@ -330,7 +294,8 @@ fn parse_offsets(name: &str, fields: &Map<String, Value>) -> Result<(u64, u64), 
 fn check_size(name: &str, dtype: &Dtype, shape: &[usize], byte_len: u64) -> Result<(), Invalid> {
     let bits = shape
         .iter()
-        .try_fold(dtype.bits(), |acc, &d| acc.checked_mul(d as u64));
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .and_then(|numel| dtype.bits_for(numel));
     let matches = bits.is_some_and(|bits| bits % 8 == 0 && bits / 8 == byte_len);
     if matches {
         return Ok(());

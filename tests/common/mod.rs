@@ -7,6 +7,9 @@
 #![allow(dead_code)]
 
 pub mod discovery;
+pub mod formats;
+pub mod gguf_writer;
+pub mod torch_writer;
 
 use mother::demo::{FamilySpec, build_demo, is_complete};
 use mother::engine::{ScanEvent, ScanOptions, ScanReport, scan};

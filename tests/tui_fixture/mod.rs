@@ -59,6 +59,7 @@ fn fingerprint(params: u64, lowered: impl Fn(usize) -> f64) -> Fingerprint {
                 name,
                 shape: vec![64, 64],
                 dtype: FloatDtype::F32,
+                quantized: None,
                 moments: moments(base - lowered(index)),
                 sum_sq: 1.0,
                 content_hash: index as u64,
@@ -82,6 +83,7 @@ fn entry(id: &str, bytes: u64, declared: Option<&str>, kind: ModelKind) -> Model
         id: id.to_string(),
         dir: PathBuf::from("/hub").join(id),
         weight_files: Vec::new(),
+        format: mother::weights::Format::Safetensors,
         kind,
         declared_parent: declared.map(|parent| DeclaredParent {
             id: parent.to_string(),
