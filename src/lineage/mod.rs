@@ -203,7 +203,7 @@ pub struct Edge {
     pub direction_basis: DirectionBasis,
     /// The growth statistic of this edge, oriented parent -> child: (||child||^2 - ||parent||^2)
     /// over ||child - parent||^2 on the changed tensors. About +1 for an update independent of
-    /// the parent (LoRA), below -1 when weight decay shrank the child.
+    /// the parent (LoRA); far below when weight decay shrank the child.
     pub growth: Option<f64>,
     /// The noise of the growth statistic (its standard deviation were the update independent).
     pub growth_sigma: Option<f64>,

@@ -193,13 +193,9 @@ impl Report<'_> {
     }
 }
 
-/// The growth statistic the direction read, a -> b, and its noise: rescaled for full edges.
+/// The growth statistic, a -> b, and its noise.
 fn edge_growth(view: &PairView) -> Option<(f64, f64)> {
-    match (view.regime, view.rescaled_growth) {
-        (Regime::Full, Some(r)) => Some((r.growth, r.sigma)),
-        (Regime::Full, None) => None,
-        _ => view.growth.map(|g| (g, view.growth_sigma)),
-    }
+    view.growth.map(|g| (g, view.growth_sigma))
 }
 
 /// `x / y`, or 0 when `y` is not positive.
