@@ -78,7 +78,7 @@ fn main() -> anyhow::Result<()> {
 
     let mut pooled: Vec<Vec<Judged>> = vec![Vec::new(); methods.len()];
     println!(
-        "family | method | directed full lora all | undirected all | cast quant dup adapter | cross-tree | wrong >= 0.9"
+        "family | method | directed full lora all | undirected all | cast quant dup adapter | cross-tree | right at >= 0.9"
     );
     for dir in &families {
         let (truth, ids, fingerprints, adapters) = load(dir, cache_dir.as_deref())?;
@@ -115,7 +115,7 @@ fn main() -> anyhow::Result<()> {
                 cell(score.directed_of(&["duplicate"])),
                 cell(score.directed_of(&["adapter"])),
                 score.cross_tree,
-                score.wrong_at(0.9).len(),
+                cell(reliability(&score.edges)[0]),
             );
             if verbose {
                 for j in &score.edges {
