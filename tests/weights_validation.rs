@@ -393,3 +393,58 @@ fn every_f16_bit_pattern_decodes_like_half() {
         );
     }
 }
+
+/// Rounding f32 to BF16 and F16, as casts do (nearest, ties to even), agrees with `half` on
+/// every kind of value: a sweep of 2^20 bit patterns across all exponents (ties, subnormals,
+/// overflow to infinity, both signs), with `encode_into` (appending bytes) and `round_to_half`
+/// (the fingerprint pass's form, F16C where the CPU has it) giving the same bits.
+#[test]
+fn rounding_to_16_bits_matches_half_on_every_kind_of_value() {
+    let values: Vec<f32> = (0..1u32 << 20)
+        .map(|i| f32::from_bits(i.wrapping_mul(0x9E37_79B9) ^ (i << 12)))
+        .chain([
+            0.0,
+            -0.0,
+            1.0,
+            65504.0,
+            65520.0,
+            1e-8,
+            f32::INFINITY,
+            f32::MAX,
+        ])
+        .filter(|v| !v.is_nan())
+        .collect();
+    for (dtype, reference) in [
+        (
+            FloatDtype::BF16,
+            (|v: f32| half::bf16::from_f32(v).to_bits()) as fn(f32) -> u16,
+        ),
+        (FloatDtype::F16, |v: f32| half::f16::from_f32(v).to_bits()),
+    ] {
+        let mut halves = vec![0u16; values.len()];
+        dtype
+            .round_to_half(&values, &mut halves)
+            .expect("a 16-bit dtype");
+        let mut bytes = vec![7u8];
+        dtype.encode_into(&values, &mut bytes);
+        assert_eq!(bytes.len(), 1 + 2 * values.len());
+        for ((v, got), pair) in values.iter().zip(&halves).zip(bytes[1..].chunks_exact(2)) {
+            assert_eq!(
+                *got,
+                reference(*v),
+                "{dtype:?} {v:e} ({:#010x})",
+                v.to_bits()
+            );
+            assert_eq!(
+                u16::from_le_bytes([pair[0], pair[1]]),
+                *got,
+                "{dtype:?} {v:e}"
+            );
+        }
+    }
+    // NaN stays NaN, whatever its payload.
+    let nan = [f32::NAN, -f32::NAN, f32::from_bits(0x7f80_0001)];
+    let mut halves = [0u16; 3];
+    FloatDtype::BF16.round_to_half(&nan, &mut halves);
+    assert!(halves.iter().all(|&h| half::bf16::from_bits(h).is_nan()));
+}

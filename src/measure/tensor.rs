@@ -18,6 +18,17 @@ use twox_hash::XxHash3_64;
 /// core's L1 cache.
 const BLOCK_VALUES: usize = 4096;
 
+/// 16-bit patterns as the little-endian bytes a file stores them as.
+#[cfg(target_endian = "little")]
+fn little_endian_bytes(halves: &[u16]) -> &[u8] {
+    bytemuck::cast_slice(halves)
+}
+
+#[cfg(target_endian = "big")]
+fn little_endian_bytes(halves: &[u16]) -> &[u8] {
+    compile_error!("mother reads little-endian files on little-endian machines only")
+}
+
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
@@ -30,8 +41,8 @@ pub struct TensorAccumulator {
     /// Hash the values as casts to BF16 and F16 would store them (for dtypes finer than those).
     bf16_hasher: Option<XxHash3_64>,
     f16_hasher: Option<XxHash3_64>,
-    /// The current block encoded at a coarser precision, for those hashes.
-    encoded: Vec<u8>,
+    /// The current block as bit patterns of a coarser precision, for those hashes.
+    halves: Vec<u16>,
     grid: GridSampler,
     sketch: SketchBuilder,
     /// Flat index of the next value.
@@ -57,7 +68,7 @@ impl TensorAccumulator {
                 .then(|| XxHash3_64::with_seed(0)),
             f16_hasher: (dtype.mantissa_bits() > FloatDtype::F16.mantissa_bits())
                 .then(|| XxHash3_64::with_seed(0)),
-            encoded: Vec::new(),
+            halves: Vec::new(),
             grid: GridSampler::new(rows, cols),
             sketch: SketchBuilder::new(rows, cols),
             position: 0,
@@ -130,9 +141,10 @@ impl TensorAccumulator {
             (&mut self.f16_hasher, FloatDtype::F16),
         ] {
             if let Some(hasher) = hasher {
-                self.encoded.clear();
-                precision.encode_into(values, &mut self.encoded);
-                hasher.write(&self.encoded);
+                // Resized, never cleared: a block of the usual size costs no zeroing.
+                self.halves.resize(values.len(), 0);
+                precision.round_to_half(values, &mut self.halves);
+                hasher.write(little_endian_bytes(&self.halves));
             }
         }
         if self.moments.count > 0 {
