@@ -20,6 +20,13 @@ pub struct Cli {
     pub engine: EngineArgs,
 }
 
+impl Cli {
+    /// The arguments of this process. On a usage error clap prints it and exits with status 2.
+    pub fn from_env() -> Self {
+        Self::parse()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan without the terminal UI and print the recovered forest.
@@ -43,6 +50,28 @@ impl From<DirectionArg> for DirectionMode {
         match arg {
             DirectionArg::Finetune => DirectionMode::Finetune,
             DirectionArg::Pretrain => DirectionMode::Pretrain,
+        }
+    }
+}
+
+/// [`StoredDtype`] as a command-line value (kept here so that `demo` does not depend on clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DtypeArg {
+    F32,
+    F16,
+    Bf16,
+    /// Roots in f32; the other models take f32, bf16 and f16 in turn, so a tree mixes 32- and
+    /// 16-bit parents with 16- and 32-bit children, as a real cache does.
+    Mixed,
+}
+
+impl From<DtypeArg> for StoredDtype {
+    fn from(arg: DtypeArg) -> Self {
+        match arg {
+            DtypeArg::F32 => StoredDtype::F32,
+            DtypeArg::F16 => StoredDtype::F16,
+            DtypeArg::Bf16 => StoredDtype::Bf16,
+            DtypeArg::Mixed => StoredDtype::Mixed,
         }
     }
 }
@@ -103,7 +132,7 @@ pub struct DemoArgs {
     /// How weights are stored: f32, f16, bf16, or mixed (f32 roots; the rest take f32, bf16
     /// and f16 in turn; the default).
     #[arg(long, value_enum)]
-    pub dtype: Option<StoredDtype>,
+    pub dtype: Option<DtypeArg>,
     /// Fine-tune gently (lr 1e-4 instead of 3e-4): the new task's structure then raises the
     /// kurtosis of the weights instead of lowering it.
     #[arg(long)]
@@ -141,7 +170,7 @@ impl DemoArgs {
             spec.lora_rank = r;
         }
         if let Some(dtype) = self.dtype {
-            spec.dtype = dtype;
+            spec.dtype = dtype.into();
         }
         if let Some(seed) = self.seed {
             spec.seed = seed;

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod demo_command;
 pub mod discover;
 pub mod engine;
 pub mod evaluate;

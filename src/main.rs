@@ -1,4 +1,3 @@
-use clap::Parser;
 use mother::cli::{Cli, Command, EngineArgs};
 use mother::engine::ScanOptions;
 use mother::tui::TuiOptions;
@@ -6,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -23,7 +22,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mother::headless::run(&args, scan_options(root, &cli.engine))
         }
         Some(Command::Demo(args)) => {
-            let dir = mother::demo::run(&args)?;
+            let dir = mother::demo_command::run(&args)?;
             if !args.no_tui {
                 let banner = format!("Demo family in {}", dir.display());
                 explore(dir, &cli.engine, Some(banner))?;
@@ -45,7 +44,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "No models in {searched}: opening the demo family instead \
                          (mother scan {searched} lists what it skipped there)."
                     );
-                    let dir = mother::demo::run(&mother::cli::DemoArgs::default())?;
+                    let dir = mother::demo_command::run(&mother::cli::DemoArgs::default())?;
                     let banner = format!("No models in {searched} — showing the demo family");
                     explore(dir, &cli.engine, Some(banner))?;
                 }

@@ -6,7 +6,7 @@
 //! exploring the cache (`mother-demo/full0-c2-g1` is grandchild 1 of child 2 of full tree 0);
 //! tensor names never do.
 
-use super::{DemoError, FamilySpec};
+use super::{DemoError, FamilySpec, StoredDtype};
 
 pub const ORG: &str = "mother-demo";
 /// The organisation the exact duplicate is re-uploaded under.
@@ -14,7 +14,7 @@ pub const MIRROR_ORG: &str = "mother-mirror";
 
 /// How a model came to be from its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Regime {
+pub enum HowMade {
     /// Trained from a random init: a root.
     Pretrain,
     /// Every weight fine-tuned.
@@ -23,12 +23,12 @@ pub enum Regime {
     Lora,
 }
 
-impl Regime {
+impl HowMade {
     pub fn label(self) -> &'static str {
         match self {
-            Regime::Pretrain => "pretrain",
-            Regime::Full => "full",
-            Regime::Lora => "lora",
+            HowMade::Pretrain => "pretrain",
+            HowMade::Full => "full",
+            HowMade::Lora => "lora",
         }
     }
 }
@@ -47,7 +47,7 @@ pub struct Node {
     pub id: String,
     /// Index of the parent in the plan.
     pub parent: Option<usize>,
-    pub regime: Regime,
+    pub how_made: HowMade,
     pub arch: Arch,
     pub depth: usize,
     /// Position among its parent's children (0 for roots).
@@ -59,7 +59,7 @@ impl Node {
     /// How this model is stored under the family's `dtype`: under `mixed`, the first child of
     /// the first generation is F32 and each generation shifts the turn by one, so even a family
     /// of two children per model holds all three dtypes.
-    pub fn dtype(&self, dtype: super::StoredDtype) -> super::StoredDtype {
+    pub fn dtype(&self, dtype: StoredDtype) -> StoredDtype {
         dtype.for_model(
             (self.sibling + self.depth).saturating_sub(1),
             self.parent.is_none(),
@@ -98,12 +98,12 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
     spec.validate()?;
     let mut nodes = Vec::new();
     let mut add_tree =
-        |prefix: String, children: usize, depth: usize, regime: Regime, arch: Arch| {
+        |prefix: String, children: usize, depth: usize, how_made: HowMade, arch: Arch| {
             let root = nodes.len();
             nodes.push(Node {
                 id: format!("{ORG}/{prefix}-root"),
                 parent: None,
-                regime: Regime::Pretrain,
+                how_made: HowMade::Pretrain,
                 arch,
                 depth: 0,
                 sibling: 0,
@@ -122,7 +122,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
                         nodes.push(Node {
                             id: format!("{ORG}/{child_name}"),
                             parent: Some(parent),
-                            regime,
+                            how_made,
                             arch,
                             depth: level,
                             sibling: child,
@@ -140,7 +140,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
             format!("full{tree}"),
             spec.children,
             spec.depth,
-            Regime::Full,
+            HowMade::Full,
             Arch::Main,
         ));
     }
@@ -150,12 +150,12 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
             format!("lora{tree}"),
             spec.children,
             spec.depth,
-            Regime::Lora,
+            HowMade::Lora,
             Arch::Main,
         ));
     }
     if spec.extras.other_arch {
-        add_tree("narrow0".to_owned(), 2, 1, Regime::Full, Arch::Other);
+        add_tree("narrow0".to_owned(), 2, 1, HowMade::Full, Arch::Other);
     }
     for (index, node) in nodes.iter_mut().enumerate() {
         node.seed = model_seed(spec.seed, index as u64);
@@ -198,7 +198,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
     // to BF16 exists unless the whole family is BF16.
     let cast = match (spec.extras.cast, first_full_children.first()) {
         (false, _) => None,
-        (true, _) if spec.dtype == super::StoredDtype::Bf16 => {
+        (true, _) if spec.dtype == StoredDtype::Bf16 => {
             return Err(DemoError::Spec(
                 "the `cast` extra casts a model to BF16, and every model is BF16 already: use --dtype f32, f16 or mixed, or turn the extra off".to_owned(),
             ));

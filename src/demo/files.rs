@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// How the weights of a model are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoredDtype {
     F32,
