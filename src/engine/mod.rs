@@ -1,6 +1,10 @@
 //! Runs the stages in order — discover, fingerprint (in parallel, through the cache), recover —
 //! and reports progress as [`ScanEvent`]s. The headless command and the TUI drive the same code.
 
+mod declared;
+
+pub use declared::{Declared, declared_status};
+
 use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
 use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
 use crate::measure::cache::{CacheKey, FingerprintCache};

@@ -1,8 +1,7 @@
 //! Graphviz DOT: one node per model (named by its quoted, escaped id), one edge per recovered
 //! parent -> child link labelled with its confidence, duplicates as dashed edges.
 
-use super::{Declared, declared_status};
-use crate::engine::ScanReport;
+use crate::engine::{Declared, ScanReport, declared_status};
 use crate::lineage::{EdgeKind, Level, Regime};
 use crate::units::si;
 use std::fmt::Write;

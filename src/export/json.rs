@@ -1,9 +1,8 @@
 //! The JSON document of `mother scan --json`. Keys come out sorted (serde_json's map is ordered
 //! by key) and numbers in their shortest round-trip form, so equal input gives equal bytes.
 
-use super::{Declared, declared_status};
 use crate::discover::ModelKind;
-use crate::engine::ScanReport;
+use crate::engine::{Declared, ScanReport, declared_status};
 use serde_json::{Value, json};
 
 /// The JSON document of `mother scan --json`:

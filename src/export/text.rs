@@ -1,8 +1,7 @@
 //! The readable forest that `mother scan` prints without `--json`: one tree per root drawn with
 //! box-drawing branches, each child with the confidence of the edge into it.
 
-use super::{Declared, declared_status};
-use crate::engine::ScanReport;
+use crate::engine::{Declared, ScanReport, declared_status};
 use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level};
 use crate::units::si;
 use std::fmt::Write;

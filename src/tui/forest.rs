@@ -23,7 +23,7 @@ pub enum NodeId {
     SkippedFile(usize),
 }
 
-pub use crate::export::Declared;
+pub use crate::engine::Declared;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the tree view: {0}")]
@@ -286,7 +286,7 @@ impl Forest {
     }
 
     pub fn declared(&self, model: usize) -> Declared {
-        crate::export::declared_status(&self.report, model, self.parent(model))
+        crate::engine::declared_status(&self.report, model, self.parent(model))
     }
 }
 
@@ -374,7 +374,7 @@ impl Builder<'_> {
             badges.insert(0, "adapter".to_string());
         }
         let parent = edge.map(|edge| edge.parent).or(original);
-        match crate::export::declared_status(self.report, model, parent) {
+        match crate::engine::declared_status(self.report, model, parent) {
             Declared::Agrees => badges.push("declared ✓".to_string()),
             Declared::Disagrees => badges.push("declared ✗".to_string()),
             Declared::None | Declared::NotScanned => {}
