@@ -1,17 +1,16 @@
 //! The bounded walk over a folder tree: lists each folder once, asks [`model_dir`] whether it is
 //! a model, and goes down into subfolders. Directory links are followed only when they lead out
 //! of the tree (inside it the real folder is walked anyway) and never twice, so link loops end;
-//! depth is capped. Hub repos met on the way (`models--*` laid out by the client) are read as hub
-//! repos, so a scan of `~/.cache` finds the hub cache inside it.
+//! depth is capped. Hub repos met on the way (`models--*` laid out by the client) are handed back
+//! to be read as hub repos, so a scan of `~/.cache` finds the hub cache inside it.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::hub;
 use super::links;
-use super::model_dir::{self, FileItem, Place};
+use super::model_dir::{self, FileItem, MODEL_REPO_PREFIX, Place};
 use super::{Discovery, ModelEntry, Skipped};
 
 /// Deeper than any real layout (a hub snapshot subfolder is 4 levels below the cache).
@@ -28,8 +27,9 @@ enum Naming<'a> {
     Snapshot { repo: &'a str },
 }
 
-/// Walks a plain folder tree, adding what it finds to `out`.
-pub(super) fn scan_tree(root: &Path, out: &mut Discovery) {
+/// Walks a plain folder tree, adding what it finds to `out`, and returns the hub model repos met
+/// on the way for the caller to read (the hub reader walks their snapshots with this walker).
+pub(super) fn scan_tree(root: &Path, out: &mut Discovery) -> Vec<PathBuf> {
     let top_name = fs::canonicalize(root)
         .ok()
         .and_then(|real| {
@@ -40,6 +40,7 @@ pub(super) fn scan_tree(root: &Path, out: &mut Discovery) {
     let mut walk = Walk::new(root, Naming::Plain { top_name }, &mut out.skipped);
     walk.run(root);
     out.models.extend(walk.models);
+    walk.hub_repos
 }
 
 /// Walks one hub snapshot folder and returns its models (ids without a revision suffix).
@@ -60,6 +61,8 @@ struct Walk<'a> {
     /// Canonical paths of the folders entered through links.
     entered: HashSet<PathBuf>,
     models: Vec<ModelEntry>,
+    /// `models--…` folders laid out by the hub client, met in a plain tree.
+    hub_repos: Vec<PathBuf>,
     skipped: &'a mut Vec<Skipped>,
 }
 
@@ -82,6 +85,7 @@ impl<'a> Walk<'a> {
             top_real: fs::canonicalize(top).unwrap_or_else(|_| top.to_path_buf()),
             entered: HashSet::new(),
             models: Vec::new(),
+            hub_repos: Vec::new(),
             skipped,
         }
     }
@@ -141,9 +145,11 @@ impl<'a> Walk<'a> {
             if IGNORED_DIRS.contains(&name.as_ref()) {
                 continue;
             }
-            if matches!(self.naming, Naming::Plain { .. }) && hub::is_repo_dir(&sub.path, &name) {
-                if name.starts_with(hub::MODEL_REPO_PREFIX) {
-                    hub::scan_repo(&sub.path, &mut self.models, self.skipped);
+            if matches!(self.naming, Naming::Plain { .. })
+                && model_dir::is_repo_dir(&sub.path, &name)
+            {
+                if name.starts_with(MODEL_REPO_PREFIX) {
+                    self.hub_repos.push(sub.path.clone());
                 }
                 continue;
             }

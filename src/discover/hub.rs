@@ -8,10 +8,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::folder;
+use super::model_dir::MODEL_REPO_PREFIX;
 use super::{Discovery, ModelEntry, Skipped};
-
-pub(super) const MODEL_REPO_PREFIX: &str = "models--";
-const OTHER_REPO_PREFIXES: [&str; 2] = ["datasets--", "spaces--"];
 
 /// A commit hash is 40 hex digits; anything much longer in a ref file is not a ref.
 const MAX_REF_BYTES: u64 = 1024;
@@ -19,23 +17,6 @@ const MAX_REF_BYTES: u64 = 1024;
 const MAX_REF_DEPTH: usize = 8;
 /// Revision ids carry this many leading characters of the commit, as `git` shows them.
 const SHORT_COMMIT: usize = 8;
-
-/// Whether a folder name is a hub cache repo of any kind (model, dataset, space).
-pub(super) fn is_hub_entry(name: &str) -> bool {
-    name.starts_with(MODEL_REPO_PREFIX)
-        || OTHER_REPO_PREFIXES
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-}
-
-/// Whether `dir`, named `name`, is a hub repo folder: the right prefix and the client's layout.
-/// A user's own folder that happens to be called `models--x` is not.
-pub(super) fn is_repo_dir(dir: &Path, name: &str) -> bool {
-    is_hub_entry(name)
-        && ["snapshots", "blobs", "refs"]
-            .iter()
-            .any(|part| dir.join(part).is_dir())
-}
 
 /// The repo id of a `models--…` folder: `org/name` (split at the first `--`) or just `name`.
 pub(super) fn repo_id(folder_name: &str) -> Option<String> {

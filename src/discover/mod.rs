@@ -143,14 +143,17 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
 
     let mut found = Discovery::default();
     let holds_model_repos = names.iter().any(|name| {
-        name.starts_with(hub::MODEL_REPO_PREFIX) && hub::is_repo_dir(&root.join(name), name)
+        name.starts_with(model_dir::MODEL_REPO_PREFIX)
+            && model_dir::is_repo_dir(&root.join(name), name)
     });
     if holds_model_repos {
         hub::scan_cache(root, &mut found);
     } else if names.iter().any(|name| name == "hub") && is_hub_cache(&root.join("hub")) {
         hub::scan_cache(&root.join("hub"), &mut found);
     } else {
-        folder::scan_tree(root, &mut found);
+        for repo in folder::scan_tree(root, &mut found) {
+            hub::scan_repo(&repo, &mut found.models, &mut found.skipped);
+        }
     }
     found.models.sort_by(|a, b| a.id.cmp(&b.id));
     found
@@ -183,7 +186,7 @@ fn is_hub_cache(dir: &Path) -> bool {
             names.is_empty()
                 || names
                     .iter()
-                    .any(|name| hub::is_hub_entry(name) || MARKERS.contains(&name.as_str()))
+                    .any(|name| model_dir::is_hub_entry(name) || MARKERS.contains(&name.as_str()))
         }
         Err(_) => true,
     }

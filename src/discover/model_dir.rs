@@ -1,7 +1,8 @@
 //! Whether one folder holds models, which weight files make them up (safetensors, else PyTorch
 //! pickles; GGUF files beside them are models of their own), and what the folder's metadata
 //! says. Used for plain folders and for hub snapshot folders alike; weights are only looked at
-//! through their directory entries and metadata, never opened.
+//! through their directory entries and metadata, never opened. It also tells a hub repo folder
+//! (laid out by the client) from a plain one, so the walk and the hub reader agree on which is which.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -12,6 +13,27 @@ use super::links::{self, Unusable};
 use super::metadata::{self, CardLineage, ConfigFacts};
 use super::{DeclaredParent, ModelEntry, ModelKind, Skipped, WeightFile};
 use crate::weights::Format;
+
+/// The hub client's repo folders: `models--{org}--{name}`, and datasets and spaces beside them.
+pub(super) const MODEL_REPO_PREFIX: &str = "models--";
+const OTHER_REPO_PREFIXES: [&str; 2] = ["datasets--", "spaces--"];
+
+/// Whether a folder name is a hub cache repo of any kind (model, dataset, space).
+pub(super) fn is_hub_entry(name: &str) -> bool {
+    name.starts_with(MODEL_REPO_PREFIX)
+        || OTHER_REPO_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+}
+
+/// Whether `dir`, named `name`, is a hub repo folder: the right prefix and the client's layout.
+/// A user's own folder that happens to be called `models--x` is not.
+pub(super) fn is_repo_dir(dir: &Path, name: &str) -> bool {
+    is_hub_entry(name)
+        && ["snapshots", "blobs", "refs"]
+            .iter()
+            .any(|part| dir.join(part).is_dir())
+}
 
 /// A file entry of a folder, as listed by the walker.
 #[derive(Debug)]
