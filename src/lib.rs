@@ -7,6 +7,9 @@
 //! [`engine`] runs the stages in order and reports progress; [`demo`] trains the model
 //! families that the tests and first-time users explore.
 
+// Library code handles its errors; tests may unwrap (clippy.toml: allow-unwrap-in-tests).
+#![deny(clippy::unwrap_used)]
+
 pub mod cli;
 pub mod demo;
 pub mod demo_command;

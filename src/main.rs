@@ -1,3 +1,8 @@
+//! The `mother` binary: parse the arguments, choose the headless command or the explorer, run it,
+//! and turn the outcome into an exit code.
+
+#![deny(clippy::unwrap_used)]
+
 use mother::cli::{Cli, Command, EngineArgs};
 use mother::engine::ScanOptions;
 use mother::tui::TuiOptions;

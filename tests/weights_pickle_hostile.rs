@@ -22,6 +22,8 @@ struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+// A global allocator is an unsafe trait; this test needs one to measure peak memory.
+#[allow(unsafe_code)]
 // SAFETY: every call is forwarded to the system allocator unchanged; the counters are only
 // bookkeeping beside it.
 unsafe impl GlobalAlloc for Counting {

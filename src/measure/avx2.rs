@@ -3,6 +3,11 @@
 //! bit-for-bit equal; only registers of four f64 or eight f32 replace the scalars. The
 //! compiler's own vectorisation of the portable loops shuffles lanes between registers (or
 //! keeps accumulators on the stack) and runs at half speed.
+//!
+//! The one module of `measure` allowed `unsafe`: the intrinsics need it. Every block says why it
+//! is sound, and every caller checks the CPU's features first.
+
+#![allow(unsafe_code)]
 
 use super::moments::{POWER_LANES, PartialPowers};
 use std::arch::x86_64::{

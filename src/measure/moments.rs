@@ -12,6 +12,7 @@ const LANES: usize = 8;
 
 /// Sum and sum of squares of `values`, in lanes (AVX2 when the CPU has it, same bits).
 #[inline(always)]
+#[allow(unsafe_code)] // the AVX2 lanes, after the run-time check
 pub fn sum_and_sum_sq(values: &[f64]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
@@ -80,6 +81,7 @@ impl ShiftedSums {
     /// The sums over `values` around `shift` rounded to f32, in lanes (AVX2 and FMA when the
     /// CPU has them, same bits).
     #[inline(always)]
+    #[allow(unsafe_code)] // the AVX2 and FMA version, after the run-time check
     pub fn of(values: &[f32], shift: f64) -> Self {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
@@ -206,6 +208,7 @@ impl Moments {
     /// them in [`sum_and_sum_sq`], so the block is read once for the mean and once here).
     /// AVX2 when the CPU has it, same bits.
     #[inline(always)]
+    #[allow(unsafe_code)] // the AVX2 lanes, after the run-time check
     pub fn around_mean(values: &[f64], mean: f64) -> Self {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {

@@ -84,6 +84,7 @@ impl SketchBuilder {
 
     /// Folds a piece of the current row, starting at column `self.col`, into `row_fold`.
     #[inline(always)]
+    #[allow(unsafe_code)] // the AVX2 row fold, after the run-time check
     fn fold_into_row(&mut self, piece: &[f32]) {
         let mut col = self.col;
         let mut piece = piece;

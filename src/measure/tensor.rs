@@ -92,6 +92,7 @@ impl TensorAccumulator {
     }
 
     /// Adds the next chunk of stored bytes (whole elements).
+    #[allow(unsafe_code)] // the AVX2 build of the same code, after the run-time check
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.hash_stored(bytes);
         #[cfg(target_arch = "x86_64")]

@@ -188,6 +188,7 @@ impl FloatDtype {
     /// f32, which is ample for weight statistics; a trailing partial element is ignored, the
     /// caller hands whole elements.
     #[inline(always)]
+    #[allow(unsafe_code)] // the F16C decoder, after the run-time check
     pub fn decode_into(self, bytes: &[u8], out: &mut Vec<f32>) {
         out.clear();
         match self {
@@ -221,6 +222,7 @@ impl FloatDtype {
     /// Appends `values` rounded to this dtype as little-endian stored bytes: the bytes a cast
     /// to this dtype would write (nearest, ties to even; NaN stays NaN). F64 widens exactly.
     #[inline(always)]
+    #[allow(unsafe_code)] // the F16C encoder, after the run-time check
     pub fn encode_into(self, values: &[f32], out: &mut Vec<u8>) {
         match self {
             Self::F32 => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
@@ -255,6 +257,7 @@ impl FloatDtype {
     /// the in-place form of [`FloatDtype::encode_into`] for the fingerprint pass, which hashes
     /// them as little-endian bytes. `None` for F32 and F64.
     #[inline(always)]
+    #[allow(unsafe_code)] // the F16C rounding, after the run-time check
     pub fn round_to_half(self, values: &[f32], out: &mut [u16]) -> Option<()> {
         debug_assert_eq!(values.len(), out.len());
         match self {
@@ -283,6 +286,7 @@ impl FloatDtype {
 /// f32 to F16 bit patterns eight at a time with F16C, nearest with ties to even.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
+#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
 fn round_f16_f16c(values: &[f32], out: &mut [u16]) {
     use std::arch::x86_64::{
         _MM_FROUND_TO_NEAREST_INT, _mm_storeu_si128, _mm256_cvtps_ph, _mm256_loadu_ps,
@@ -328,6 +332,7 @@ pub fn encode_f16(values: &[f32], out: &mut Vec<u8>) {
 /// `half::f16::from_f32`, which a test checks.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
+#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
 fn encode_f16_f16c(values: &[f32], out: &mut Vec<u8>) {
     use std::arch::x86_64::{
         _MM_FROUND_TO_NEAREST_INT, _mm_storeu_si128, _mm256_cvtps_ph, _mm256_loadu_ps,
@@ -353,6 +358,7 @@ fn encode_f16_f16c(values: &[f32], out: &mut Vec<u8>) {
 /// half is exact, so this gives the same values as the portable path.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
+#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
 fn decode_f16_f16c(bytes: &[u8], out: &mut Vec<f32>) {
     use std::arch::x86_64::{_mm_loadu_si128, _mm256_cvtph_ps, _mm256_storeu_ps};
     let blocks = bytes.chunks_exact(16);
