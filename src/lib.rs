@@ -20,6 +20,7 @@ pub mod export;
 pub mod headless;
 pub mod lineage;
 pub mod measure;
+pub mod simd;
 pub mod tui;
 pub mod units;
 pub mod weights;

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 /// weights layer's [`Format`](mother::weights::Format).
 const LAYERS: &[(&str, &[&str])] = &[
     ("units", &[]),
-    ("weights", &["units"]),
+    ("simd", &[]),
+    ("weights", &["units", "simd"]),
     ("discover", &["units", "weights"]),
-    ("measure", &["units", "weights", "discover"]),
+    ("measure", &["units", "simd", "weights", "discover"]),
     ("lineage", &["units", "weights", "discover", "measure"]),
     (
         "engine",

@@ -2,6 +2,7 @@
 //! values known by hand and by distribution.
 
 mod reference;
+mod simd_twin;
 
 use mother::measure::Moments;
 use mother::measure::moments::{ShiftedSums, sum_and_sum_sq, sum_and_sum_sq_portable};
@@ -217,8 +218,11 @@ fn uniform_and_gaussian_samples_have_their_known_kurtosis() {
     assert!((k - 3.0).abs() < 0.1, "laplace: {k}");
 }
 
+/// The byte path (decoding compiled for AVX2, F16C for F16) and the value path give the same
+/// fingerprint, and so does a run of both with every vector path off (`MOTHER_SIMD=off`, in a
+/// child process).
 #[test]
-fn the_dispatched_byte_path_gives_the_same_bits_as_the_portable_value_path() {
+fn the_byte_and_value_paths_give_the_same_bits_with_the_vector_paths_on_and_off() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let (rows, cols) = (300, 250);
     let values: Vec<f32> = Normal::new(0.01f32, 0.3)
@@ -226,23 +230,35 @@ fn the_dispatched_byte_path_gives_the_same_bits_as_the_portable_value_path() {
         .sample_iter(&mut rng)
         .take(rows * cols)
         .collect();
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let mut from_bytes = TensorAccumulator::new(FloatDtype::F32, rows, cols);
-    for chunk in bytes.chunks(1 << 20) {
-        from_bytes.push_bytes(chunk);
+    let mut digest = Vec::new();
+    for dtype in [FloatDtype::F32, FloatDtype::BF16, FloatDtype::F16] {
+        let mut bytes = Vec::new();
+        dtype.encode_into(&values, &mut bytes);
+        let mut stored = Vec::new();
+        dtype.decode_into(&bytes, &mut stored);
+        let mut from_bytes = TensorAccumulator::new(dtype, rows, cols);
+        for chunk in bytes.chunks(1 << 20) {
+            from_bytes.push_bytes(chunk);
+        }
+        let mut from_values = TensorAccumulator::new(dtype, rows, cols);
+        // The byte path decodes in blocks of 4096 values and hashes the stored bytes; feed the
+        // same blocks and bytes.
+        from_values.hash_stored(&bytes);
+        for block in stored.chunks(4096) {
+            from_values.push_values(block);
+        }
+        let (a, b) = (
+            from_bytes.finish("t", &[rows, cols]),
+            from_values.finish("t", &[rows, cols]),
+        );
+        assert_eq!(a, b, "{dtype:?}: the byte and value paths differ");
+        assert_eq!(a.sum_sq.to_bits(), b.sum_sq.to_bits());
+        digest.push(serde_json::to_string(&a).unwrap());
     }
-    let mut from_values = TensorAccumulator::new(FloatDtype::F32, rows, cols);
-    // The byte path decodes in blocks of 4096 values; feed the same blocks.
-    for block in values.chunks(4096) {
-        from_values.push_values(block);
-    }
-    let (a, b) = (
-        from_bytes.finish("t", &[rows, cols]),
-        from_values.finish("t", &[rows, cols]),
+    simd_twin::assert_same_without_simd(
+        "the_byte_and_value_paths_give_the_same_bits_with_the_vector_paths_on_and_off",
+        &digest.join(" "),
     );
-    assert_eq!(a.moments, b.moments);
-    assert_eq!(a.sum_sq.to_bits(), b.sum_sq.to_bits());
-    assert_eq!(a.sketch, b.sketch);
 }
 
 /// A tensor whose second half sits far from its first: the running mean is a poor shift for the

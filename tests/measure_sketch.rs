@@ -2,7 +2,9 @@
 //! and never of higher rank than the matrix.
 
 use mother::measure::Sketch;
-use mother::measure::sketch::{SketchBuilder, sign, sketch_matrix};
+use mother::measure::sketch::{
+    MAX_BUCKETS, SketchBuilder, fold_runs, fold_runs_portable, sign, sketch_matrix,
+};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -110,6 +112,30 @@ fn signs_depend_on_the_shape_and_are_balanced() {
 }
 
 proptest! {
+    /// The row fold (AVX2 when the CPU has it) against its portable twin, bit for bit, over
+    /// values of any magnitude and a partial run at the end, which both leave out.
+    #[test]
+    fn the_row_fold_gives_the_same_bits_as_its_portable_twin(
+        start in prop::collection::vec(-1e3f32..1e3, MAX_BUCKETS),
+        values in prop::collection::vec(
+            prop_oneof![-1.0f32..1.0, -1e6f32..1e6, -1e-6f32..1e-6],
+            0..8 * MAX_BUCKETS + 20,
+        ),
+        seed in any::<u64>(),
+    ) {
+        let signs: Vec<f32> = (0..values.len())
+            .map(|j| sign(seed as usize, 7, 1, j))
+            .collect();
+        let mut vector: [f32; MAX_BUCKETS] = start.clone().try_into().unwrap();
+        let mut portable = vector;
+        fold_runs(&mut vector, &values, &signs);
+        fold_runs_portable(&mut portable, &values, &signs);
+        prop_assert_eq!(vector.map(f32::to_bits), portable.map(f32::to_bits));
+        if values.len() < MAX_BUCKETS {
+            prop_assert_eq!(portable.to_vec(), start);
+        }
+    }
+
     #[test]
     fn sketch_is_linear(m in 1usize..150, n in 1usize..150, seed in 0u64..1000) {
         let a = gaussian(m * n, seed);

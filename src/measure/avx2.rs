@@ -5,7 +5,7 @@
 //! keeps accumulators on the stack) and runs at half speed.
 //!
 //! The one module of `measure` allowed `unsafe`: the intrinsics need it. Every block says why it
-//! is sound, and every caller checks the CPU's features first.
+//! is sound, and every caller checks [`crate::simd`] first.
 
 #![allow(unsafe_code)]
 

@@ -15,7 +15,7 @@ const LANES: usize = 8;
 #[allow(unsafe_code)] // the AVX2 lanes, after the run-time check
 pub fn sum_and_sum_sq(values: &[f64]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
+    if crate::simd::avx2() {
         // SAFETY: the CPU supports AVX2, checked just above.
         let (sum, sum_sq) = unsafe { super::avx2::sum_and_sum_sq_lanes(values) };
         return finish_sums(values, sum, sum_sq);
@@ -84,7 +84,7 @@ impl ShiftedSums {
     #[allow(unsafe_code)] // the AVX2 and FMA version, after the run-time check
     pub fn of(values: &[f32], shift: f64) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if crate::simd::avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
             return unsafe { Self::of_avx2(values, shift) };
         }
@@ -211,7 +211,7 @@ impl Moments {
     #[allow(unsafe_code)] // the AVX2 lanes, after the run-time check
     pub fn around_mean(values: &[f64], mean: f64) -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
+        if crate::simd::avx2() {
             // SAFETY: the CPU supports AVX2, checked just above.
             let lanes = unsafe { super::avx2::central_lanes(values, mean) };
             return Self::finish_central(values, mean, lanes);

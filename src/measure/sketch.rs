@@ -34,6 +34,33 @@ pub fn sign(rows: usize, cols: usize, axis: u64, index: usize) -> f32 {
     if x & 1 == 0 { 1.0 } else { -1.0 }
 }
 
+/// Folds whole runs of 64 columns into the 64 buckets of `fold`: `fold[k] += v[k] * s[k]` for
+/// every run of `values` and `signs`, in run order (AVX2 when the CPU has it, same bits). A
+/// partial run at the end is left out.
+#[inline(always)]
+#[allow(unsafe_code)] // the AVX2 version, after the run-time check
+pub fn fold_runs(fold: &mut [f32; MAX_BUCKETS], values: &[f32], signs: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::avx2() {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { super::avx2::fold_runs(fold, values, signs) };
+        return;
+    }
+    fold_runs_portable(fold, values, signs);
+}
+
+/// [`fold_runs`] without vector instructions: the reference the AVX2 code must match.
+pub fn fold_runs_portable(fold: &mut [f32; MAX_BUCKETS], values: &[f32], signs: &[f32]) {
+    let runs = values
+        .chunks_exact(MAX_BUCKETS)
+        .zip(signs.chunks_exact(MAX_BUCKETS));
+    for (run, run_signs) in runs {
+        for ((acc, &v), &s) in fold.iter_mut().zip(run).zip(run_signs) {
+            *acc += v * s;
+        }
+    }
+}
+
 /// Builds a sketch from the values of a row-major matrix fed in order, in pieces of any size.
 pub struct SketchBuilder {
     rows: usize,
@@ -84,29 +111,22 @@ impl SketchBuilder {
 
     /// Folds a piece of the current row, starting at column `self.col`, into `row_fold`.
     #[inline(always)]
-    #[allow(unsafe_code)] // the AVX2 row fold, after the run-time check
     fn fold_into_row(&mut self, piece: &[f32]) {
         let mut col = self.col;
         let mut piece = piece;
         while !piece.is_empty() {
             let bucket = col % self.col_buckets;
-            // Whole runs of 64 columns at once, with the fold in AVX2 registers; each bucket
-            // adds the same products in the same order as the loop below, so the bits agree.
-            #[cfg(target_arch = "x86_64")]
-            if bucket == 0
-                && self.col_buckets == MAX_BUCKETS
-                && piece.len() >= MAX_BUCKETS
-                && std::is_x86_feature_detected!("avx2")
-            {
+            // Whole runs of 64 columns at once (the fold in AVX2 registers when the CPU has
+            // them); each bucket adds the same products in the same order as the loop below,
+            // so the bits agree.
+            if bucket == 0 && self.col_buckets == MAX_BUCKETS && piece.len() >= MAX_BUCKETS {
                 let whole = piece.len() / MAX_BUCKETS * MAX_BUCKETS;
                 let fold: &mut [f32; MAX_BUCKETS] = self
                     .row_fold
                     .as_mut_slice()
                     .try_into()
                     .expect("a full-width row fold");
-                let signs = &self.col_signs[col..col + whole];
-                // SAFETY: the CPU supports AVX2, checked just above.
-                unsafe { super::avx2::fold_runs(fold, &piece[..whole], signs) };
+                fold_runs(fold, &piece[..whole], &self.col_signs[col..col + whole]);
                 col += whole;
                 piece = &piece[whole..];
                 continue;

@@ -96,7 +96,7 @@ impl TensorAccumulator {
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.hash_stored(bytes);
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
+        if crate::simd::avx2() {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.push_stored_avx2(bytes) };
             return;

@@ -204,7 +204,7 @@ impl FloatDtype {
             ),
             Self::F16 => {
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("f16c") {
+                if crate::simd::f16c() {
                     // SAFETY: the CPU supports F16C, checked just above.
                     unsafe { decode_f16_f16c(bytes, out) };
                     return;
@@ -241,7 +241,7 @@ impl FloatDtype {
             }
             Self::F16 => {
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("f16c") {
+                if crate::simd::f16c() {
                     // SAFETY: the CPU supports F16C, checked just above.
                     unsafe { encode_f16_f16c(values, out) };
                     return;
@@ -268,7 +268,7 @@ impl FloatDtype {
             }
             Self::F16 => {
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("f16c") {
+                if crate::simd::f16c() {
                     // SAFETY: the CPU supports F16C, checked just above.
                     unsafe { round_f16_f16c(values, out) };
                     return Some(());
@@ -286,7 +286,7 @@ impl FloatDtype {
 /// f32 to F16 bit patterns eight at a time with F16C, nearest with ties to even.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
-#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
+#[allow(unsafe_code)] // F16C intrinsics; callers check crate::simd::f16c first
 fn round_f16_f16c(values: &[f32], out: &mut [u16]) {
     use std::arch::x86_64::{
         _MM_FROUND_TO_NEAREST_INT, _mm_storeu_si128, _mm256_cvtps_ph, _mm256_loadu_ps,
@@ -332,7 +332,7 @@ pub fn encode_f16(values: &[f32], out: &mut Vec<u8>) {
 /// `half::f16::from_f32`, which a test checks.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
-#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
+#[allow(unsafe_code)] // F16C intrinsics; callers check crate::simd::f16c first
 fn encode_f16_f16c(values: &[f32], out: &mut Vec<u8>) {
     use std::arch::x86_64::{
         _MM_FROUND_TO_NEAREST_INT, _mm_storeu_si128, _mm256_cvtps_ph, _mm256_loadu_ps,
@@ -358,7 +358,7 @@ fn encode_f16_f16c(values: &[f32], out: &mut Vec<u8>) {
 /// half is exact, so this gives the same values as the portable path.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,f16c")]
-#[allow(unsafe_code)] // F16C intrinsics; callers check for F16C first
+#[allow(unsafe_code)] // F16C intrinsics; callers check crate::simd::f16c first
 fn decode_f16_f16c(bytes: &[u8], out: &mut Vec<f32>) {
     use std::arch::x86_64::{_mm_loadu_si128, _mm256_cvtph_ps, _mm256_storeu_ps};
     let blocks = bytes.chunks_exact(16);
