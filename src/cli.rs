@@ -5,11 +5,20 @@ use crate::lineage::DirectionMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// What the exit status means, shown under `--help`; README's table says the same.
+pub const EXIT_STATUS: &str = "\
+Exit status:
+  0  finished, every model read (also when stdout was closed early, as by `| head`)
+  1  failed (the message says what to do)
+  2  usage error (unknown option or bad value)
+  3  finished, but something was skipped (`mother scan` lists what and why)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "mother",
     version,
-    about = "Recover the family tree of neural-network models from their weights alone"
+    about = "Recover the family tree of neural-network models from their weights alone",
+    after_help = EXIT_STATUS
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,6 +39,7 @@ impl Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan without the terminal UI and print the recovered forest.
+    #[command(after_help = EXIT_STATUS)]
     Scan(ScanArgs),
     /// Train the demo model family, write it as a hub cache and open the explorer on it.
     Demo(DemoArgs),

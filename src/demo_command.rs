@@ -18,7 +18,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
         })?,
     };
     if args.dir.is_none() && is_complete(&dir, &spec) {
-        println!("{}", dir.display());
+        writeln!(std::io::stdout(), "{}", dir.display())?;
         return Ok(dir);
     }
     let terminal = std::io::stderr().is_terminal();
@@ -45,6 +45,6 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
             started.elapsed().as_secs_f64()
         );
     }
-    println!("{}", dir.display());
+    writeln!(std::io::stdout(), "{}", dir.display())?;
     Ok(dir)
 }

@@ -10,11 +10,12 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Exit code when the scan finished but something was skipped (distinct from failure, 1).
-pub const EXIT_WARNINGS: u8 = 2;
+/// Exit code when the scan finished but something was skipped: distinct from failure (1) and
+/// from a usage error (2, clap's).
+pub const EXIT_SKIPPED: u8 = 3;
 
 /// Runs a scan, prints the result and says how it went through the exit code:
-/// 0 all read, 2 done with warnings (something was skipped), 1 failure.
+/// 0 all read, 3 finished but something was skipped, 1 failure (see [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     let show_progress = std::io::stderr().is_terminal();
     let handle = spawn_scan(options);
@@ -38,7 +39,7 @@ pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     Ok(if report.skipped.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_WARNINGS)
+        ExitCode::from(EXIT_SKIPPED)
     })
 }
 
@@ -50,6 +51,9 @@ fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
     } else {
         write!(stdout, "{}", to_text(report))?;
     }
+    // Flushed here so that a reader that went away is an error [`crate::cli::EXIT_STATUS`]
+    // can call clean, not a write lost at exit.
+    stdout.flush()?;
     if let Some(path) = &args.dot {
         std::fs::write(path, to_dot(report)).with_context(|| {
             format!(

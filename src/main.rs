@@ -13,11 +13,22 @@ fn main() -> ExitCode {
     let cli = Cli::from_env();
     match run(cli) {
         Ok(code) => code,
+        // A reader that stopped early (`mother scan | head`) is not a failure: nothing more
+        // is wanted, so the exit is quiet and clean, as ripgrep's.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("mother: {error:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

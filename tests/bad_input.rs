@@ -507,7 +507,7 @@ fn an_unreadable_file_and_folder_are_reported_and_the_rest_goes_on() {
     };
     fs::set_permissions(&locked_folder, fs::Permissions::from_mode(0o755)).expect("chmod back");
 
-    assert_eq!(code, 2, "done with warnings");
+    assert_eq!(code, 3, "finished, something skipped");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
     let ids: Vec<&str> = json["models"]
         .as_array()
@@ -733,7 +733,7 @@ fn run_program(command: &[&OsStr]) -> (i32, String) {
 }
 
 #[test]
-fn the_binary_exits_2_with_the_skipped_list_on_bad_input_and_0_on_clean_input() {
+fn the_binary_exits_3_with_the_skipped_list_on_bad_input_and_0_on_clean_input() {
     let bad = tempfile::tempdir().expect("tempdir");
     let clean = tempfile::tempdir().expect("tempdir");
     let cache_dir = tempfile::tempdir().expect("tempdir");
@@ -752,7 +752,7 @@ fn the_binary_exits_2_with_the_skipped_list_on_bad_input_and_0_on_clean_input() 
     };
 
     let (code, stdout) = scan(bad.path());
-    assert_eq!(code, 2, "done with warnings");
+    assert_eq!(code, 3, "finished, something skipped");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
     let skipped = json["skipped"].as_array().expect("a skipped list");
     for case in &cases {

@@ -255,7 +255,7 @@ fn scan_json_names_each_models_format() {
         .arg(&cache.root)
         .output()
         .expect("mother runs");
-    assert_eq!(output.status.code(), Some(2), "done with warnings");
+    assert_eq!(output.status.code(), Some(3), "finished, something skipped");
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let formats: Vec<(&str, &str)> = json["models"]
         .as_array()
