@@ -1,5 +1,6 @@
 //! Where the hub cache is, by the same precedence as the official client, checked with made-up
-//! environments (the process environment is never touched).
+//! environments, and once through the binary given an environment of its own (this process's
+//! environment is never touched).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -67,8 +68,36 @@ fn tilde_and_variables_are_expanded() {
     assert_eq!(cache(&env), Some(PathBuf::from("/home/me")));
 }
 
+/// The binary reads the process environment itself: with `HF_HOME` pointing at a Hugging Face
+/// home whose `hub/` holds one model, `mother scan` without a path finds that model.
 #[test]
-fn the_real_environment_gives_some_folder() {
-    // Whatever this machine has set, some folder comes back (HOME is set in any test runner).
-    assert!(mother::discover::default_hub_cache().is_some());
+fn the_binary_finds_the_hub_cache_through_the_process_environment() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let repo = home.path().join("hub/models--org--name");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let snapshot = repo.join("snapshots").join(commit);
+    std::fs::create_dir_all(&snapshot).expect("snapshot folder");
+    std::fs::create_dir_all(repo.join("refs")).expect("refs folder");
+    std::fs::write(repo.join("refs/main"), commit).expect("ref");
+    let bytes: Vec<u8> = (0..16 * 16)
+        .flat_map(|i| ((i as f32 * 0.37).sin()).to_le_bytes())
+        .collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![16, 16], &bytes)
+        .expect("tensor view");
+    safetensors::serialize_to_file([("w", view)], None, &snapshot.join("model.safetensors"))
+        .expect("write the model");
+
+    let cache = tempfile::tempdir().expect("tempdir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+        .args(["scan", "--json", "--cache-dir"])
+        .arg(cache.path())
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HUGGINGFACE_HUB_CACHE")
+        .env("HF_HOME", home.path())
+        .output()
+        .expect("run mother");
+    assert!(output.status.success(), "{output:?}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["models"][0]["id"], "org/name", "{json}");
+    assert_eq!(json["models"].as_array().map(Vec::len), Some(1));
 }

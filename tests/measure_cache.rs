@@ -168,10 +168,41 @@ fn concurrent_puts_leave_one_whole_entry() {
     assert_eq!(std::fs::read_dir(cache.dir()).unwrap().count(), 1);
 }
 
+/// Without `--cache-dir` the binary keeps fingerprints in `mother/fingerprints` under the
+/// platform cache directory: `$XDG_CACHE_HOME`, else `$HOME/.cache` (Linux). Both are set here,
+/// so the test checks where the entries land whatever the environment it runs in.
 #[test]
-fn default_dir_ends_in_fingerprints() {
-    if let Some(dir) = FingerprintCache::default_dir() {
-        assert!(dir.ends_with("fingerprints"));
-        assert!(dir.to_string_lossy().contains("mother"));
+#[cfg(target_os = "linux")]
+fn the_default_dir_is_mother_fingerprints_in_the_platform_cache() {
+    let models = tempfile::tempdir().unwrap();
+    let dir = models.path().join("m");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes: Vec<u8> = (0..32 * 32)
+        .flat_map(|i| ((i as f32 * 0.61).sin()).to_le_bytes())
+        .collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![32, 32], &bytes)
+        .unwrap();
+    safetensors::serialize_to_file([("w", view)], None, &dir.join("model.safetensors")).unwrap();
+
+    let entries = |dir: &std::path::Path| std::fs::read_dir(dir).map_or(0, |d| d.count());
+    let home = tempfile::tempdir().unwrap();
+    let xdg = tempfile::tempdir().unwrap();
+    for (xdg_cache_home, expected) in [
+        (None, home.path().join(".cache/mother/fingerprints")),
+        (Some(xdg.path()), xdg.path().join("mother/fingerprints")),
+    ] {
+        let mut scan = std::process::Command::new(env!("CARGO_BIN_EXE_mother"));
+        scan.arg("scan").arg(models.path()).arg("--json");
+        scan.env("HOME", home.path()).env_remove("XDG_CACHE_HOME");
+        if let Some(path) = xdg_cache_home {
+            scan.env("XDG_CACHE_HOME", path);
+        }
+        let output = scan.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(
+            entries(&expected) > 0,
+            "no fingerprint in {} (XDG_CACHE_HOME {xdg_cache_home:?})",
+            expected.display()
+        );
     }
 }

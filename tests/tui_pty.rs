@@ -1,11 +1,13 @@
 //! The real binary in a pseudo-terminal, as a person would use it: start it on a demo family,
 //! wait for the tree, move, open a node, export DOT, quit; then check the file and that the
-//! terminal was given back (alternate screen left, cursor shown, raw mode off).
+//! terminal was given back (alternate screen left, cursor shown, raw mode off: `stty -a` on the
+//! pty shows `-icanon -echo` while it runs and `icanon echo` after it quits).
 
 mod common;
 
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use std::io::{Read, Write};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,31 @@ impl Screen {
     }
 }
 
+/// Whether canonical input and echo are on for the terminal `tty`, as `stty -a` reports them
+/// (both on in the cooked mode a shell expects, both off in raw mode).
+fn canonical_and_echo(tty: &Path) -> (bool, bool) {
+    let terminal = std::fs::File::open(tty).expect("open the pty for stty");
+    let output = std::process::Command::new("stty")
+        .arg("-a")
+        .stdin(terminal)
+        .output()
+        .expect("run stty");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    let on = |flag: &str| {
+        if words.contains(&flag) {
+            true
+        } else if words.contains(&format!("-{flag}").as_str()) {
+            false
+        } else {
+            panic!("stty -a shows neither {flag} nor -{flag}:\n{text}")
+        }
+    };
+    (on("icanon"), on("echo"))
+}
+
 #[test]
 fn explore_export_and_quit_in_a_real_terminal() {
     let family = common::small_family();
@@ -56,6 +83,7 @@ fn explore_export_and_quit_in_a_real_terminal() {
     command.env("TERM", "xterm-256color");
     let mut child = pty.slave.spawn_command(command).unwrap();
     drop(pty.slave);
+    let tty = pty.master.tty_name().expect("the pty's device name");
 
     let screen = Screen {
         parser: Arc::new(Mutex::new(vt100::Parser::new(
@@ -90,6 +118,11 @@ fn explore_export_and_quit_in_a_real_terminal() {
         "the forest shows the demo models:\n{tree}"
     );
     assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+    assert_eq!(
+        canonical_and_echo(&tty),
+        (false, false),
+        "the explorer runs in raw mode"
+    );
 
     press(b"j");
     press(b"j");
@@ -127,4 +160,9 @@ fn explore_export_and_quit_in_a_real_terminal() {
     );
     assert!(tail.contains("\x1b[?25h"), "the cursor was not shown again");
     assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
+    assert_eq!(
+        canonical_and_echo(&tty),
+        (true, true),
+        "raw mode was not turned off: the shell would get no line editing and no echo"
+    );
 }
