@@ -81,6 +81,7 @@ fn expand_vars(text: &str, lookup: &impl Fn(&str) -> Option<OsString>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
         let pairs: Vec<(String, String)> = pairs
@@ -103,5 +104,77 @@ mod tests {
             "/x/y/$NOPE/${C"
         );
         assert_eq!(expand_vars("cost $ 5", &lookup), "cost $ 5");
+    }
+
+    /// One piece of a value: literal text (starting with a character that ends a bare name,
+    /// so that `$A` followed by it is still `$A`), a variable written `$NAME` or `${NAME}`, or
+    /// a `$` that starts no name.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Text(String),
+        Variable { name: String, braced: bool },
+        LoneDollar,
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            "[/.: -][^$]{0,6}".prop_map(Piece::Text),
+            ("[A-Za-z_][A-Za-z0-9_]{0,6}", any::<bool>())
+                .prop_map(|(name, braced)| Piece::Variable { name, braced }),
+            Just(Piece::LoneDollar),
+        ]
+    }
+
+    proptest! {
+        /// Against the obvious reading, piece by piece: a set variable becomes its value (not
+        /// expanded again, even when it holds a `$`), an unset one and a lone `$` stay as
+        /// written, and text passes through.
+        #[test]
+        fn expansion_matches_the_piecewise_reference(
+            pieces in prop::collection::vec(piece(), 0..8),
+            values in prop::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,6}", ".{0,6}", 0..6),
+            set_names in prop::collection::vec(any::<bool>(), 8),
+        ) {
+            // Some of the pieces' own names are set too, so that both branches are common.
+            let mut values = values;
+            for (piece, set) in pieces.iter().zip(&set_names) {
+                if let (Piece::Variable { name, .. }, true) = (piece, set) {
+                    values.entry(name.clone()).or_insert_with(|| format!("<{name}>"));
+                }
+            }
+            let mut text = String::new();
+            let mut expected = String::new();
+            // Every piece ends a bare name before it (text starts with a separator, the others
+            // with `$`), and none starts with `{`, so the pieces read the same together as apart.
+            for piece in &pieces {
+                match piece {
+                    Piece::Text(literal) => {
+                        text.push_str(literal);
+                        expected.push_str(literal);
+                    }
+                    Piece::Variable { name, braced } => {
+                        let written = if *braced {
+                            format!("${{{name}}}")
+                        } else {
+                            format!("${name}")
+                        };
+                        text.push_str(&written);
+                        expected.push_str(values.get(name).unwrap_or(&written));
+                    }
+                    Piece::LoneDollar => {
+                        text.push('$');
+                        expected.push('$');
+                    }
+                }
+            }
+            let lookup = |name: &str| values.get(name).map(OsString::from);
+            prop_assert_eq!(expand_vars(&text, &lookup), expected, "{:?}", text);
+        }
+
+        /// Text without a `$` comes back unchanged, whatever the environment holds.
+        #[test]
+        fn text_without_a_dollar_is_unchanged(text in "[^$]*") {
+            prop_assert_eq!(expand_vars(&text, &|_: &str| Some(OsString::from("x"))), text);
+        }
     }
 }

@@ -255,6 +255,7 @@ fn scalar(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn card(front: &str) -> CardLineage {
         card_lineage(&format!(
@@ -316,6 +317,89 @@ mod tests {
             card_lineage("\u{feff}---\r\nbase_model: org/a\r\n---\r\n"),
             lineage(Some("org/a"), None)
         );
+    }
+
+    /// A model id as the hub writes them (`org/name` or a bare name).
+    fn model_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9][A-Za-z0-9._-]{0,12}/[A-Za-z0-9][A-Za-z0-9._-]{0,16}",
+            "[A-Za-z0-9][A-Za-z0-9._-]{0,12}",
+        ]
+    }
+
+    /// `key: value` in one of the ways a model card writes it, as YAML lines.
+    fn written(key: &str, value: &str, style: usize, indent: &str) -> String {
+        let double = value.replace('\\', "\\\\").replace('"', "\\\"");
+        let single = value.replace('\'', "''");
+        match style {
+            0 => format!("{key}: {value}"),
+            1 => format!("{key}: \"{double}\""),
+            2 => format!("{key}: '{single}'"),
+            3 => format!("{key}: {value} # a comment"),
+            4 => format!("{key}: [{value}, other/model]"),
+            5 => format!("{key}: [ \"{double}\", 'other/model' ]"),
+            6 => format!("{key}:\n{indent}- {value}\n{indent}- other/model"),
+            _ => format!("{key}: # the parents\n{indent}- '{single}'"),
+        }
+    }
+
+    /// Lines of other front-matter keys, lists and comments the parser must pass over.
+    fn other_lines() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "license: apache-2.0",
+                "tags:\n- text-classification\n- base_model: not/this",
+                "language: [en, fr]",
+                "# base_model: commented/out",
+                "model-index:\n  - name: x\n    base_model: nested/one",
+                "datasets:\n  - glue",
+                "pipeline_tag: fill-mask",
+                "",
+            ])
+            .prop_map(str::to_string),
+            0..4,
+        )
+    }
+
+    proptest! {
+        /// Whatever the style, the order of keys and the other lines around them, the parser
+        /// reads back the base model and relation that were written, and nothing after the
+        /// closing `---` or nested under another key.
+        #[test]
+        fn written_lineage_is_read_back(
+            base in model_id(),
+            relation in prop::option::of(prop::sample::select(vec!["finetune", "adapter", "quantized", "merge"])),
+            styles in (0usize..8, 0usize..4),
+            indent in prop::sample::select(vec!["", "  ", "    "]),
+            before in other_lines(),
+            between in other_lines(),
+            after in other_lines(),
+            crlf in any::<bool>(),
+        ) {
+            let mut lines = vec!["---".to_string()];
+            lines.extend(before);
+            lines.push(written("base_model", &base, styles.0, indent));
+            lines.extend(between);
+            if let Some(relation) = relation {
+                lines.push(written("base_model_relation", relation, styles.1, indent));
+            }
+            lines.extend(after);
+            lines.extend(["---".to_string(), "base_model: body/text".to_string()]);
+            let text = lines.join(if crlf { "\r\n" } else { "\n" });
+            prop_assert_eq!(
+                card_lineage(&text),
+                lineage(Some(&base), relation),
+                "{}",
+                text
+            );
+        }
+
+        /// Any text, front matter or not, is read without a panic.
+        #[test]
+        fn any_text_is_read_without_a_panic(body in ".*", lines in prop::collection::vec(".*", 0..6)) {
+            card_lineage(&body);
+            card_lineage(&format!("---\n{}", lines.join("\n")));
+        }
     }
 
     #[test]

@@ -185,3 +185,156 @@ impl<'a> Reader<'a> {
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::weights::FloatDtype;
+    use proptest::prelude::*;
+
+    /// Any f64 bit pattern: NaN payloads, infinities, negative zero and subnormals included.
+    fn any_bits_f64() -> impl Strategy<Value = f64> {
+        any::<u64>().prop_map(f64::from_bits)
+    }
+
+    fn tensor() -> impl Strategy<Value = TensorFingerprint> {
+        let dtype = prop::sample::select(vec![
+            FloatDtype::F64,
+            FloatDtype::F32,
+            FloatDtype::F16,
+            FloatDtype::BF16,
+        ]);
+        let quantized = prop::option::of(prop::sample::select(QuantType::ALL.to_vec()));
+        let sketch = (0u32..5, 0u32..5).prop_flat_map(|(rows, cols)| {
+            let len = (rows * cols) as usize;
+            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), len)
+                .prop_map(move |values| Sketch { rows, cols, values })
+        });
+        (
+            (
+                ".*",
+                prop::collection::vec(any::<usize>(), 0..4),
+                dtype,
+                quantized,
+            ),
+            (
+                any::<u64>(),
+                [
+                    any_bits_f64(),
+                    any_bits_f64(),
+                    any_bits_f64(),
+                    any_bits_f64(),
+                ],
+                any_bits_f64(),
+            ),
+            (
+                any::<u64>(),
+                prop::option::of(any::<u64>()),
+                prop::option::of(any::<u64>()),
+                any::<bool>(),
+                any::<u64>(),
+                sketch,
+            ),
+        )
+            .prop_map(
+                |(
+                    (name, shape, dtype, quantized),
+                    (count, [mean, m2, m3, m4], sum_sq),
+                    (content_hash, bf16, f16, on_int8_grid, non_finite, sketch),
+                )| TensorFingerprint {
+                    name,
+                    shape,
+                    dtype,
+                    quantized,
+                    moments: Moments {
+                        count,
+                        mean,
+                        m2,
+                        m3,
+                        m4,
+                    },
+                    sum_sq,
+                    content_hash,
+                    rounded: RoundedHashes { bf16, f16 },
+                    on_int8_grid,
+                    non_finite,
+                    sketch,
+                },
+            )
+    }
+
+    fn fingerprint() -> impl Strategy<Value = Fingerprint> {
+        (
+            prop::collection::vec(tensor(), 0..4),
+            any::<u64>(),
+            any::<u64>(),
+            ".*",
+        )
+            .prop_map(|(tensors, params, bytes, dtype)| Fingerprint {
+                tensors,
+                params,
+                bytes,
+                dtype,
+            })
+    }
+
+    /// Every float of a fingerprint as its bits, so NaN compares equal to the same NaN.
+    fn float_bits(fingerprint: &Fingerprint) -> Vec<u64> {
+        let mut bits = Vec::new();
+        for t in &fingerprint.tensors {
+            let m = &t.moments;
+            bits.extend([m.mean, m.m2, m.m3, m.m4, t.sum_sq].map(f64::to_bits));
+            bits.extend(t.sketch.values.iter().map(|v| u64::from(v.to_bits())));
+        }
+        bits
+    }
+
+    proptest! {
+        /// Decoding an encoding gives back every field, floats bit for bit (the rounded-dtype
+        /// hashes and the GGUF block type included).
+        #[test]
+        fn decode_inverts_encode(original in fingerprint()) {
+            let decoded = decode(&encode(&original)).expect("an encoding decodes");
+            prop_assert_eq!(float_bits(&decoded), float_bits(&original));
+            let fields = |f: &Fingerprint| {
+                (
+                    f.params,
+                    f.bytes,
+                    f.dtype.clone(),
+                    f.tensors
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.name.clone(),
+                                t.shape.clone(),
+                                t.dtype,
+                                t.quantized,
+                                t.moments.count,
+                                t.content_hash,
+                                (t.rounded.bf16, t.rounded.f16),
+                                (t.on_int8_grid, t.non_finite, t.sketch.rows, t.sketch.cols),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            };
+            prop_assert_eq!(fields(&decoded), fields(&original));
+        }
+
+        /// A cut-short or padded entry (a write interrupted, a file appended to) is refused,
+        /// never read as a smaller fingerprint.
+        #[test]
+        fn truncated_or_padded_encodings_are_refused(
+            original in fingerprint(),
+            cut in any::<prop::sample::Index>(),
+            extra in prop::collection::vec(any::<u8>(), 1..9),
+        ) {
+            let bytes = encode(&original);
+            let shorter = cut.index(bytes.len());
+            prop_assert!(decode(&bytes[..shorter]).is_none(), "cut at {}", shorter);
+            let mut padded = bytes;
+            padded.extend(extra);
+            prop_assert!(decode(&padded).is_none());
+        }
+    }
+}
