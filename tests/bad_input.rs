@@ -7,6 +7,7 @@
 
 #[path = "bad_input/corpus.rs"]
 mod corpus;
+mod header_differential;
 #[path = "bad_input/scan.rs"]
 mod scan;
 
@@ -407,6 +408,53 @@ fn every_bad_case_is_skipped_with_its_file_and_fix_and_the_good_forest_does_not_
     );
     assert_eq!(forest(&again), clean_forest);
     assert_eq!(again.skipped, report.skipped);
+}
+
+/// Every safetensors file of the corpus, damaged or good, through mother and the reference
+/// reader (`safetensors`): mother refuses whatever the reference refuses, and both read the good
+/// ones the same way.
+#[test]
+fn the_corpus_is_refused_wherever_the_reference_reader_refuses_it() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    write_good_models(cache.path());
+    let cases = write_bad_cases(cache.path());
+    let mut files = Vec::new();
+    let mut folders = vec![cache.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            let Ok(meta) = fs::metadata(&path) else {
+                continue; // a dangling link, one of the cases
+            };
+            if meta.is_dir() && !fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+                folders.push(path);
+            } else if meta.is_file()
+                && path.extension().is_some_and(|ext| ext == "safetensors")
+                // The 300 MB sparse file of the header cap: both readers refuse it by its first
+                // eight bytes, but the reference wants the whole file in memory.
+                && meta.len() < 64 << 20
+                && fs::File::open(&path).is_ok()
+            {
+                files.push(path);
+            }
+        }
+    }
+    let mut verdicts = std::collections::BTreeMap::new();
+    for path in &files {
+        *verdicts
+            .entry(header_differential::compare(path))
+            .or_insert(0) += 1;
+    }
+    eprintln!(
+        "bad_input: {} safetensors files against the reference reader: {verdicts:?}",
+        files.len()
+    );
+    assert!(files.len() > cases.len() / 2, "{} files found", files.len());
+    assert!(verdicts.contains_key(&header_differential::Verdict::BothRead));
+    assert!(verdicts.contains_key(&header_differential::Verdict::BothRefuse));
 }
 
 #[test]

@@ -2,11 +2,18 @@
 //! and valid files with random damage (byte flips, truncation, a forged header length, spliced
 //! JSON). Every input must give `Ok` or a specific error — never a panic — and whatever opens
 //! must stream all its tensors without panicking. Each test prints how many inputs it tried.
+//! The same inputs also go through the reference reader (the `safetensors` crate): mother
+//! refuses whatever it refuses, and reads what both read the same way.
 
+mod header_differential;
+
+use header_differential::{Stricter, Verdict};
 use mother::weights::SafetensorsFile;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const CASES: u32 = 20_000;
@@ -178,4 +185,58 @@ fn valid_files_open() {
             opened.err()
         );
     });
+}
+
+/// The fuzz corpus against the reference reader: valid files, and valid files with up to
+/// three kinds of damage. Both outcomes must be common, or the comparison proves little.
+#[test]
+fn mother_refuses_whatever_the_reference_reader_refuses() {
+    let verdicts = Mutex::new(BTreeMap::<Verdict, u32>::new());
+    let strategy = (valid_file(), prop::collection::vec(damage(), 0..4));
+    fuzz(strategy, CASES, |(file, damages)| {
+        let mut written = tempfile::NamedTempFile::new().unwrap();
+        written.write_all(&apply(file, &damages)).unwrap();
+        written.flush().unwrap();
+        let verdict = header_differential::compare(written.path());
+        *verdicts.lock().unwrap().entry(verdict).or_default() += 1;
+    });
+    let verdicts = verdicts.into_inner().unwrap();
+    eprintln!("fuzz_header: against the reference reader {verdicts:?}");
+    assert!(verdicts.get(&Verdict::BothRead).is_some_and(|&n| n > 1000));
+    assert!(
+        verdicts
+            .get(&Verdict::BothRefuse)
+            .is_some_and(|&n| n > 1000)
+    );
+}
+
+/// The two places where mother is knowingly stricter than the reference, each pinned by a file.
+#[test]
+fn mother_is_stricter_only_where_it_says_why() {
+    let file = |header: &str, data: &[u8]| {
+        let mut written = tempfile::NamedTempFile::new().unwrap();
+        written
+            .write_all(&(header.len() as u64).to_le_bytes())
+            .unwrap();
+        written.write_all(header.as_bytes()).unwrap();
+        written.write_all(data).unwrap();
+        written.flush().unwrap();
+        written
+    };
+    let fnuz = file(
+        r#"{"w":{"dtype":"F8_E4M3FNUZ","shape":[2],"data_offsets":[0,2]}}"#,
+        &[0, 0],
+    );
+    assert_eq!(
+        header_differential::compare(fnuz.path()),
+        Verdict::MotherStricter(Stricter::UnknownDtype)
+    );
+    let null = file(
+        r#"{"__metadata__":null,"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+        &[0; 4],
+    );
+    assert_eq!(
+        header_differential::compare(null.path()),
+        Verdict::MotherStricter(Stricter::NullMetadata)
+    );
 }
