@@ -51,8 +51,8 @@ fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
     } else {
         write!(stdout, "{}", to_text(report))?;
     }
-    // Flushed here so that a reader that went away is an error [`crate::cli::EXIT_STATUS`]
-    // can call clean, not a write lost at exit.
+    // Flushed here, so that a reader that went away shows as an error (which main turns into
+    // a clean exit) instead of a write lost at exit.
     stdout.flush()?;
     if let Some(path) = &args.dot {
         std::fs::write(path, to_dot(report)).with_context(|| {

@@ -43,4 +43,4 @@ pub use spec::{Extras, FamilySpec, default_demo_dir, demo_dir_for};
 pub use truth::{AdapterTruth, Truth, TruthExtras, is_complete, read_truth};
 
 /// Bumped whenever the same spec would produce different files, so old demos are not reused.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;

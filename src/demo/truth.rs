@@ -4,7 +4,7 @@
 //! Written last, so a family without it is incomplete:
 //! ```json
 //! {
-//!   "format": 2,
+//!   "format": 3,
 //!   "spec": { ...the FamilySpec... },
 //!   "truth":  { "mother-demo/full0-c0": "mother-demo/full0-root", "mother-demo/full0-root": null, ... },
 //!   "regime": { "mother-demo/full0-c0": "full", ... },
