@@ -92,6 +92,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                     "parent": id(r.parent),
                     "relative_gap": r.relative_gap,
                 })),
+                "matching": edge.matching,
                 "declared_parent": declared,
                 "declared_agrees": agrees,
             })

@@ -126,6 +126,9 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             note
         }
     };
+    if !edge.matching.is_plain() {
+        let _ = write!(note, " [{}]", edge.matching.words());
+    }
     match declared_status(report, edge.child, Some(edge.parent)) {
         Declared::None => {}
         Declared::Agrees => note.push_str(", metadata agrees"),

@@ -20,6 +20,7 @@
 //! tripled the memory of recovery); every product widens to f64 first, so sums are unchanged.
 
 use super::method::Method;
+use super::names::{Matching, Naming};
 use super::spectrum::{dot, energy_rank};
 use crate::measure::{Fingerprint, TensorFingerprint};
 use rayon::prelude::*;
@@ -50,8 +51,11 @@ const LOW_RANK_LEFTOVER: f64 = 0.02;
 
 /// One 2-D tensor of one model, ready for pairing.
 pub struct Entry<'a> {
-    /// Index of the (name, shape, sketch size) key shared by all models holding this tensor.
+    /// Index of the (canonical name, shape, sketch size) key shared by all models holding this
+    /// tensor. Keys sort by name first.
     pub key: u32,
+    /// Index of the canonical name alone, in the same order.
+    pub name: u32,
     pub rows: usize,
     pub cols: usize,
     /// The fingerprint's row-major sketch.
@@ -73,6 +77,8 @@ pub struct Entry<'a> {
 pub struct Catalog<'a> {
     pub keys: usize,
     pub models: Vec<Vec<Entry<'a>>>,
+    /// Per model, the wrapper prefixes its names were read without (`names.rs`).
+    pub naming: Vec<Naming>,
     /// Per model, its folded sketches end to end in key order, and their summed squared norm:
     /// two models holding the same keys are screened with one long dot product.
     pub coarse: Vec<(Vec<f64>, f64)>,
@@ -87,23 +93,42 @@ impl<'a> Catalog<'a> {
             let len = t.sketch.rows as usize * t.sketch.cols as usize;
             len > 0 && t.sketch.values.len() == len
         };
-        let mut ids: BTreeMap<Key<'_>, u32> = BTreeMap::new();
-        for (fp, _) in fingerprints
+        let naming: Vec<Naming> = fingerprints
             .iter()
             .zip(take_part)
-            .filter(|(_, take)| **take)
+            .map(|(fp, &take)| {
+                if take {
+                    Naming::of(fp)
+                } else {
+                    Naming::default()
+                }
+            })
+            .collect();
+        let mut ids: BTreeMap<Key<'_>, u32> = BTreeMap::new();
+        let mut name_ids: BTreeMap<&str, u32> = BTreeMap::new();
+        for ((fp, _), naming) in fingerprints
+            .iter()
+            .zip(take_part)
+            .zip(&naming)
+            .filter(|((_, take), _)| **take)
         {
             for t in fp.tensors.iter().filter(|t| usable(t)) {
-                ids.insert((&t.name, &t.shape, t.sketch.rows, t.sketch.cols), 0);
+                let name = naming.canonical(&t.name);
+                ids.insert((name, &t.shape, t.sketch.rows, t.sketch.cols), 0);
+                name_ids.insert(name, 0);
             }
         }
         for (i, id) in ids.values_mut().enumerate() {
             *id = i as u32;
         }
+        for (i, id) in name_ids.values_mut().enumerate() {
+            *id = i as u32;
+        }
         let models: Vec<Vec<Entry<'a>>> = fingerprints
             .iter()
             .zip(take_part)
-            .map(|(fp, &take)| {
+            .zip(&naming)
+            .map(|((fp, &take), naming)| {
                 if !take {
                     return Vec::new();
                 }
@@ -112,18 +137,15 @@ impl<'a> Catalog<'a> {
                     .iter()
                     .filter(|t| usable(t))
                     .map(|t| {
-                        let key = ids[&(
-                            t.name.as_str(),
-                            t.shape.as_slice(),
-                            t.sketch.rows,
-                            t.sketch.cols,
-                        )];
+                        let name = naming.canonical(&t.name);
+                        let key = ids[&(name, t.shape.as_slice(), t.sketch.rows, t.sketch.cols)];
                         let sketch = t.sketch.values.as_slice();
                         let coarse = fold(sketch, t.sketch.cols as usize);
                         Entry {
                             coarse_sq: dot(&coarse, &coarse),
                             coarse,
                             key,
+                            name: name_ids[name],
                             rows: t.sketch.rows as usize,
                             cols: t.sketch.cols as usize,
                             sketch_sq: sketch.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
@@ -155,8 +177,52 @@ impl<'a> Catalog<'a> {
         Catalog {
             keys: ids.len(),
             models,
+            naming,
             coarse,
         }
+    }
+
+    /// How the matrices of models `a` and `b` match, with `a` as the parent.
+    pub fn matching(&self, a: usize, b: usize) -> Matching {
+        let (ea, eb) = (&self.models[a], &self.models[b]);
+        let mut matching = Matching {
+            parent_prefix: self.naming[a].prefix(),
+            child_prefix: self.naming[b].prefix(),
+            ..Matching::default()
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < ea.len() || j < eb.len() {
+            let order = match (ea.get(i), eb.get(j)) {
+                (Some(x), Some(y)) => x.name.cmp(&y.name),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    matching.parent_only += 1;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    matching.child_only += 1;
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    // Every tensor of this name on either side (one, unless shapes repeat it).
+                    let name = ea[i].name;
+                    let (start_i, start_j) = (i, j);
+                    while i < ea.len() && ea[i].name == name {
+                        i += 1;
+                    }
+                    while j < eb.len() && eb[j].name == name {
+                        j += 1;
+                    }
+                    let shared = matched(&ea[start_i..i], &eb[start_j..j]).count();
+                    matching.shared += shared;
+                    matching.resized += (i - start_i).max(j - start_j) - shared;
+                }
+            }
+        }
+        matching
     }
 }
 

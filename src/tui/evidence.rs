@@ -173,6 +173,16 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
         Style::new(),
         theme,
     ));
+    lines.push(field(
+        "tensors",
+        edge.matching.words(),
+        if edge.matching.is_plain() {
+            Style::new()
+        } else {
+            theme.muted()
+        },
+        theme,
+    ));
     if let Some(runner_up) = &edge.runner_up
         && runner_up.parent < report.models.len()
     {

@@ -119,6 +119,7 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         rank: None,
         kurtosis_drop: 0.0,
         runner_up: None,
+        matching: Default::default(),
     }
 }
 

@@ -1,0 +1,317 @@
+//! Conversions of really trained demo models are recovered identically.
+//!
+//! The small demo family (full fine-tunes and merged LoRA fine-tunes, stored F32, BF16 and F16)
+//! is written a second time, every model converted with the project's own writers the way
+//! people convert checkpoints: as a `torch.save` zip pickle in its own dtypes, as a pickle cast
+//! to F16, as a pickle sharded in two with its index, as a task model's safetensors (every name
+//! under `bert.` or `model.`, with a new task head), and as itself. Beside them sit GGUF copies
+//! of two models, in Q8_0 and in Q4_K (following ggml's block layouts). The forest recovered
+//! from the converted cache must have the same edges as the forest of the originals, and every
+//! GGUF copy must hang under its source as a quantised copy.
+
+mod common;
+
+use common::formats::{hub_repo, values};
+use common::gguf_writer::{GgufTensor, Q4_K, Q8_0, Value, gguf_bytes};
+use common::torch_writer::{PtTensor, torch_save};
+use common::{options, run_scan, small_family};
+use mother::discover::Format;
+use mother::engine::ScanReport;
+use mother::lineage::EdgeKind;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One stored tensor, decoded.
+struct Stored {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+/// The demo repos of the family: (org, name, the safetensors file of its snapshot).
+fn demo_repos(hub: &Path) -> Vec<(String, String, PathBuf)> {
+    let mut repos: Vec<(String, String, PathBuf)> = fs::read_dir(hub)
+        .unwrap()
+        .filter_map(|entry| {
+            let folder = entry.unwrap().file_name().into_string().unwrap();
+            let rest = folder.strip_prefix("models--")?;
+            let (org, name) = rest.split_once("--")?;
+            let snapshots = hub.join(&folder).join("snapshots");
+            let snapshot = fs::read_dir(snapshots).unwrap().next()?.unwrap().path();
+            Some((
+                org.to_string(),
+                name.to_string(),
+                snapshot.join("model.safetensors"),
+            ))
+        })
+        .collect();
+    repos.sort();
+    repos
+}
+
+fn read_model(path: &Path) -> Vec<Stored> {
+    let bytes = fs::read(path).unwrap();
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<Stored> = file
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let data = view.data();
+            let values = match view.dtype() {
+                Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect(),
+                Dtype::BF16 => data
+                    .chunks_exact(2)
+                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                Dtype::F16 => data
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                other => panic!("the demo does not store {other:?}"),
+            };
+            Stored {
+                name,
+                dtype: view.dtype(),
+                shape: view.shape().to_vec(),
+                values,
+            }
+        })
+        .collect();
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    tensors
+}
+
+/// The tensor as `torch.save` would store it in its own dtype, or cast to F16.
+fn pt_tensor(t: &Stored, name: &str, cast_f16: bool) -> PtTensor {
+    match (t.dtype, cast_f16) {
+        (_, true) | (Dtype::F16, _) => PtTensor::f16(name, &t.shape, &t.values),
+        (Dtype::BF16, _) => PtTensor::bf16(name, &t.shape, &t.values),
+        _ => PtTensor::f32(name, &t.shape, &t.values),
+    }
+}
+
+fn stored_bytes(t: &Stored) -> Vec<u8> {
+    match t.dtype {
+        Dtype::F32 => t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        Dtype::BF16 => t
+            .values
+            .iter()
+            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+            .collect(),
+        Dtype::F16 => t
+            .values
+            .iter()
+            .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+            .collect(),
+        other => panic!("the demo does not store {other:?}"),
+    }
+}
+
+/// A task model's safetensors: every tensor under `prefix`, plus a freshly initialised head.
+fn task_model(tensors: &[Stored], prefix: &str, head: &str, scratch: &Path) -> Vec<u8> {
+    let classes = 4;
+    let width = tensors
+        .iter()
+        .find(|t| t.name == "layers.3.weight")
+        .map_or(16, |t| t.shape[0]);
+    // A new head starts small and random, as `nn.Linear` initialises it; it is not compared.
+    let head_values: Vec<f32> = values(classes * width, 99)
+        .iter()
+        .map(|v| v * 0.1)
+        .collect();
+    let mut entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|t| {
+            (
+                format!("{prefix}{}", t.name),
+                t.dtype,
+                t.shape.clone(),
+                stored_bytes(t),
+            )
+        })
+        .collect();
+    entries.push((
+        head.to_string(),
+        Dtype::F32,
+        vec![classes, width],
+        head_values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    ));
+    let path = scratch.join("task.safetensors");
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = entries
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    fs::remove_file(path).unwrap();
+    bytes
+}
+
+/// A GGUF copy: matrices in `matrix_type` where their rows fit its blocks (Q4_K needs 256
+/// values a block), else Q8_0, as llama.cpp falls back; vectors in F32.
+fn gguf_copy(tensors: &[Stored], matrix_type: u32) -> Vec<u8> {
+    let block = if matrix_type == Q4_K { 256 } else { 32 };
+    let gguf: Vec<GgufTensor> = tensors
+        .iter()
+        .map(|t| match t.shape.as_slice() {
+            [rows, cols] => {
+                let ggml_type = if cols % block == 0 { matrix_type } else { Q8_0 };
+                GgufTensor::matrix(&t.name, *rows, *cols, &t.values, ggml_type)
+            }
+            _ => GgufTensor::vector(&t.name, &t.values),
+        })
+        .collect();
+    let metadata = [("general.architecture", Value::Str("mother-mlp".into()))];
+    gguf_bytes(3, &metadata, &gguf)
+}
+
+/// Writes the converted cache; returns it with the ids of the GGUF copies and their sources.
+fn converted_cache(originals: &Path, out: &Path) -> (PathBuf, Vec<(String, String)>) {
+    let hub = out.join("hub");
+    fs::create_dir_all(&hub).unwrap();
+    let mut gguf_copies = Vec::new();
+    for (i, (org, name, file)) in demo_repos(originals).iter().enumerate() {
+        let tensors = read_model(file);
+        let pickle = |cast_f16: bool| -> Vec<(&str, Vec<u8>)> {
+            let pt: Vec<PtTensor> = tensors
+                .iter()
+                .map(|t| pt_tensor(t, &t.name, cast_f16))
+                .collect();
+            vec![("pytorch_model.bin", torch_save("pytorch_model", &pt))]
+        };
+        let files: Vec<(&str, Vec<u8>)> = match i % 6 {
+            0 => pickle(false),
+            1 => pickle(true),
+            2 => {
+                let pt: Vec<PtTensor> = tensors
+                    .iter()
+                    .map(|t| pt_tensor(t, &t.name, false))
+                    .collect();
+                let (first, second) = pt.split_at(pt.len() / 2);
+                let shard = |k: usize| format!("pytorch_model-0000{k}-of-00002");
+                let weight_map: serde_json::Map<String, serde_json::Value> = pt
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| {
+                        let k = if j < first.len() { 1 } else { 2 };
+                        (t.name.clone(), format!("{}.bin", shard(k)).into())
+                    })
+                    .collect();
+                let index = serde_json::json!({ "weight_map": weight_map });
+                vec![
+                    (
+                        "pytorch_model-00001-of-00002.bin",
+                        torch_save(&shard(1), first),
+                    ),
+                    (
+                        "pytorch_model-00002-of-00002.bin",
+                        torch_save(&shard(2), second),
+                    ),
+                    (
+                        "pytorch_model.bin.index.json",
+                        index.to_string().into_bytes(),
+                    ),
+                ]
+            }
+            3 => vec![(
+                "model.safetensors",
+                task_model(&tensors, "bert.", "classifier.weight", out),
+            )],
+            4 => vec![(
+                "model.safetensors",
+                task_model(&tensors, "model.", "score.weight", out),
+            )],
+            _ => vec![("model.safetensors", fs::read(file).unwrap())],
+        };
+        hub_repo(&hub, org, name, &files);
+        if name.ends_with("-root") || name == "full0-c1" {
+            let copies = [
+                (format!("{name}.Q8_0.gguf"), gguf_copy(&tensors, Q8_0)),
+                (format!("{name}.Q4_K.gguf"), gguf_copy(&tensors, Q4_K)),
+            ];
+            let files: Vec<(&str, Vec<u8>)> = copies
+                .iter()
+                .map(|(f, b)| (f.as_str(), b.clone()))
+                .collect();
+            hub_repo(&hub, org, &format!("{name}-GGUF"), &files);
+            for (file, _) in &copies {
+                gguf_copies.push((format!("{org}/{name}-GGUF/{file}"), format!("{org}/{name}")));
+            }
+        }
+    }
+    (hub, gguf_copies)
+}
+
+/// Every (parent id, child id) edge of the recovered forest.
+fn edges(report: &ScanReport) -> BTreeSet<(String, String, &'static str)> {
+    let id = |i: usize| report.models[i].entry.id.clone();
+    report
+        .recovery
+        .edges
+        .iter()
+        .map(|e| (id(e.parent), id(e.child), e.kind.words()))
+        .collect()
+}
+
+#[test]
+fn converted_demo_models_recover_the_same_forest_and_gguf_copies_hang_under_their_sources() {
+    let family = small_family();
+    let originals = family.join("hub");
+    let scratch = tempfile::tempdir().unwrap();
+    let (converted, gguf_copies) = converted_cache(&originals, scratch.path());
+
+    let (original_report, _) = run_scan(&options(&originals, None));
+    let (converted_report, _) = run_scan(&options(&converted, None));
+    assert!(
+        converted_report.skipped.is_empty(),
+        "every converted model is read: {:?}",
+        converted_report.skipped
+    );
+    let formats: BTreeSet<&str> = converted_report
+        .models
+        .iter()
+        .map(|m| m.entry.format.name())
+        .collect();
+    let all = [Format::Safetensors, Format::Pickle, Format::Gguf].map(Format::name);
+    assert_eq!(formats, all.into());
+
+    let expected = edges(&original_report);
+    let copies: BTreeSet<&str> = gguf_copies.iter().map(|(c, _)| c.as_str()).collect();
+    let (recovered_copies, recovered): (BTreeSet<_>, BTreeSet<_>) = edges(&converted_report)
+        .into_iter()
+        .partition(|(_, child, _)| copies.contains(child.as_str()));
+    assert_eq!(
+        recovered, expected,
+        "the converted models recover the originals' forest"
+    );
+    let want_copies: BTreeSet<(String, String, &str)> = gguf_copies
+        .iter()
+        .map(|(copy, source)| (source.clone(), copy.clone(), EdgeKind::Quantized.words()))
+        .collect();
+    assert_eq!(recovered_copies, want_copies);
+
+    // The task models' edges say how their tensors were matched.
+    let recovery = &converted_report.recovery;
+    let task = |prefix: &str| {
+        recovery
+            .edges
+            .iter()
+            .filter(|e| e.matching.child_prefix == prefix || e.matching.parent_prefix == prefix)
+            .count()
+    };
+    assert!(task("bert.") > 0 && task("model.") > 0);
+    for edge in &recovery.edges {
+        if edge.matching.child_prefix == "bert." {
+            assert_eq!(edge.matching.child_only, 1, "{:?}", edge.matching);
+        }
+    }
+}
