@@ -4,7 +4,7 @@
 //! anything malformed.
 
 use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
-use crate::weights::{Dtype, QuantType};
+use crate::weights::{Dtype, Quantization};
 
 pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
     let sketch_bytes: usize = fingerprint
@@ -26,7 +26,7 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
             out.u64(d as u64);
         }
         out.str(t.dtype.name());
-        out.str(t.quantized.map_or("", QuantType::name));
+        out.str(t.quantized.map_or("", Quantization::name));
         out.u64(t.moments.count);
         for v in [
             t.moments.mean,
@@ -70,7 +70,7 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         let dtype = Dtype::parse(&r.str()?)?.float()?;
         let quantized = match r.str()?.as_str() {
             "" => None,
-            name => Some(QuantType::from_name(name)?),
+            name => Some(Quantization::from_name(name)?),
         };
         let moments = Moments {
             count: r.u64()?,

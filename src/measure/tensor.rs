@@ -10,7 +10,7 @@ use super::grid::GridSampler;
 use super::moments::{ShiftedSums, sum_and_sum_sq};
 use super::sketch::SketchBuilder;
 use super::{Moments, RoundedHashes, TensorFingerprint};
-use crate::weights::{FloatDtype, QuantType};
+use crate::weights::{FloatDtype, Quantization};
 use std::hash::Hasher;
 use twox_hash::XxHash3_64;
 
@@ -32,8 +32,8 @@ fn little_endian_bytes(halves: &[u16]) -> &[u8] {
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
-    /// The GGUF block type the values were dequantised from ([`Self::quantized_from`]).
-    quantized: Option<QuantType>,
+    /// The quantisation the values were rebuilt from ([`Self::quantized_from`]).
+    quantized: Option<Quantization>,
     moments: Moments,
     sum_sq: f64,
     non_finite: u64,
@@ -78,9 +78,10 @@ impl TensorAccumulator {
         }
     }
 
-    /// For values dequantised elsewhere from a GGUF block type: the fingerprint names it. Feed
-    /// such a tensor with [`Self::hash_stored`] and [`Self::push_values`].
-    pub fn quantized_from(mut self, quantized: QuantType) -> Self {
+    /// For values dequantised elsewhere (a GGUF block type, a packed layer): the fingerprint
+    /// names the quantisation. Feed such a tensor with [`Self::hash_stored`] and
+    /// [`Self::push_values`].
+    pub fn quantized_from(mut self, quantized: Quantization) -> Self {
         self.quantized = Some(quantized);
         self
     }
