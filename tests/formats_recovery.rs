@@ -158,6 +158,46 @@ fn task_model(tensors: &[Stored], prefix: &str, head: &str, scratch: &Path) -> V
     bytes
 }
 
+/// The model with eight tokens added to its vocabulary, as `resize_token_embeddings` adds
+/// them: new embedding rows drawn around the mean of the old ones. Only the rows both share are
+/// compared.
+fn grown_vocabulary(tensors: &[Stored], scratch: &Path) -> Vec<u8> {
+    let mut entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    for t in tensors {
+        let (shape, values) = if t.name == "embed.weight" {
+            let (rows, cols) = (t.shape[0], t.shape[1]);
+            let mean: Vec<f32> = (0..cols)
+                .map(|c| (0..rows).map(|r| t.values[r * cols + c]).sum::<f32>() / rows as f32)
+                .collect();
+            let noise = values(8 * cols, 5);
+            let mut grown = t.values.clone();
+            grown.extend((0..8 * cols).map(|k| mean[k % cols] + 0.02 * noise[k]));
+            (vec![rows + 8, cols], grown)
+        } else {
+            (t.shape.clone(), t.values.clone())
+        };
+        let stored = Stored {
+            name: t.name.clone(),
+            dtype: t.dtype,
+            shape: shape.clone(),
+            values,
+        };
+        entries.push((t.name.clone(), t.dtype, shape, stored_bytes(&stored)));
+    }
+    let path = scratch.join("grown.safetensors");
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = entries
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    fs::remove_file(path).unwrap();
+    bytes
+}
+
 /// A GGUF copy: matrices in `matrix_type` where their rows fit its blocks (Q4_K needs 256
 /// values a block), else Q8_0, as llama.cpp falls back; vectors in F32.
 fn gguf_copy(tensors: &[Stored], matrix_type: u32) -> Vec<u8> {
@@ -228,7 +268,7 @@ fn converted_cache(originals: &Path, out: &Path) -> (PathBuf, Vec<(String, Strin
                 .collect();
             vec![("pytorch_model.bin", torch_save("pytorch_model", &pt))]
         };
-        let files: Vec<(&str, Vec<u8>)> = match i % 6 {
+        let files: Vec<(&str, Vec<u8>)> = match i % 7 {
             0 => pickle(false),
             1 => pickle(true),
             2 => {
@@ -270,6 +310,7 @@ fn converted_cache(originals: &Path, out: &Path) -> (PathBuf, Vec<(String, Strin
                 "model.safetensors",
                 task_model(&tensors, "model.", "score.weight", out),
             )],
+            5 => vec![("model.safetensors", grown_vocabulary(&tensors, out))],
             _ => vec![("model.safetensors", fs::read(file).unwrap())],
         };
         hub_repo(&hub, org, name, &files);
@@ -412,6 +453,15 @@ fn converted_demo_models_recover_the_same_forest_and_gguf_copies_hang_under_thei
             .count()
     };
     assert!(task("bert.") > 0 && task("model.") > 0);
+    let grown = recovery
+        .edges
+        .iter()
+        .filter(|e| e.matching.shared_rows == 1)
+        .count();
+    assert!(
+        grown > 0,
+        "the grown vocabulary is compared on its shared rows"
+    );
     for edge in &recovery.edges {
         if edge.matching.child_prefix == "bert." {
             assert_eq!(edge.matching.child_only, 1, "{:?}", edge.matching);

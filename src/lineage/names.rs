@@ -10,7 +10,8 @@
 //! `transformer.` block beside other parts, stays), repeatedly, outermost first. A task head
 //! (`classifier.weight`), an untied output embedding (`lm_head.weight`) or any other tensor only
 //! one of two models holds is simply not matched; a tensor both hold under one name with
-//! different shapes (a vocabulary extended with new rows) is counted as resized.
+//! different row counts (a vocabulary extended with new rows) is compared on the rows both
+//! have (`pairs.rs`, head views), or counted as resized when they share none that were sketched.
 //!
 //! Only known wrappers are dropped: stripping any common first component would turn BERT's
 //! `encoder.` (most of its matrices) into a different name space than its task model's.
@@ -105,7 +106,10 @@ pub struct Matching {
     pub parent_only: usize,
     /// Matrices only the child holds (a new task head, an untied output embedding, ...).
     pub child_only: usize,
-    /// Matrices both hold under one name with different shapes (an extended vocabulary), not
+    /// Matrices both hold under one name with different row counts (an extended vocabulary),
+    /// compared on the rows they share.
+    pub shared_rows: usize,
+    /// Matrices both hold under one name with shapes that share no comparable rows, not
     /// compared.
     pub resized: usize,
     /// The wrapper prefix dropped from the parent's names (`""` when none).
@@ -119,6 +123,7 @@ impl Matching {
     pub fn is_plain(&self) -> bool {
         self.parent_only == 0
             && self.child_only == 0
+            && self.shared_rows == 0
             && self.resized == 0
             && self.parent_prefix == self.child_prefix
     }
@@ -145,6 +150,12 @@ impl Matching {
         }
         if self.parent_only > 0 {
             parts.push(format!("{} only in the parent", self.parent_only));
+        }
+        if self.shared_rows > 0 {
+            parts.push(format!(
+                "{} resized (a grown vocabulary), compared on shared rows",
+                self.shared_rows
+            ));
         }
         if self.resized > 0 {
             parts.push(format!("{} resized, not compared", self.resized));

@@ -3,7 +3,7 @@
 //! JSON would triple. Decoding checks every length against the bytes left and returns `None` on
 //! anything malformed.
 
-use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
+use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint, TensorHead};
 use crate::weights::{Dtype, Quantization};
 
 pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
@@ -27,16 +27,8 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
         }
         out.str(t.dtype.name());
         out.str(t.quantized.map_or("", Quantization::name));
-        out.u64(t.moments.count);
-        for v in [
-            t.moments.mean,
-            t.moments.m2,
-            t.moments.m3,
-            t.moments.m4,
-            t.sum_sq,
-        ] {
-            out.f64(v);
-        }
+        out.moments(&t.moments);
+        out.f64(t.sum_sq);
         out.u64(t.content_hash);
         for hash in [t.rounded.bf16, t.rounded.f16] {
             out.0.push(u8::from(hash.is_some()));
@@ -44,11 +36,13 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
         }
         out.0.push(u8::from(t.on_int8_grid));
         out.u64(t.non_finite);
-        out.u32(t.sketch.rows);
-        out.u32(t.sketch.cols);
-        out.u64(t.sketch.values.len() as u64);
-        for &v in &t.sketch.values {
-            out.0.extend_from_slice(&v.to_le_bytes());
+        out.sketch(&t.sketch);
+        out.0.push(u8::from(t.head.is_some()));
+        if let Some(head) = &t.head {
+            out.u64(head.rows as u64);
+            out.moments(&head.moments);
+            out.f64(head.sum_sq);
+            out.sketch(&head.sketch);
         }
     }
     out.0
@@ -72,13 +66,7 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             "" => None,
             name => Some(Quantization::from_name(name)?),
         };
-        let moments = Moments {
-            count: r.u64()?,
-            mean: r.f64()?,
-            m2: r.f64()?,
-            m3: r.f64()?,
-            m4: r.f64()?,
-        };
+        let moments = r.moments()?;
         let sum_sq = r.f64()?;
         let content_hash = r.u64()?;
         let rounded = RoundedHashes {
@@ -87,17 +75,17 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         };
         let on_int8_grid = r.flag()?;
         let non_finite = r.u64()?;
-        let rows = r.u32()?;
-        let cols = r.u32()?;
-        let len = r.len(4)?;
-        if len != rows as usize * cols as usize {
-            return None;
-        }
-        let values = r
-            .take(len * 4)?
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let sketch = r.sketch()?;
+        let head = if r.flag()? {
+            Some(TensorHead {
+                rows: usize::try_from(r.u64()?).ok()?,
+                moments: r.moments()?,
+                sum_sq: r.f64()?,
+                sketch: r.sketch()?,
+            })
+        } else {
+            None
+        };
         tensors.push(TensorFingerprint {
             name,
             shape,
@@ -109,7 +97,8 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             rounded,
             on_int8_grid,
             non_finite,
-            sketch: Sketch { rows, cols, values },
+            sketch,
+            head,
         });
     }
     if !r.0.is_empty() {
@@ -126,6 +115,22 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
 struct Writer(Vec<u8>);
 
 impl Writer {
+    fn moments(&mut self, m: &Moments) {
+        self.u64(m.count);
+        for v in [m.mean, m.m2, m.m3, m.m4] {
+            self.f64(v);
+        }
+    }
+
+    fn sketch(&mut self, sketch: &Sketch) {
+        self.u32(sketch.rows);
+        self.u32(sketch.cols);
+        self.u64(sketch.values.len() as u64);
+        for &v in &sketch.values {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
     fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
@@ -176,6 +181,31 @@ impl<'a> Reader<'a> {
     }
     /// A count of items of at least `item_bytes` each, refused when the bytes left cannot hold
     /// them (so garbage cannot ask for a huge allocation).
+    fn moments(&mut self) -> Option<Moments> {
+        Some(Moments {
+            count: self.u64()?,
+            mean: self.f64()?,
+            m2: self.f64()?,
+            m3: self.f64()?,
+            m4: self.f64()?,
+        })
+    }
+
+    fn sketch(&mut self) -> Option<Sketch> {
+        let rows = self.u32()?;
+        let cols = self.u32()?;
+        let len = self.len(4)?;
+        if len != rows as usize * cols as usize {
+            return None;
+        }
+        let values = self
+            .take(len * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Some(Sketch { rows, cols, values })
+    }
+
     fn len(&mut self, item_bytes: usize) -> Option<usize> {
         let n = usize::try_from(self.u64()?).ok()?;
         (n.checked_mul(item_bytes)? <= self.0.len()).then_some(n)

@@ -114,6 +114,18 @@ pub struct TensorFingerprint {
     /// Count of NaN or infinite values (those are left out of the moments and the sketch).
     pub non_finite: u64,
     pub sketch: Sketch,
+    /// For a matrix whose rows are a vocabulary, its first rows on their own, to compare it with
+    /// a model whose vocabulary was extended (`sketch::head_rows`).
+    pub head: Option<TensorHead>,
+}
+
+/// The statistics of the first `rows` rows of a matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorHead {
+    pub rows: usize,
+    pub moments: Moments,
+    pub sum_sq: f64,
+    pub sketch: Sketch,
 }
 
 impl TensorFingerprint {

@@ -67,6 +67,7 @@ fn fingerprint(params: u64, lowered: impl Fn(usize) -> f64) -> Fingerprint {
                 on_int8_grid: false,
                 non_finite: 0,
                 sketch: Sketch::default(),
+                head: None,
             }
         })
         .collect();
