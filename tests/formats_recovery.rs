@@ -8,14 +8,16 @@
 //! copies of three models: GGUF in Q8_0 and in Q4_K (following ggml's block layouts), and
 //! safetensors packed as GPTQ, AWQ, bitsandbytes int8 and NF4 (`common::packed_writer`). The
 //! forest recovered from the converted cache must have the same edges as the forest of the
-//! originals, and every quantised copy must hang under its source as a quantised copy.
+//! originals, and every quantised copy must hang under its source as a quantised copy. A
+//! stranger's hostile `pytorch_model.bin` in the same cache is refused with its reason, and the
+//! marker file its payload would create never appears.
 
 mod common;
 
 use common::formats::{hub_repo, values};
 use common::gguf_writer::{GgufTensor, Q4_K, Q8_0, Value, gguf_bytes};
 use common::packed_writer::{self, Entry};
-use common::torch_writer::{PtTensor, torch_save};
+use common::torch_writer::{PtTensor, torch_records, torch_save, zip_archive};
 use common::{options, run_scan, small_family};
 use mother::discover::Format;
 use mother::engine::ScanReport;
@@ -253,6 +255,22 @@ fn packed_copy(tensors: &[Stored], scratch: &Path, pack: Pack<'_>) -> Vec<u8> {
     bytes
 }
 
+/// A `pytorch_model.bin` whose pickle would run `touch MARKER` if Python unpickled it.
+fn hostile_pickle(marker: &Path) -> Vec<u8> {
+    let command = format!("touch {}", marker.display());
+    let pickle = [
+        b"\x80\x02cposix\nsystem\nX".as_slice(),
+        &(command.len() as u32).to_le_bytes(),
+        command.as_bytes(),
+        b"\x85R.",
+    ]
+    .concat();
+    zip_archive(
+        &torch_records("archive", pickle, &[("0".into(), vec![0u8; 64])]),
+        false,
+    )
+}
+
 /// Writes the converted cache; returns it with the ids of the quantised copies and their
 /// sources.
 fn converted_cache(originals: &Path, out: &Path) -> (PathBuf, Vec<(String, String)>) {
@@ -341,6 +359,12 @@ fn converted_cache(originals: &Path, out: &Path) -> (PathBuf, Vec<(String, Strin
             }
         }
     }
+    hub_repo(
+        &hub,
+        "stranger",
+        "hostile",
+        &[("pytorch_model.bin", hostile_pickle(&out.join("MARKER")))],
+    );
     (hub, gguf_copies)
 }
 
@@ -364,11 +388,18 @@ fn converted_demo_models_recover_the_same_forest_and_gguf_copies_hang_under_thei
 
     let (original_report, _) = run_scan(&options(&originals, None));
     let (converted_report, _) = run_scan(&options(&converted, None));
+    // Everything is read but the hostile pickle, which is refused, and nothing ran.
+    let skipped: Vec<String> = converted_report
+        .skipped
+        .iter()
+        .map(|s| s.reason.clone())
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert!(
-        converted_report.skipped.is_empty(),
-        "every converted model is read: {:?}",
-        converted_report.skipped
+        skipped[0].contains("pickle calls posix.system — refused; nothing was run"),
+        "{skipped:?}"
     );
+    assert!(!scratch.path().join("MARKER").exists());
     let formats: BTreeSet<&str> = converted_report
         .models
         .iter()
