@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::formats::{hub_repo, values};
+use common::formats::{hub_repo, values, write_safetensors};
 use common::gguf_writer::{GgufTensor, Q4_K, Q8_0, Value, gguf_bytes};
 use common::packed_writer::{self, Entry};
 use common::torch_writer::{PtTensor, torch_records, torch_save, zip_archive};
@@ -117,6 +117,19 @@ fn stored_bytes(t: &Stored) -> Vec<u8> {
     }
 }
 
+/// The bytes of a safetensors file of `entries`, written through `scratch`.
+fn safetensors_bytes(entries: &[Entry], scratch: &Path) -> Vec<u8> {
+    let path = scratch.join("scratch.safetensors");
+    let tensors: Vec<(&str, Dtype, Vec<usize>, Vec<u8>)> = entries
+        .iter()
+        .map(|(name, dtype, shape, data)| (name.as_str(), *dtype, shape.clone(), data.clone()))
+        .collect();
+    write_safetensors(&path, &tensors);
+    let bytes = fs::read(&path).unwrap();
+    fs::remove_file(path).unwrap();
+    bytes
+}
+
 /// A task model's safetensors: every tensor under `prefix`, plus a freshly initialised head.
 fn task_model(tensors: &[Stored], prefix: &str, head: &str, scratch: &Path) -> Vec<u8> {
     let classes = 4;
@@ -129,7 +142,7 @@ fn task_model(tensors: &[Stored], prefix: &str, head: &str, scratch: &Path) -> V
         .iter()
         .map(|v| v * 0.1)
         .collect();
-    let mut entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+    let mut entries: Vec<Entry> = tensors
         .iter()
         .map(|t| {
             (
@@ -146,25 +159,14 @@ fn task_model(tensors: &[Stored], prefix: &str, head: &str, scratch: &Path) -> V
         vec![classes, width],
         head_values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     ));
-    let path = scratch.join("task.safetensors");
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = entries
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
-            (name.clone(), view)
-        })
-        .collect();
-    safetensors::serialize_to_file(views, None, &path).unwrap();
-    let bytes = fs::read(&path).unwrap();
-    fs::remove_file(path).unwrap();
-    bytes
+    safetensors_bytes(&entries, scratch)
 }
 
 /// The model with eight tokens added to its vocabulary, as `resize_token_embeddings` adds
 /// them: new embedding rows drawn around the mean of the old ones. Only the rows both share are
 /// compared.
 fn grown_vocabulary(tensors: &[Stored], scratch: &Path) -> Vec<u8> {
-    let mut entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for t in tensors {
         let (shape, values) = if t.name == "embed.weight" {
             let (rows, cols) = (t.shape[0], t.shape[1]);
@@ -186,18 +188,7 @@ fn grown_vocabulary(tensors: &[Stored], scratch: &Path) -> Vec<u8> {
         };
         entries.push((t.name.clone(), t.dtype, shape, stored_bytes(&stored)));
     }
-    let path = scratch.join("grown.safetensors");
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = entries
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
-            (name.clone(), view)
-        })
-        .collect();
-    safetensors::serialize_to_file(views, None, &path).unwrap();
-    let bytes = fs::read(&path).unwrap();
-    fs::remove_file(path).unwrap();
-    bytes
+    safetensors_bytes(&entries, scratch)
 }
 
 /// A GGUF copy: matrices in `matrix_type` where their rows fit its blocks (Q4_K needs 256
@@ -241,18 +232,7 @@ fn packed_copy(tensors: &[Stored], scratch: &Path, pack: Pack<'_>) -> Vec<u8> {
             )),
         }
     }
-    let path = scratch.join("packed.safetensors");
-    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = entries
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data).unwrap();
-            (name.clone(), view)
-        })
-        .collect();
-    safetensors::serialize_to_file(views, None, &path).unwrap();
-    let bytes = fs::read(&path).unwrap();
-    fs::remove_file(path).unwrap();
-    bytes
+    safetensors_bytes(&entries, scratch)
 }
 
 /// A `pytorch_model.bin` whose pickle would run `touch MARKER` if Python unpickled it.
