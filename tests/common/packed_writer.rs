@@ -78,30 +78,49 @@ pub fn gptq4(stem: &str, w: &[f32], out: usize, inputs: usize, group: usize) -> 
         }
     }
     let g_idx: Vec<u32> = (0..inputs).map(|i| (i / group) as u32).collect();
+    let mut entries = integer_layer(
+        stem,
+        (vec![inputs / 8, out], &qweight),
+        (groups, out),
+        &qzeros,
+        &q.scales,
+    );
+    entries.push((
+        format!("{stem}.g_idx"),
+        Dtype::I32,
+        vec![inputs],
+        u32_bytes(&g_idx),
+    ));
+    entries
+}
+
+/// The tensors GPTQ and AWQ share: the packed codes (their shape and words), the zeros packed
+/// eight outputs a word and the F16 scales, one per (group, output).
+fn integer_layer(
+    stem: &str,
+    (qweight_shape, qweight): (Vec<usize>, &[u32]),
+    (groups, out): (usize, usize),
+    qzeros: &[u32],
+    scales: &[f32],
+) -> Vec<Entry> {
     vec![
         (
             format!("{stem}.qweight"),
             Dtype::I32,
-            vec![inputs / 8, out],
-            u32_bytes(&qweight),
+            qweight_shape,
+            u32_bytes(qweight),
         ),
         (
             format!("{stem}.qzeros"),
             Dtype::I32,
             vec![groups, out / 8],
-            u32_bytes(&qzeros),
+            u32_bytes(qzeros),
         ),
         (
             format!("{stem}.scales"),
             Dtype::F16,
             vec![groups, out],
-            f16_bytes(&q.scales),
-        ),
-        (
-            format!("{stem}.g_idx"),
-            Dtype::I32,
-            vec![inputs],
-            u32_bytes(&g_idx),
+            f16_bytes(scales),
         ),
     ]
 }
@@ -128,26 +147,13 @@ pub fn awq4(stem: &str, w: &[f32], out: usize, inputs: usize, group: usize) -> V
             qzeros.push(pack(&|j| q.zeros[g * out + j], c));
         }
     }
-    vec![
-        (
-            format!("{stem}.qweight"),
-            Dtype::I32,
-            vec![inputs, out / 8],
-            u32_bytes(&qweight),
-        ),
-        (
-            format!("{stem}.qzeros"),
-            Dtype::I32,
-            vec![groups, out / 8],
-            u32_bytes(&qzeros),
-        ),
-        (
-            format!("{stem}.scales"),
-            Dtype::F16,
-            vec![groups, out],
-            f16_bytes(&q.scales),
-        ),
-    ]
+    integer_layer(
+        stem,
+        (vec![inputs, out / 8], &qweight),
+        (groups, out),
+        &qzeros,
+        &q.scales,
+    )
 }
 
 /// bitsandbytes LLM.int8 of the linear layer `stem`: per-row absolute maximum and codes.
