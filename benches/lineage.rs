@@ -36,6 +36,7 @@ fn tensor(index: usize, values: Vec<f32>, side: u32) -> TensorFingerprint {
             cols: side,
             values,
         },
+        head: None,
     }
 }
 

@@ -283,6 +283,7 @@ mod tests {
                 rank: None,
                 kurtosis_drop: 0.0,
                 runner_up: None,
+                matching: Default::default(),
             },
             right,
             reversed: false,

@@ -58,6 +58,7 @@ fn report() -> ScanReport {
         rank: None,
         kurtosis_drop: 0.1,
         runner_up: None,
+        matching: Default::default(),
     };
     ScanReport {
         root: PathBuf::from("/models"),

@@ -6,31 +6,13 @@
 
 mod common;
 
-use common::formats::{f32_bytes, values, write_safetensors};
+use common::formats::{f32_bytes, hub_repo, values, write_safetensors};
 use common::gguf_writer::{F32, GgufTensor, IQ2_XS, Q8_0, Value, gguf_bytes};
 use common::torch_writer::{PtTensor, torch_save};
 use common::{options, run_scan};
 use mother::discover::Format;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
-
-/// Writes `files` into a hub repo `org/name` as the client lays them out (blobs and links).
-fn hub_repo(cache: &Path, name: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
-    let repo = cache.join(format!("models--org--{name}"));
-    let snapshot = repo.join("snapshots").join(COMMIT);
-    fs::create_dir_all(repo.join("blobs")).unwrap();
-    fs::create_dir_all(repo.join("refs")).unwrap();
-    fs::write(repo.join("refs/main"), COMMIT).unwrap();
-    fs::create_dir_all(&snapshot).unwrap();
-    for (i, (file, bytes)) in files.iter().enumerate() {
-        let etag = format!("{name}-{i}");
-        fs::write(repo.join("blobs").join(&etag), bytes).unwrap();
-        std::os::unix::fs::symlink(format!("../../blobs/{etag}"), snapshot.join(file)).unwrap();
-    }
-    snapshot
-}
 
 /// A qwen2-like model of two 256-wide matrices and a norm (qwen2: no rope permutation).
 struct Model {
@@ -112,6 +94,7 @@ fn build_cache() -> Cache {
     let model = Model::new();
     hub_repo(
         &cache,
+        "org",
         "base",
         &[("model.safetensors", model.safetensors(dir.path()))],
     );
@@ -124,6 +107,7 @@ fn build_cache() -> Cache {
     }});
     hub_repo(
         &cache,
+        "org",
         "base-pt",
         &[
             (
@@ -143,6 +127,7 @@ fn build_cache() -> Cache {
 
     let both = hub_repo(
         &cache,
+        "org",
         "both",
         &[("model.safetensors", model.safetensors(dir.path()))],
     );
@@ -150,6 +135,7 @@ fn build_cache() -> Cache {
 
     hub_repo(
         &cache,
+        "org",
         "base-GGUF",
         &[
             ("base.Q8_0.gguf", model.gguf(Q8_0)),
@@ -167,12 +153,14 @@ fn build_cache() -> Cache {
     }];
     hub_repo(
         &cache,
+        "org",
         "iq2-GGUF",
         &[("model.IQ2_XS.gguf", gguf_bytes(3, &metadata, &iq2))],
     );
 
     let snapshot = hub_repo(
         &cache,
+        "org",
         "split-GGUF",
         &[("big-00001-of-00002.gguf", model.gguf(Q8_0))],
     );

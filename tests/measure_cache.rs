@@ -4,6 +4,7 @@
 use mother::discover::WeightFile;
 use mother::measure::{
     CacheKey, Fingerprint, FingerprintCache, Moments, RoundedHashes, Sketch, TensorFingerprint,
+    TensorHead,
 };
 use mother::weights::FloatDtype;
 use std::path::PathBuf;
@@ -45,6 +46,22 @@ fn fingerprint(seed: f32) -> Fingerprint {
             cols,
             values: (0..rows * cols).map(|i| i as f32 * seed - 0.5).collect(),
         },
+        head: (rows == 64).then(|| TensorHead {
+            rows: 128,
+            moments: Moments {
+                count: 640,
+                mean: 0.25,
+                m2: 1.5,
+                m3: 0.125,
+                m4: 9.0 * seed as f64,
+            },
+            sum_sq: 2.75,
+            sketch: Sketch {
+                rows,
+                cols,
+                values: (0..rows * cols).map(|i| i as f32 * seed + 0.5).collect(),
+            },
+        }),
     };
     Fingerprint {
         tensors: vec![tensor("a.weight", 64, 64), tensor("b.weight", 3, 7)],

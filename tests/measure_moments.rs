@@ -125,7 +125,7 @@ proptest! {
     }
 
     /// The one-pass conversion, from any shift it accepts, matches the two-pass reference; a
-    /// shift it declines is really far from the mean.
+    /// shift it declines is really far from the mean, or the values barely differ.
     #[test]
     fn shifted_sums_match_the_reference_or_decline(
         values in sample(),
@@ -140,7 +140,13 @@ proptest! {
                 check_within(&values, &got, &ONE_PASS);
                 check_sum_sq(&values, sums.sum_sq(), &ONE_PASS);
             }
-            None => prop_assert!(offset_in_deviations.abs() > 0.5),
+            // The sums run around the shift rounded to f32, which for values that barely
+            // differ (10000 and 9999.999) can sit a deviation away from the mean; values all
+            // but equal (a spread below 1e-7) are declined whatever the shift.
+            None => {
+                let rounded = (f64::from(shift as f32) - exact.mean).abs();
+                prop_assert!(rounded > 0.5 * sd || sd < 2e-7);
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 
 use mother::measure::Sketch;
 use mother::measure::sketch::{
-    MAX_BUCKETS, SketchBuilder, fold_runs, fold_runs_portable, sign, sketch_matrix,
+    MAX_BUCKETS, SketchBuilder, fold_runs, fold_runs_portable, head_rows, sign, sketch_matrix,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -93,22 +93,45 @@ fn small_matrices_are_kept_exactly_up_to_signs() {
     assert_eq!((s.rows, s.cols), (17, 64));
     for i in 0..m {
         for j in 0..n {
-            let expected = sign(m, n, 0, i) * sign(m, n, 1, j) * a[i * n + j];
+            let expected = sign(n, 0, i) * sign(n, 1, j) * a[i * n + j];
             assert_eq!(s.values[i * n + j], expected);
         }
     }
 }
 
 #[test]
-fn signs_depend_on_the_shape_and_are_balanced() {
-    let plus = (0..10_000)
-        .filter(|&j| sign(4096, 4096, 1, j) > 0.0)
-        .count();
+fn signs_depend_on_the_columns_and_are_balanced() {
+    let plus = (0..10_000).filter(|&j| sign(4096, 1, j) > 0.0).count();
     assert!((4_800..5_200).contains(&plus), "{plus}");
     let same = (0..1000)
-        .filter(|&j| sign(4096, 4096, 1, j) == sign(4096, 1024, 1, j))
+        .filter(|&j| sign(4096, 1, j) == sign(1024, 1, j))
         .count();
     assert!((400..600).contains(&same), "{same}");
+    let rows_and_columns = (0..1000)
+        .filter(|&j| sign(4096, 0, j) == sign(4096, 1, j))
+        .count();
+    assert!((400..600).contains(&rows_and_columns), "{rows_and_columns}");
+}
+
+#[test]
+fn the_head_sketch_of_a_grown_vocabulary_is_the_sketch_of_the_shared_rows() {
+    // 200 x 16 grows to 205 x 16: both share a head of 128 rows.
+    let (cols, rows, grown) = (16, 200, 205);
+    assert_eq!(head_rows(rows, cols), Some(128));
+    assert_eq!(head_rows(grown, cols), Some(128));
+    assert_eq!(head_rows(256, cols), None, "a power of two is its own head");
+    assert_eq!(head_rows(200, 100), None, "not vocabulary-shaped");
+    let a = gaussian(rows * cols, 3);
+    let mut b = a.clone();
+    b.extend(gaussian((grown - rows) * cols, 4));
+    let head = |values: &[f32], rows: usize| {
+        let mut builder = SketchBuilder::new(rows, cols);
+        builder.push(values);
+        builder.finish_with_head().1.expect("a head")
+    };
+    let shared = sketch_matrix(&a[..128 * cols], 128, cols);
+    assert_eq!(head(&a, rows), shared);
+    assert_eq!(head(&b, grown), shared);
 }
 
 proptest! {
@@ -124,7 +147,7 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let signs: Vec<f32> = (0..values.len())
-            .map(|j| sign(seed as usize, 7, 1, j))
+            .map(|j| sign(seed as usize % 4096 + 1, 1, j))
             .collect();
         let mut vector: [f32; MAX_BUCKETS] = start.clone().try_into().unwrap();
         let mut portable = vector;

@@ -9,7 +9,7 @@ use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
 use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
 use crate::measure::cache::{CacheKey, FingerprintCache};
 use crate::measure::{Fingerprint, fingerprint_model};
-use crate::weights::WeightSource;
+use crate::weights::{Quantization, WeightSource};
 use crossbeam_channel::{Receiver, Sender};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,17 @@ pub struct ScannedModel {
     pub entry: ModelEntry,
     pub fingerprint: Fingerprint,
     pub from_cache: bool,
+}
+
+impl ScannedModel {
+    /// The model's format as people name it: `safetensors`, `pickle` or `gguf` from its files,
+    /// or the packing of a quantised checkpoint (`gptq`, `awq`, `bitsandbytes`).
+    pub fn format_name(&self) -> &'static str {
+        match self.fingerprint.quantization() {
+            Some(Quantization::Packed(scheme)) => scheme.family(),
+            _ => self.entry.format.name(),
+        }
+    }
 }
 
 /// The result of a scan: the models that were fingerprinted, what was skipped, and the forest.

@@ -40,7 +40,8 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "id": entry.id,
                 "path": entry.dir.to_string_lossy(),
                 "kind": kind,
-                "format": entry.format.name(),
+                "format": model.format_name(),
+                "quantization": model.fingerprint.quantization().map(|q| q.name()),
                 "adapter_base": adapter_base,
                 "adapter_rank": adapter_rank,
                 "revision": entry.revision,
@@ -91,6 +92,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                     "parent": id(r.parent),
                     "relative_gap": r.relative_gap,
                 })),
+                "matching": edge.matching,
                 "declared_parent": declared,
                 "declared_agrees": agrees,
             })

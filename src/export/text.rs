@@ -71,10 +71,11 @@ fn node_line(report: &ScanReport, model: usize) -> String {
         .copied()
         .unwrap_or(0.0);
     format!(
-        "{}  [{} params, {}, kurtosis {:.3}]",
+        "{}  [{} params, {}, {}, kurtosis {:.3}]",
         m.entry.id,
         si(m.fingerprint.params),
         m.fingerprint.dtype,
+        m.format_name(),
         kurtosis
     )
 }
@@ -91,7 +92,11 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             report.models[edge.child].fingerprint.dtype
         ),
         EdgeKind::Quantized => format!(
-            "quantised copy (int8 grid), confidence {:.2} {}",
+            "quantised copy ({}), confidence {:.2} {}",
+            report.models[edge.child]
+                .fingerprint
+                .quantization()
+                .map_or("values on an int8 grid", |q| q.name()),
             edge.confidence,
             level.word()
         ),
@@ -125,6 +130,9 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             note
         }
     };
+    if !edge.matching.is_plain() {
+        let _ = write!(note, " [{}]", edge.matching.words());
+    }
     match declared_status(report, edge.child, Some(edge.parent)) {
         Declared::None => {}
         Declared::Agrees => note.push_str(", metadata agrees"),

@@ -4,6 +4,7 @@
 //! confidence is 1 and its distance and kurtosis drop are 0. An adapter whose base is absent is
 //! unrelated.
 
+use super::names::Matching;
 use super::{DirectionBasis, Edge, EdgeKind, LineageInput, Regime};
 
 /// The adapter edges, given for every model the index it stands for (duplicates resolved).
@@ -35,6 +36,7 @@ pub fn edges(models: &[LineageInput<'_>], stands_for: &[usize]) -> Vec<Edge> {
                 rank: declared_rank(model),
                 kurtosis_drop: 0.0,
                 runner_up: None,
+                matching: Matching::default(),
             })
         })
         .collect()

@@ -9,10 +9,14 @@
 //!   under that source, as a quantised copy does. When several models could be its source, the
 //!   finest-stored one is (a cast loses precision, it never gains any), then the smallest index.
 //!
-//! A model without 2-D tensors has nothing to compare and is never called a copy.
+//! A model without 2-D tensors has nothing to compare and is never called a copy. Names are
+//! compared without wrapper prefixes (`names.rs`): the same weights saved by a task class are
+//! still the same weights.
 
+use super::names::{Matching, Naming};
 use super::{DirectionBasis, spectrum::dot};
 use super::{Duplicate, Edge, EdgeKind, LineageInput, Regime};
+use crate::measure::TensorFingerprint;
 use crate::weights::FloatDtype;
 use std::collections::BTreeMap;
 
@@ -27,6 +31,8 @@ pub enum CopyKind {
 pub struct Copies {
     /// For every model, the model it copies and how, if it is a copy.
     pub source: Vec<Option<(usize, CopyKind)>>,
+    /// Every model's wrapper prefixes.
+    naming: Vec<Naming>,
 }
 
 /// One tensor as a key part: name, shape, the dtype the hash is at, the hash.
@@ -36,10 +42,11 @@ type Part<'a> = (&'a str, &'a [usize], FloatDtype, u64);
 /// adapters, for duplicates).
 pub fn find(models: &[LineageInput<'_>]) -> Copies {
     let n = models.len();
+    let naming: Vec<Naming> = models.iter().map(|m| Naming::of(m.fingerprint)).collect();
     let mut source: Vec<Option<(usize, CopyKind)>> = vec![None; n];
     let mut first: BTreeMap<(bool, u64, Vec<Part<'_>>), usize> = BTreeMap::new();
     for (index, model) in models.iter().enumerate() {
-        let Some(key) = stored_key(model) else {
+        let Some(key) = stored_key(model, &naming[index]) else {
             continue;
         };
         let original = *first
@@ -57,7 +64,7 @@ pub fn find(models: &[LineageInput<'_>]) -> Copies {
         if model.is_adapter || source[index].is_some() {
             continue;
         }
-        if let Some(key) = stored_key(model) {
+        if let Some(key) = stored_key(model, &naming[index]) {
             stored.insert((model.fingerprint.params, key), index);
         }
     }
@@ -67,7 +74,7 @@ pub fn find(models: &[LineageInput<'_>]) -> Copies {
             continue;
         }
         for precision in [FloatDtype::F16, FloatDtype::BF16] {
-            let Some(key) = rounded_key(model, precision) else {
+            let Some(key) = rounded_key(model, &naming[index], precision) else {
                 continue;
             };
             let Some(&copy) = stored.get(&(model.fingerprint.params, key)) else {
@@ -102,7 +109,7 @@ pub fn find(models: &[LineageInput<'_>]) -> Copies {
             source[copy] = Some((from, CopyKind::Cast));
         }
     }
-    Copies { source }
+    Copies { source, naming }
 }
 
 impl Copies {
@@ -143,7 +150,7 @@ impl Copies {
                     parent: *parent,
                     child,
                     kind: EdgeKind::Cast,
-                    distance: distance(&models[*parent], &models[child]),
+                    distance: self.distance(models, *parent, child),
                     confidence: 1.0,
                     link_confidence: 1.0,
                     direction_confidence: 1.0,
@@ -155,22 +162,69 @@ impl Copies {
                     rank: None,
                     kurtosis_drop: summary[*parent] - summary[child],
                     runner_up: None,
+                    matching: Matching {
+                        shared: models[child].fingerprint.tensors.len(),
+                        parent_prefix: self.naming[*parent].prefix(),
+                        child_prefix: self.naming[child].prefix(),
+                        ..Matching::default()
+                    },
                 }),
                 _ => None,
             })
             .collect()
     }
+
+    /// Relative distance of a copy from its source over their sketches (the two hold the same
+    /// tensors under their canonical names).
+    fn distance(&self, models: &[LineageInput<'_>], source: usize, copy: usize) -> f64 {
+        let copy_tensors: BTreeMap<(&str, &[usize]), &TensorFingerprint> = models[copy]
+            .fingerprint
+            .tensors
+            .iter()
+            .map(|t| {
+                (
+                    (self.naming[copy].canonical(&t.name), t.shape.as_slice()),
+                    t,
+                )
+            })
+            .collect();
+        let (mut diff, mut norm) = (0.0, 0.0);
+        for a in &models[source].fingerprint.tensors {
+            let name = self.naming[source].canonical(&a.name);
+            if let Some(b) = copy_tensors.get(&(name, a.shape.as_slice()))
+                && a.sketch.values.len() == b.sketch.values.len()
+            {
+                let d: Vec<f64> = a
+                    .sketch
+                    .values
+                    .iter()
+                    .zip(&b.sketch.values)
+                    .map(|(&x, &y)| f64::from(x) - f64::from(y))
+                    .collect();
+                diff += dot(&d, &d);
+            }
+            norm += a.sum_sq;
+        }
+        if norm > 0.0 {
+            (diff / norm).sqrt()
+        } else {
+            0.0
+        }
+    }
 }
 
 /// What a model stores, tensor by tensor, sorted; `None` without 2-D tensors.
-fn stored_key<'a>(model: &LineageInput<'a>) -> Option<Vec<Part<'a>>> {
+fn stored_key<'a>(model: &LineageInput<'a>, naming: &Naming) -> Option<Vec<Part<'a>>> {
     let tensors = &model.fingerprint.tensors;
     if tensors.is_empty() {
         return None;
     }
     let mut key: Vec<Part<'a>> = tensors
         .iter()
-        .map(|t| (t.name.as_str(), t.shape.as_slice(), t.dtype, t.content_hash))
+        .map(|t| {
+            let name = naming.canonical(&t.name);
+            (name, t.shape.as_slice(), t.dtype, t.content_hash)
+        })
         .collect();
     key.sort_unstable();
     Some(key)
@@ -178,7 +232,11 @@ fn stored_key<'a>(model: &LineageInput<'a>) -> Option<Vec<Part<'a>>> {
 
 /// What a cast of the model to `precision` would store; `None` when no tensor is finer than
 /// `precision` (no cast there) or some tensor cannot be rounded there.
-fn rounded_key<'a>(model: &LineageInput<'a>, precision: FloatDtype) -> Option<Vec<Part<'a>>> {
+fn rounded_key<'a>(
+    model: &LineageInput<'a>,
+    naming: &Naming,
+    precision: FloatDtype,
+) -> Option<Vec<Part<'a>>> {
     let tensors = &model.fingerprint.tensors;
     if !tensors
         .iter()
@@ -190,7 +248,8 @@ fn rounded_key<'a>(model: &LineageInput<'a>, precision: FloatDtype) -> Option<Ve
         .iter()
         .map(|t| {
             let at = t.dtype.coarser(precision);
-            Some((t.name.as_str(), t.shape.as_slice(), at, t.hash_at(at)?))
+            let name = naming.canonical(&t.name);
+            Some((name, t.shape.as_slice(), at, t.hash_at(at)?))
         })
         .collect::<Option<Vec<Part<'a>>>>()?;
     key.sort_unstable();
@@ -206,33 +265,4 @@ fn finest(model: &LineageInput<'_>) -> i32 {
         .map(|t| t.dtype.mantissa_bits())
         .max()
         .unwrap_or(0)
-}
-
-/// Relative distance of a copy from its source over their sketches (the two hold the same
-/// tensors, sorted by name).
-fn distance(source: &LineageInput<'_>, copy: &LineageInput<'_>) -> f64 {
-    let (mut diff, mut norm) = (0.0, 0.0);
-    for (a, b) in source
-        .fingerprint
-        .tensors
-        .iter()
-        .zip(&copy.fingerprint.tensors)
-    {
-        if a.sketch.values.len() == b.sketch.values.len() {
-            let d: Vec<f64> = a
-                .sketch
-                .values
-                .iter()
-                .zip(&b.sketch.values)
-                .map(|(&x, &y)| f64::from(x) - f64::from(y))
-                .collect();
-            diff += dot(&d, &d);
-        }
-        norm += a.sum_sq;
-    }
-    if norm > 0.0 {
-        (diff / norm).sqrt()
-    } else {
-        0.0
-    }
 }

@@ -37,6 +37,7 @@ mod copies;
 mod direction;
 pub mod edmonds;
 mod method;
+mod names;
 mod pairs;
 mod report;
 pub mod spectrum;
@@ -44,6 +45,7 @@ mod structure;
 
 pub use confidence::Level;
 pub use method::{Direction, Method};
+pub use names::Matching;
 
 use crate::measure::Fingerprint;
 use serde::Serialize;
@@ -217,6 +219,8 @@ pub struct Edge {
     /// Summary kurtosis of parent minus child (positive when the paper's cue agrees).
     pub kurtosis_drop: f64,
     pub runner_up: Option<RunnerUp>,
+    /// How the two models' matrices were matched: prefixes dropped, heads only one holds.
+    pub matching: Matching,
 }
 
 impl Edge {
@@ -295,6 +299,9 @@ pub fn recover_with(
         summary: &summary,
     }
     .edges();
+    for edge in &mut edges {
+        edge.matching = catalog.matching(edge.parent, edge.child);
+    }
     edges.extend(copies.edges(models, &summary));
     edges.extend(adapters::edges(models, &copies.stands_for()));
     edges.sort_by_key(|e| (e.parent, e.child));

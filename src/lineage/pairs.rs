@@ -20,6 +20,7 @@
 //! tripled the memory of recovery); every product widens to f64 first, so sums are unchanged.
 
 use super::method::Method;
+use super::names::{Matching, Naming};
 use super::spectrum::{dot, energy_rank};
 use crate::measure::{Fingerprint, TensorFingerprint};
 use rayon::prelude::*;
@@ -50,8 +51,19 @@ const LOW_RANK_LEFTOVER: f64 = 0.02;
 
 /// One 2-D tensor of one model, ready for pairing.
 pub struct Entry<'a> {
-    /// Index of the (name, shape, sketch size) key shared by all models holding this tensor.
+    /// Index of the (canonical name, shape, sketch size) key shared by all models holding this
+    /// tensor. Keys sort by name first.
     pub key: u32,
+    /// Index of the canonical name alone, in the same order.
+    pub name: u32,
+    /// The key of the whole tensor: `key` itself, or for a head view (the first rows of a
+    /// vocabulary-shaped matrix, `measure::sketch::head_rows`) the key of the matrix it is
+    /// part of.
+    pub main_key: u32,
+    /// Whether this is a head view rather than a whole tensor.
+    pub is_head: bool,
+    /// Values the view covers.
+    pub elements: usize,
     pub rows: usize,
     pub cols: usize,
     /// The fingerprint's row-major sketch.
@@ -73,6 +85,11 @@ pub struct Entry<'a> {
 pub struct Catalog<'a> {
     pub keys: usize,
     pub models: Vec<Vec<Entry<'a>>>,
+    /// Per model, the wrapper prefixes its names were read without (`names.rs`).
+    pub naming: Vec<Naming>,
+    /// Per model, what can be compared on shared rows with a model whose vocabulary differs:
+    /// its head views and its whole vocabulary-shaped matrices of 2^k rows, sorted by key.
+    pub row_views: Vec<Vec<Entry<'a>>>,
     /// Per model, its folded sketches end to end in key order, and their summed squared norm:
     /// two models holding the same keys are screened with one long dot product.
     pub coarse: Vec<(Vec<f64>, f64)>,
@@ -87,60 +104,126 @@ impl<'a> Catalog<'a> {
             let len = t.sketch.rows as usize * t.sketch.cols as usize;
             len > 0 && t.sketch.values.len() == len
         };
+        let naming: Vec<Naming> = fingerprints
+            .iter()
+            .zip(take_part)
+            .map(|(fp, &take)| {
+                if take {
+                    Naming::of(fp)
+                } else {
+                    Naming::default()
+                }
+            })
+            .collect();
         let mut ids: BTreeMap<Key<'_>, u32> = BTreeMap::new();
-        for (fp, _) in fingerprints
+        let mut name_ids: BTreeMap<&str, u32> = BTreeMap::new();
+        for ((fp, _), naming) in fingerprints
+            .iter()
+            .zip(take_part)
+            .zip(&naming)
+            .filter(|((_, take), _)| **take)
+        {
+            for t in fp.tensors.iter().filter(|t| usable(t)) {
+                let name = naming.canonical(&t.name);
+                ids.insert((name, &t.shape, t.sketch.rows, t.sketch.cols), 0);
+                name_ids.insert(name, 0);
+            }
+        }
+        // Head views take the key of a whole matrix of their shape: the head of a 32,005-row
+        // embedding and a whole 16,384-row one are the same rows. Their shapes live here.
+        let head_shapes: Vec<Vec<usize>> = fingerprints
             .iter()
             .zip(take_part)
             .filter(|(_, take)| **take)
+            .flat_map(|(fp, _)| fp.tensors.iter())
+            .filter_map(|t| Some(vec![t.head.as_ref()?.rows, *t.shape.get(1)?]))
+            .collect();
+        let mut head_index = 0;
+        for ((fp, _), naming) in fingerprints
+            .iter()
+            .zip(take_part)
+            .zip(&naming)
+            .filter(|((_, take), _)| **take)
         {
-            for t in fp.tensors.iter().filter(|t| usable(t)) {
-                ids.insert((&t.name, &t.shape, t.sketch.rows, t.sketch.cols), 0);
+            for t in fp.tensors.iter() {
+                if let Some(head) = &t.head
+                    && t.shape.len() == 2
+                {
+                    let name = naming.canonical(&t.name);
+                    let shape = head_shapes[head_index].as_slice();
+                    ids.insert((name, shape, head.sketch.rows, head.sketch.cols), 0);
+                    head_index += 1;
+                }
             }
         }
         for (i, id) in ids.values_mut().enumerate() {
             *id = i as u32;
         }
-        let models: Vec<Vec<Entry<'a>>> = fingerprints
-            .iter()
-            .zip(take_part)
-            .map(|(fp, &take)| {
-                if !take {
-                    return Vec::new();
+        for (i, id) in name_ids.values_mut().enumerate() {
+            *id = i as u32;
+        }
+        let entry =
+            |key: u32, name: u32, main_key: u32, t: &'a TensorFingerprint, view: View<'a>| {
+                let coarse = fold(view.sketch, view.cols);
+                Entry {
+                    coarse_sq: dot(&coarse, &coarse),
+                    coarse,
+                    key,
+                    name,
+                    main_key,
+                    is_head: view.is_head,
+                    elements: view.elements,
+                    rows: view.rows,
+                    cols: view.cols,
+                    sketch_sq: view
+                        .sketch
+                        .iter()
+                        .map(|&v| f64::from(v) * f64::from(v))
+                        .sum(),
+                    sketch: view.sketch,
+                    sum_sq: view.sum_sq,
+                    kurtosis: view.kurtosis,
+                    tensor: t,
+                    rounding: t.dtype.rounding_energy(view.sum_sq),
                 }
-                let mut entries: Vec<Entry> = fp
-                    .tensors
-                    .iter()
-                    .filter(|t| usable(t))
-                    .map(|t| {
-                        let key = ids[&(
-                            t.name.as_str(),
-                            t.shape.as_slice(),
-                            t.sketch.rows,
-                            t.sketch.cols,
-                        )];
-                        let sketch = t.sketch.values.as_slice();
-                        let coarse = fold(sketch, t.sketch.cols as usize);
-                        Entry {
-                            coarse_sq: dot(&coarse, &coarse),
-                            coarse,
+            };
+        let mut models: Vec<Vec<Entry<'a>>> = Vec::with_capacity(fingerprints.len());
+        let mut row_views: Vec<Vec<Entry<'a>>> = Vec::with_capacity(fingerprints.len());
+        for ((fp, &take), naming) in fingerprints.iter().zip(take_part).zip(&naming) {
+            let (mut entries, mut views) = (Vec::new(), Vec::new());
+            if take {
+                for t in fp.tensors.iter().filter(|t| usable(t)) {
+                    let name = naming.canonical(&t.name);
+                    let key = ids[&(name, t.shape.as_slice(), t.sketch.rows, t.sketch.cols)];
+                    let whole = View::whole(t);
+                    if t.head.is_none() && is_own_head(&t.shape) {
+                        views.push(entry(key, name_ids[name], key, t, whole));
+                    }
+                    if let Some(head) = &t.head
+                        && head.sketch.values.len()
+                            == head.sketch.rows as usize * head.sketch.cols as usize
+                    {
+                        let shape = [head.rows, t.shape[1]];
+                        let head_key = ids[&(name, &shape[..], head.sketch.rows, head.sketch.cols)];
+                        views.push(entry(
+                            head_key,
+                            name_ids[name],
                             key,
-                            rows: t.sketch.rows as usize,
-                            cols: t.sketch.cols as usize,
-                            sketch_sq: sketch.iter().map(|&v| f64::from(v) * f64::from(v)).sum(),
-                            sketch,
-                            sum_sq: t.sum_sq,
-                            kurtosis: t.moments.excess_kurtosis(),
-                            tensor: t,
-                            rounding: t.dtype.rounding_energy(t.sum_sq),
-                        }
-                    })
-                    .collect();
+                            t,
+                            View::head(head, t.shape[1]),
+                        ));
+                    }
+                    entries.push(entry(key, name_ids[name], key, t, whole));
+                }
                 entries.sort_by_key(|e| e.key);
                 // A repeated name keeps its first tensor: two tensors cannot share one slot.
                 entries.dedup_by_key(|e| e.key);
-                entries
-            })
-            .collect();
+                views.sort_by_key(|e| e.key);
+                views.dedup_by_key(|e| e.key);
+            }
+            models.push(entries);
+            row_views.push(views);
+        }
         let coarse = models
             .iter()
             .map(|entries| {
@@ -155,8 +238,122 @@ impl<'a> Catalog<'a> {
         Catalog {
             keys: ids.len(),
             models,
+            naming,
+            row_views,
             coarse,
         }
+    }
+
+    /// The matched tensors of models `a` and `b`: every tensor both hold under one name and
+    /// shape, then every vocabulary-shaped matrix they hold with different row counts, compared
+    /// on the rows they share.
+    pub fn matched<'c>(
+        &'c self,
+        a: usize,
+        b: usize,
+    ) -> impl Iterator<Item = (&'c Entry<'a>, &'c Entry<'a>)> {
+        matched(&self.models[a], &self.models[b]).chain(
+            matched(&self.row_views[a], &self.row_views[b])
+                .filter(|(x, y)| x.main_key != y.main_key),
+        )
+    }
+
+    /// How the matrices of models `a` and `b` match, with `a` as the parent.
+    pub fn matching(&self, a: usize, b: usize) -> Matching {
+        let (ea, eb) = (&self.models[a], &self.models[b]);
+        let mut matching = Matching {
+            parent_prefix: self.naming[a].prefix(),
+            child_prefix: self.naming[b].prefix(),
+            ..Matching::default()
+        };
+        let (mut i, mut j) = (0, 0);
+        while i < ea.len() || j < eb.len() {
+            let order = match (ea.get(i), eb.get(j)) {
+                (Some(x), Some(y)) => x.name.cmp(&y.name),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    matching.parent_only += 1;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    matching.child_only += 1;
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    // Every tensor of this name on either side (one, unless shapes repeat it).
+                    let name = ea[i].name;
+                    let (start_i, start_j) = (i, j);
+                    while i < ea.len() && ea[i].name == name {
+                        i += 1;
+                    }
+                    while j < eb.len() && eb[j].name == name {
+                        j += 1;
+                    }
+                    let shared = matched(&ea[start_i..i], &eb[start_j..j]).count();
+                    matching.shared += shared;
+                    matching.resized += (i - start_i).max(j - start_j) - shared;
+                }
+            }
+        }
+        let on_shared_rows = matched(&self.row_views[a], &self.row_views[b])
+            .filter(|(x, y)| x.main_key != y.main_key)
+            .count();
+        matching.shared_rows = on_shared_rows;
+        matching.resized -= on_shared_rows.min(matching.resized);
+        matching
+    }
+}
+
+/// What an entry is made from: a whole matrix, or the head of one.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    sketch: &'a [f32],
+    elements: usize,
+    rows: usize,
+    cols: usize,
+    sum_sq: f64,
+    kurtosis: f64,
+    is_head: bool,
+}
+
+impl<'a> View<'a> {
+    fn whole(t: &'a TensorFingerprint) -> Self {
+        View {
+            elements: t.shape.iter().product(),
+            sketch: &t.sketch.values,
+            rows: t.sketch.rows as usize,
+            cols: t.sketch.cols as usize,
+            sum_sq: t.sum_sq,
+            kurtosis: t.moments.excess_kurtosis(),
+            is_head: false,
+        }
+    }
+
+    fn head(head: &'a crate::measure::TensorHead, cols: usize) -> Self {
+        View {
+            elements: head.rows * cols,
+            sketch: &head.sketch.values,
+            rows: head.sketch.rows as usize,
+            cols: head.sketch.cols as usize,
+            sum_sq: head.sum_sq,
+            kurtosis: head.moments.excess_kurtosis(),
+            is_head: true,
+        }
+    }
+}
+
+/// A vocabulary-shaped matrix of 2^k rows is its own head: a model that grew it keeps a head
+/// sketch of exactly these rows.
+fn is_own_head(shape: &[usize]) -> bool {
+    match shape {
+        [rows, cols] => {
+            rows.is_power_of_two()
+                && crate::measure::sketch::head_rows(rows + 1, *cols) == Some(*rows)
+        }
+        _ => false,
     }
 }
 
@@ -269,7 +466,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                             (&catalog.coarse[a], &catalog.coarse[b]);
                         (cd, ca, cb) = (dot(joined_a, joined_b), *sq_a, *sq_b);
                     } else {
-                        for (x, y) in matched(ea, eb) {
+                        for (x, y) in catalog.matched(a, b) {
                             cd += dot(&x.coarse, &y.coarse);
                             ca += x.coarse_sq;
                             cb += y.coarse_sq;
@@ -280,7 +477,7 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     }
                     let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
                         (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
-                    for (x, y) in matched(ea, &catalog.models[b]) {
+                    for (x, y) in catalog.matched(a, b) {
                         d += dot(x.sketch, y.sketch);
                         sa += x.sketch_sq;
                         sb += y.sketch_sq;
@@ -324,7 +521,8 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
             b,
             tensors: {
                 let mut spread = 0;
-                matched(&catalog.models[a], &catalog.models[b])
+                catalog
+                    .matched(a, b)
                     .map(|(x, y)| {
                         let t = pair_tensor(x, y, spread < SPREAD_STOP);
                         spread += usize::from(t.change == Change::Spread);
@@ -349,7 +547,9 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
     // A sketch preserves energy in expectation, noise's included.
     let noise = x.rounding + y.rounding;
     let side = x.rows.min(x.cols);
-    let change = if x.tensor.same_when_rounded(y.tensor) || diff_sq == 0.0 {
+    // A head view's hashes are its whole matrix's, which differ: only the values can tell.
+    let same_stored = !x.is_head && !y.is_head && x.tensor.same_when_rounded(y.tensor);
+    let change = if same_stored || diff_sq == 0.0 {
         Change::Unchanged
     } else if diff_sq <= 2.0 * noise {
         Change::Faint
@@ -376,8 +576,7 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
         sum_sq_b: y.sum_sq,
         kurtosis_a: x.kurtosis,
         kurtosis_b: y.kurtosis,
-        cross_variance: 4.0 * (x.sum_sq + y.sum_sq) / 2.0 * diff_sq
-            / (x.tensor.shape.iter().product::<usize>().max(1) as f64),
+        cross_variance: 4.0 * (x.sum_sq + y.sum_sq) / 2.0 * diff_sq / (x.elements.max(1) as f64),
         change,
     }
 }

@@ -4,6 +4,7 @@
 
 use super::bootstrap::{Solved, Tally};
 use super::confidence;
+use super::names::Matching;
 use super::pairs::{Change, Pair};
 use super::structure::{CandidateArc, PairView};
 use super::{DirectionBasis, Edge, EdgeKind, Regime, RunnerUp};
@@ -91,6 +92,7 @@ impl Report<'_> {
             },
             kurtosis_drop: self.summary[parent] - self.summary[child],
             runner_up: self.runner_up(child, arc),
+            matching: Matching::default(),
         }
     }
 

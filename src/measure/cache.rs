@@ -21,7 +21,7 @@ use std::time::UNIX_EPOCH;
 use twox_hash::{XxHash3_64, XxHash3_128};
 
 /// Bump when the fingerprint's content or encoding changes: older entries become misses.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 const MAGIC: &[u8; 8] = b"MOTHERFP";
 

@@ -3,8 +3,8 @@
 //! JSON would triple. Decoding checks every length against the bytes left and returns `None` on
 //! anything malformed.
 
-use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint};
-use crate::weights::{Dtype, QuantType};
+use super::{Fingerprint, Moments, RoundedHashes, Sketch, TensorFingerprint, TensorHead};
+use crate::weights::{Dtype, Quantization};
 
 pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
     let sketch_bytes: usize = fingerprint
@@ -26,17 +26,9 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
             out.u64(d as u64);
         }
         out.str(t.dtype.name());
-        out.str(t.quantized.map_or("", QuantType::name));
-        out.u64(t.moments.count);
-        for v in [
-            t.moments.mean,
-            t.moments.m2,
-            t.moments.m3,
-            t.moments.m4,
-            t.sum_sq,
-        ] {
-            out.f64(v);
-        }
+        out.str(t.quantized.map_or("", Quantization::name));
+        out.moments(&t.moments);
+        out.f64(t.sum_sq);
         out.u64(t.content_hash);
         for hash in [t.rounded.bf16, t.rounded.f16] {
             out.0.push(u8::from(hash.is_some()));
@@ -44,11 +36,13 @@ pub fn encode(fingerprint: &Fingerprint) -> Vec<u8> {
         }
         out.0.push(u8::from(t.on_int8_grid));
         out.u64(t.non_finite);
-        out.u32(t.sketch.rows);
-        out.u32(t.sketch.cols);
-        out.u64(t.sketch.values.len() as u64);
-        for &v in &t.sketch.values {
-            out.0.extend_from_slice(&v.to_le_bytes());
+        out.sketch(&t.sketch);
+        out.0.push(u8::from(t.head.is_some()));
+        if let Some(head) = &t.head {
+            out.u64(head.rows as u64);
+            out.moments(&head.moments);
+            out.f64(head.sum_sq);
+            out.sketch(&head.sketch);
         }
     }
     out.0
@@ -70,15 +64,9 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         let dtype = Dtype::parse(&r.str()?)?.float()?;
         let quantized = match r.str()?.as_str() {
             "" => None,
-            name => Some(QuantType::from_name(name)?),
+            name => Some(Quantization::from_name(name)?),
         };
-        let moments = Moments {
-            count: r.u64()?,
-            mean: r.f64()?,
-            m2: r.f64()?,
-            m3: r.f64()?,
-            m4: r.f64()?,
-        };
+        let moments = r.moments()?;
         let sum_sq = r.f64()?;
         let content_hash = r.u64()?;
         let rounded = RoundedHashes {
@@ -87,17 +75,17 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
         };
         let on_int8_grid = r.flag()?;
         let non_finite = r.u64()?;
-        let rows = r.u32()?;
-        let cols = r.u32()?;
-        let len = r.len(4)?;
-        if len != rows as usize * cols as usize {
-            return None;
-        }
-        let values = r
-            .take(len * 4)?
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let sketch = r.sketch()?;
+        let head = if r.flag()? {
+            Some(TensorHead {
+                rows: usize::try_from(r.u64()?).ok()?,
+                moments: r.moments()?,
+                sum_sq: r.f64()?,
+                sketch: r.sketch()?,
+            })
+        } else {
+            None
+        };
         tensors.push(TensorFingerprint {
             name,
             shape,
@@ -109,7 +97,8 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
             rounded,
             on_int8_grid,
             non_finite,
-            sketch: Sketch { rows, cols, values },
+            sketch,
+            head,
         });
     }
     if !r.0.is_empty() {
@@ -126,6 +115,22 @@ pub fn decode(bytes: &[u8]) -> Option<Fingerprint> {
 struct Writer(Vec<u8>);
 
 impl Writer {
+    fn moments(&mut self, m: &Moments) {
+        self.u64(m.count);
+        for v in [m.mean, m.m2, m.m3, m.m4] {
+            self.f64(v);
+        }
+    }
+
+    fn sketch(&mut self, sketch: &Sketch) {
+        self.u32(sketch.rows);
+        self.u32(sketch.cols);
+        self.u64(sketch.values.len() as u64);
+        for &v in &sketch.values {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+
     fn u32(&mut self, v: u32) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
@@ -176,6 +181,31 @@ impl<'a> Reader<'a> {
     }
     /// A count of items of at least `item_bytes` each, refused when the bytes left cannot hold
     /// them (so garbage cannot ask for a huge allocation).
+    fn moments(&mut self) -> Option<Moments> {
+        Some(Moments {
+            count: self.u64()?,
+            mean: self.f64()?,
+            m2: self.f64()?,
+            m3: self.f64()?,
+            m4: self.f64()?,
+        })
+    }
+
+    fn sketch(&mut self) -> Option<Sketch> {
+        let rows = self.u32()?;
+        let cols = self.u32()?;
+        let len = self.len(4)?;
+        if len != rows as usize * cols as usize {
+            return None;
+        }
+        let values = self
+            .take(len * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Some(Sketch { rows, cols, values })
+    }
+
     fn len(&mut self, item_bytes: usize) -> Option<usize> {
         let n = usize::try_from(self.u64()?).ok()?;
         (n.checked_mul(item_bytes)? <= self.0.len()).then_some(n)
@@ -189,12 +219,50 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::weights::FloatDtype;
+    use crate::weights::{FloatDtype, PackedScheme, QuantType};
     use proptest::prelude::*;
 
     /// Any f64 bit pattern: NaN payloads, infinities, negative zero and subnormals included.
     fn any_bits_f64() -> impl Strategy<Value = f64> {
         any::<u64>().prop_map(f64::from_bits)
+    }
+
+    fn moments() -> impl Strategy<Value = Moments> {
+        (
+            any::<u64>(),
+            [
+                any_bits_f64(),
+                any_bits_f64(),
+                any_bits_f64(),
+                any_bits_f64(),
+            ],
+        )
+            .prop_map(|(count, [mean, m2, m3, m4])| Moments {
+                count,
+                mean,
+                m2,
+                m3,
+                m4,
+            })
+    }
+
+    fn sketch() -> impl Strategy<Value = Sketch> {
+        (0u32..5, 0u32..5).prop_flat_map(|(rows, cols)| {
+            let len = (rows * cols) as usize;
+            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), len)
+                .prop_map(move |values| Sketch { rows, cols, values })
+        })
+    }
+
+    fn head() -> impl Strategy<Value = TensorHead> {
+        (any::<usize>(), moments(), any_bits_f64(), sketch()).prop_map(
+            |(rows, moments, sum_sq, sketch)| TensorHead {
+                rows,
+                moments,
+                sum_sq,
+                sketch,
+            },
+        )
     }
 
     fn tensor() -> impl Strategy<Value = TensorFingerprint> {
@@ -204,28 +272,23 @@ mod tests {
             FloatDtype::F16,
             FloatDtype::BF16,
         ]);
-        let quantized = prop::option::of(prop::sample::select(QuantType::ALL.to_vec()));
-        let sketch = (0u32..5, 0u32..5).prop_flat_map(|(rows, cols)| {
-            let len = (rows * cols) as usize;
-            prop::collection::vec(any::<u32>().prop_map(f32::from_bits), len)
-                .prop_map(move |values| Sketch { rows, cols, values })
-        });
+        let quantizations: Vec<Quantization> = QuantType::ALL
+            .into_iter()
+            .map(Quantization::Block)
+            .chain(PackedScheme::ALL.into_iter().map(Quantization::Packed))
+            .collect();
         (
             (
                 ".*",
                 prop::collection::vec(any::<usize>(), 0..4),
                 dtype,
-                quantized,
+                prop::option::of(prop::sample::select(quantizations)),
             ),
             (
-                any::<u64>(),
-                [
-                    any_bits_f64(),
-                    any_bits_f64(),
-                    any_bits_f64(),
-                    any_bits_f64(),
-                ],
+                moments(),
                 any_bits_f64(),
+                sketch(),
+                prop::option::of(head()),
             ),
             (
                 any::<u64>(),
@@ -233,32 +296,26 @@ mod tests {
                 prop::option::of(any::<u64>()),
                 any::<bool>(),
                 any::<u64>(),
-                sketch,
             ),
         )
             .prop_map(
                 |(
                     (name, shape, dtype, quantized),
-                    (count, [mean, m2, m3, m4], sum_sq),
-                    (content_hash, bf16, f16, on_int8_grid, non_finite, sketch),
+                    (moments, sum_sq, sketch, head),
+                    (content_hash, bf16, f16, on_int8_grid, non_finite),
                 )| TensorFingerprint {
                     name,
                     shape,
                     dtype,
                     quantized,
-                    moments: Moments {
-                        count,
-                        mean,
-                        m2,
-                        m3,
-                        m4,
-                    },
+                    moments,
                     sum_sq,
                     content_hash,
                     rounded: RoundedHashes { bf16, f16 },
                     on_int8_grid,
                     non_finite,
                     sketch,
+                    head,
                 },
             )
     }
@@ -278,47 +335,52 @@ mod tests {
             })
     }
 
-    /// Every float of a fingerprint as its bits, so NaN compares equal to the same NaN.
-    fn float_bits(fingerprint: &Fingerprint) -> Vec<u64> {
-        let mut bits = Vec::new();
-        for t in &fingerprint.tensors {
-            let m = &t.moments;
-            bits.extend([m.mean, m.m2, m.m3, m.m4, t.sum_sq].map(f64::to_bits));
-            bits.extend(t.sketch.values.iter().map(|v| u64::from(v.to_bits())));
-        }
-        bits
+    /// The fingerprint as text with every float written as its bits, so that a NaN equals the
+    /// same NaN and -0 differs from 0.
+    fn exact(fingerprint: &Fingerprint) -> String {
+        let moments = |m: &Moments| (m.count, [m.mean, m.m2, m.m3, m.m4].map(f64::to_bits));
+        let sketch = |s: &Sketch| {
+            let bits: Vec<u32> = s.values.iter().map(|v| v.to_bits()).collect();
+            (s.rows, s.cols, bits)
+        };
+        let tensors: Vec<_> = fingerprint
+            .tensors
+            .iter()
+            .map(|t| {
+                (
+                    (&t.name, &t.shape, t.dtype, t.quantized),
+                    (moments(&t.moments), t.sum_sq.to_bits(), sketch(&t.sketch)),
+                    (t.content_hash, t.rounded.bf16, t.rounded.f16),
+                    (t.on_int8_grid, t.non_finite),
+                    t.head.as_ref().map(|h| {
+                        (
+                            h.rows,
+                            moments(&h.moments),
+                            h.sum_sq.to_bits(),
+                            sketch(&h.sketch),
+                        )
+                    }),
+                )
+            })
+            .collect();
+        format!(
+            "{:?}",
+            (
+                fingerprint.params,
+                fingerprint.bytes,
+                &fingerprint.dtype,
+                tensors
+            )
+        )
     }
 
     proptest! {
         /// Decoding an encoding gives back every field, floats bit for bit (the rounded-dtype
-        /// hashes and the GGUF block type included).
+        /// hashes, the block or packed quantisation and the head sketch included).
         #[test]
         fn decode_inverts_encode(original in fingerprint()) {
             let decoded = decode(&encode(&original)).expect("an encoding decodes");
-            prop_assert_eq!(float_bits(&decoded), float_bits(&original));
-            let fields = |f: &Fingerprint| {
-                (
-                    f.params,
-                    f.bytes,
-                    f.dtype.clone(),
-                    f.tensors
-                        .iter()
-                        .map(|t| {
-                            (
-                                t.name.clone(),
-                                t.shape.clone(),
-                                t.dtype,
-                                t.quantized,
-                                t.moments.count,
-                                t.content_hash,
-                                (t.rounded.bf16, t.rounded.f16),
-                                (t.on_int8_grid, t.non_finite, t.sketch.rows, t.sketch.cols),
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                )
-            };
-            prop_assert_eq!(fields(&decoded), fields(&original));
+            prop_assert_eq!(exact(&decoded), exact(&original));
         }
 
         /// A cut-short or padded entry (a write interrupted, a file appended to) is refused,

@@ -28,6 +28,14 @@ pub enum MeasureError {
         tensor: String,
         reason: String,
     },
+    /// A layer packed by a quantisation (GPTQ, AWQ, bitsandbytes) whose parts are inconsistent,
+    /// or a packing mother does not read. The reason says which and what to do.
+    #[error("{}: tensor {tensor:?} {reason}", path.display())]
+    Packing {
+        path: PathBuf,
+        tensor: String,
+        reason: String,
+    },
     /// The caller asked to stop.
     #[error("fingerprinting was cancelled")]
     Cancelled,

@@ -24,7 +24,7 @@ pub use error::MeasureError;
 pub use model::fingerprint_model;
 pub use tensor::TensorAccumulator;
 
-use crate::weights::{FloatDtype, QuantType};
+use crate::weights::{FloatDtype, Quantization};
 use serde::{Deserialize, Serialize};
 
 /// Central moments of a sample, merged exactly across chunks (Chan / Pébay update), in f64.
@@ -95,8 +95,9 @@ pub struct TensorFingerprint {
     /// safetensors' names; a PyTorch `HalfStorage` is `F16`), or F32 for a block-quantised GGUF
     /// tensor, which [`Self::quantized`] names.
     pub dtype: FloatDtype,
-    /// The GGUF block type the values were dequantised from, if any.
-    pub quantized: Option<QuantType>,
+    /// The quantisation the values were rebuilt from, if any: a GGUF block type, or a packing
+    /// such as GPTQ.
+    pub quantized: Option<Quantization>,
     pub moments: Moments,
     /// Sum of squares of the values (||W||_F^2).
     pub sum_sq: f64,
@@ -112,6 +113,18 @@ pub struct TensorFingerprint {
     pub on_int8_grid: bool,
     /// Count of NaN or infinite values (those are left out of the moments and the sketch).
     pub non_finite: u64,
+    pub sketch: Sketch,
+    /// For a matrix whose rows are a vocabulary, its first rows on their own, to compare it with
+    /// a model whose vocabulary was extended (`sketch::head_rows`).
+    pub head: Option<TensorHead>,
+}
+
+/// The statistics of the first `rows` rows of a matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorHead {
+    pub rows: usize,
+    pub moments: Moments,
+    pub sum_sq: f64,
     pub sketch: Sketch,
 }
 
@@ -152,4 +165,22 @@ pub struct Fingerprint {
     pub bytes: u64,
     /// The dtype holding most parameters.
     pub dtype: String,
+}
+
+impl Fingerprint {
+    /// The quantisation most of the model's matrices were rebuilt from (a GGUF block type, a
+    /// GPTQ/AWQ/bitsandbytes packing), if most were quantised.
+    pub fn quantization(&self) -> Option<Quantization> {
+        let mut counts: Vec<(Quantization, usize)> = Vec::new();
+        for q in self.tensors.iter().filter_map(|t| t.quantized) {
+            match counts.iter_mut().find(|(seen, _)| *seen == q) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((q, 1)),
+            }
+        }
+        let quantized: usize = counts.iter().map(|(_, c)| c).sum();
+        (quantized * 2 > self.tensors.len())
+            .then(|| counts.into_iter().max_by_key(|&(_, c)| c).map(|(q, _)| q))
+            .flatten()
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! Row i of the m x n matrix is added, times a sign s_r(i), into bucket i mod k_r; column j,
 //! times s_c(j), into bucket j mod k_c, with k_r = min(m, 64) and k_c = min(n, 64). The signs
-//! are pseudo-random ±1 from a fixed hash of (m, n, axis, index): every model holding a tensor
-//! of that shape uses the same signs, so their sketches can be subtracted.
+//! are pseudo-random ±1 from a fixed hash of (n, axis, index): every model holding a tensor
+//! of that shape uses the same signs, so their sketches can be subtracted. The row count is left
+//! out of the hash on purpose: the sketch of a matrix's first r rows (r >= 64) is then the same
+//! whatever rows follow, so a model whose vocabulary was extended with new rows can still be
+//! compared with its parent on the rows they share (the *head* sketch, [`head_rows`]).
 //!
 //! Why it measures differences: the sketch is linear, so sketch(A) - sketch(B) = sketch(A - B).
 //! Each sketch entry is a signed sum of the entries of D = A - B that fall in its bucket pair;
@@ -19,10 +22,9 @@ use super::Sketch;
 /// Largest number of buckets per axis.
 pub const MAX_BUCKETS: usize = 64;
 
-/// The ±1 sign of row (`axis` 0) or column (`axis` 1) `index` of an `rows` x `cols` matrix.
-pub fn sign(rows: usize, cols: usize, axis: u64, index: usize) -> f32 {
-    let mut x = (rows as u64)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+/// The ±1 sign of row (`axis` 0) or column (`axis` 1) `index` of a matrix of `cols` columns.
+pub fn sign(cols: usize, axis: u64, index: usize) -> f32 {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64
         .wrapping_add((cols as u64).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
         .wrapping_add(axis.wrapping_mul(0x1656_67b1_9e37_79f9))
         .wrapping_add(index as u64);
@@ -61,9 +63,21 @@ pub fn fold_runs_portable(fold: &mut [f32; MAX_BUCKETS], values: &[f32], signs: 
     }
 }
 
+/// The rows a head sketch covers for a `rows` x `cols` matrix, if it gets one: matrices with
+/// at least three times more rows than columns (embeddings and output layers, whose rows are a
+/// vocabulary) get a sketch of their first 2^k rows, the largest power of two below their row
+/// count. Two vocabularies of 32,000 and 32,005 tokens share a head of 16,384 rows; one grown
+/// past a power of two (32,000 -> 32,768) shares none, and that tensor is not compared.
+pub fn head_rows(rows: usize, cols: usize) -> Option<usize> {
+    if rows < 3 * cols || rows <= MAX_BUCKETS {
+        return None;
+    }
+    let head = 1usize << (usize::BITS - 1 - rows.leading_zeros());
+    (head < rows && head >= MAX_BUCKETS).then_some(head)
+}
+
 /// Builds a sketch from the values of a row-major matrix fed in order, in pieces of any size.
 pub struct SketchBuilder {
-    rows: usize,
     cols: usize,
     row_buckets: usize,
     col_buckets: usize,
@@ -77,6 +91,9 @@ pub struct SketchBuilder {
     row: usize,
     col: usize,
     sums: Vec<f64>,
+    /// Rows of the head sketch ([`head_rows`]), and the sums once that many rows are in.
+    head_rows: Option<usize>,
+    head: Option<Vec<f64>>,
 }
 
 impl SketchBuilder {
@@ -84,15 +101,16 @@ impl SketchBuilder {
         let row_buckets = rows.min(MAX_BUCKETS);
         let col_buckets = cols.min(MAX_BUCKETS);
         Self {
-            rows,
             cols,
             row_buckets,
             col_buckets,
-            col_signs: (0..cols).map(|j| sign(rows, cols, 1, j)).collect(),
+            col_signs: (0..cols).map(|j| sign(cols, 1, j)).collect(),
             row_fold: vec![0.0; col_buckets],
             row: 0,
             col: 0,
             sums: vec![0.0; row_buckets * col_buckets],
+            head_rows: head_rows(rows, cols),
+            head: None,
         }
     }
 
@@ -145,7 +163,7 @@ impl SketchBuilder {
 
     #[inline(always)]
     fn finish_row(&mut self) {
-        let s = sign(self.rows, self.cols, 0, self.row) as f64;
+        let s = sign(self.cols, 0, self.row) as f64;
         let bucket = self.row % self.row_buckets;
         let target = &mut self.sums[bucket * self.col_buckets..(bucket + 1) * self.col_buckets];
         for (t, f) in target.iter_mut().zip(self.row_fold.iter_mut()) {
@@ -154,14 +172,23 @@ impl SketchBuilder {
         }
         self.row += 1;
         self.col = 0;
+        if Some(self.row) == self.head_rows {
+            self.head = Some(self.sums.clone());
+        }
     }
 
     pub fn finish(self) -> Sketch {
-        Sketch {
+        self.finish_with_head().0
+    }
+
+    /// The sketch, and the head sketch when the matrix has one.
+    pub fn finish_with_head(self) -> (Sketch, Option<Sketch>) {
+        let sketch = |sums: &[f64]| Sketch {
             rows: self.row_buckets as u32,
             cols: self.col_buckets as u32,
-            values: self.sums.iter().map(|&v| v as f32).collect(),
-        }
+            values: sums.iter().map(|&v| v as f32).collect(),
+        };
+        (sketch(&self.sums), self.head.as_deref().map(sketch))
     }
 }
 

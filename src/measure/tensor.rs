@@ -8,9 +8,9 @@
 
 use super::grid::GridSampler;
 use super::moments::{ShiftedSums, sum_and_sum_sq};
-use super::sketch::SketchBuilder;
-use super::{Moments, RoundedHashes, TensorFingerprint};
-use crate::weights::{FloatDtype, QuantType};
+use super::sketch::{SketchBuilder, head_rows};
+use super::{Moments, RoundedHashes, TensorFingerprint, TensorHead};
+use crate::weights::{FloatDtype, Quantization};
 use std::hash::Hasher;
 use twox_hash::XxHash3_64;
 
@@ -32,8 +32,8 @@ fn little_endian_bytes(halves: &[u16]) -> &[u8] {
 /// Accumulates the fingerprint of one 2-D tensor from its chunks, in order.
 pub struct TensorAccumulator {
     dtype: FloatDtype,
-    /// The GGUF block type the values were dequantised from ([`Self::quantized_from`]).
-    quantized: Option<QuantType>,
+    /// The quantisation the values were rebuilt from ([`Self::quantized_from`]).
+    quantized: Option<Quantization>,
     moments: Moments,
     sum_sq: f64,
     non_finite: u64,
@@ -53,6 +53,10 @@ pub struct TensorAccumulator {
     wide: Vec<f64>,
     /// The current block with non-finite values replaced by zeros (only when it has some).
     zeroed: Vec<f32>,
+    /// Rows of the head ([`head_rows`]) and the flat index where it ends; the moments and sum
+    /// of squares once the values reach it.
+    head: Option<(usize, usize)>,
+    head_stats: Option<(Moments, f64)>,
 }
 
 impl TensorAccumulator {
@@ -75,12 +79,15 @@ impl TensorAccumulator {
             values: Vec::new(),
             wide: Vec::new(),
             zeroed: Vec::new(),
+            head: head_rows(rows, cols).map(|head| (head, head * cols)),
+            head_stats: None,
         }
     }
 
-    /// For values dequantised elsewhere from a GGUF block type: the fingerprint names it. Feed
-    /// such a tensor with [`Self::hash_stored`] and [`Self::push_values`].
-    pub fn quantized_from(mut self, quantized: QuantType) -> Self {
+    /// For values dequantised elsewhere (a GGUF block type, a packed layer): the fingerprint
+    /// names the quantisation. Feed such a tensor with [`Self::hash_stored`] and
+    /// [`Self::push_values`].
+    pub fn quantized_from(mut self, quantized: Quantization) -> Self {
         self.quantized = Some(quantized);
         self
     }
@@ -132,6 +139,25 @@ impl TensorAccumulator {
     /// infinity take the two-pass way around the block's own mean instead.
     #[inline(always)]
     pub fn push_values(&mut self, values: &[f32]) {
+        let Some((_, end)) = self.head else {
+            self.push_block(values);
+            return;
+        };
+        if self.position < end && self.position + values.len() > end {
+            // The head ends inside this piece: its statistics are taken at the boundary.
+            let (first, rest) = values.split_at(end - self.position);
+            self.push_values(first);
+            self.push_values(rest);
+            return;
+        }
+        self.push_block(values);
+        if self.position == end && self.head_stats.is_none() {
+            self.head_stats = Some((self.moments, self.sum_sq));
+        }
+    }
+
+    #[inline(always)]
+    fn push_block(&mut self, values: &[f32]) {
         if values.is_empty() {
             return;
         }
@@ -191,6 +217,16 @@ impl TensorAccumulator {
     }
 
     pub fn finish(self, name: &str, shape: &[usize]) -> TensorFingerprint {
+        let (sketch, head_sketch) = self.sketch.finish_with_head();
+        let head = match (self.head, self.head_stats, head_sketch) {
+            (Some((rows, _)), Some((moments, sum_sq)), Some(sketch)) => Some(TensorHead {
+                rows,
+                moments,
+                sum_sq,
+                sketch,
+            }),
+            _ => None,
+        };
         TensorFingerprint {
             name: name.to_string(),
             shape: shape.to_vec(),
@@ -205,7 +241,8 @@ impl TensorAccumulator {
             },
             on_int8_grid: self.grid.on_grid(self.dtype),
             non_finite: self.non_finite,
-            sketch: self.sketch.finish(),
+            sketch,
+            head,
         }
     }
 }

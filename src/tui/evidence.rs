@@ -173,6 +173,10 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
         Style::new(),
         theme,
     ));
+    // Adapters and copies carry no comparison of matrices to describe.
+    if edge.matching.shared > 0 {
+        lines.push(field("tensors", edge.matching.words(), Style::new(), theme));
+    }
     if let Some(runner_up) = &edge.runner_up
         && runner_up.parent < report.models.len()
     {

@@ -5,6 +5,7 @@
 //! their own.
 
 use super::gguf::QuantType;
+use super::packed::PackedScheme;
 
 /// A stored element type that mother knows the size of.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -117,6 +118,30 @@ impl Dtype {
             Self::Quantized(quant) => quant.block_bytes(),
             Self::Float(_) | Self::Other { .. } => 1,
         }
+    }
+}
+
+/// How a matrix's values were quantised before mother rebuilt them: a GGUF block type, or a
+/// quantisation packed into a checkpoint's tensors (GPTQ, AWQ, bitsandbytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Quantization {
+    Block(QuantType),
+    Packed(PackedScheme),
+}
+
+impl Quantization {
+    /// `Q8_0`, `GPTQ-4bit`, `bnb-nf4`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Block(quant) => quant.name(),
+            Self::Packed(scheme) => scheme.name(),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        QuantType::from_name(name)
+            .map(Self::Block)
+            .or_else(|| PackedScheme::from_name(name).map(Self::Packed))
     }
 }
 

@@ -8,6 +8,7 @@
 //! - `torch`: the zip layout of `torch.save` and the restricted pickle reader
 //! - `gguf`: GGUF headers, ggml block types, llama.cpp's names mapped back to Hugging Face's
 //! - `decode`: dequantising and re-ordering values for the tensors that need it
+//! - `packed`: GPTQ, AWQ and bitsandbytes layers packed into a checkpoint's tensors, rebuilt
 //! - `dtype`, `tensor`, `stream`, `source`: what every reader shares
 
 mod decode;
@@ -15,16 +16,18 @@ mod dtype;
 mod error;
 pub mod gguf;
 mod header;
+pub mod packed;
 mod source;
 mod stream;
 mod tensor;
 pub mod torch;
 
 pub use decode::ValueDecoder;
-pub use dtype::{Dtype, FloatDtype};
+pub use dtype::{Dtype, FloatDtype, Quantization};
 pub use error::{Limit, WeightsError, WeightsErrorKind};
 pub use gguf::{GgufFile, QuantType};
 pub use header::{MAX_HEADER_BYTES, SafetensorsFile};
+pub use packed::{PackedMatrix, PackedScheme};
 pub use source::{Format, WeightSource};
 pub use stream::CHUNK_BYTES;
 pub use tensor::{RowOrder, TensorInfo, Unreadable};

@@ -5,8 +5,30 @@ use mother::discover::WeightFile;
 use mother::measure::{Fingerprint, TensorFingerprint, fingerprint_model};
 use mother::weights::Format;
 use safetensors::tensor::TensorView;
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+
+/// The commit every test hub repo's `refs/main` names.
+pub const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// Writes `files` into a hub repo `models--{org}--{name}` under `cache` as the Hugging Face
+/// client lays them out (content in `blobs/`, relative symlinks in the snapshot) and returns the
+/// snapshot folder.
+pub fn hub_repo(cache: &Path, org: &str, name: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
+    let repo = cache.join(format!("models--{org}--{name}"));
+    let snapshot = repo.join("snapshots").join(COMMIT);
+    fs::create_dir_all(repo.join("blobs")).unwrap();
+    fs::create_dir_all(repo.join("refs")).unwrap();
+    fs::write(repo.join("refs/main"), COMMIT).unwrap();
+    fs::create_dir_all(&snapshot).unwrap();
+    for (i, (file, bytes)) in files.iter().enumerate() {
+        let etag = format!("{name}-{i}");
+        fs::write(repo.join("blobs").join(&etag), bytes).unwrap();
+        std::os::unix::fs::symlink(format!("../../blobs/{etag}"), snapshot.join(file)).unwrap();
+    }
+    snapshot
+}
 
 /// A temporary folder in memory (`/dev/shm`) when there is one: the fuzzers write tens of
 /// thousands of small files, which takes milliseconds there and seconds on a busy disk.

@@ -9,6 +9,7 @@
 pub mod discovery;
 pub mod formats;
 pub mod gguf_writer;
+pub mod packed_writer;
 pub mod torch_writer;
 
 use mother::demo::{FamilySpec, build_demo, is_complete};

@@ -67,6 +67,7 @@ fn fingerprint(params: u64, lowered: impl Fn(usize) -> f64) -> Fingerprint {
                 on_int8_grid: false,
                 non_finite: 0,
                 sketch: Sketch::default(),
+                head: None,
             }
         })
         .collect();
@@ -119,6 +120,7 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         rank: None,
         kurtosis_drop: 0.0,
         runner_up: None,
+        matching: Default::default(),
     }
 }
 
