@@ -49,9 +49,11 @@ pub enum Command {
 /// clap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DirectionArg {
-    /// Fine-tuning lowers excess kurtosis: the parent has the higher kurtosis.
+    /// Fine-tuning: an update never grows the weights along themselves (it adds energy
+    /// independently, or weight decay shrinks them), so the shrunk model is the child.
     Finetune,
-    /// Continued pre-training raises it: the parent has the lower kurtosis.
+    /// Continued pre-training: the weights grow along themselves, so a model that grew by more
+    /// than its update's energy is the child.
     Pretrain,
 }
 
@@ -94,7 +96,8 @@ pub struct EngineArgs {
     /// Where fingerprints are cached (default: the platform cache directory).
     #[arg(long, global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Which way kurtosis points: `finetune` (parents have higher kurtosis) or `pretrain`.
+    /// How the models were trained from each other, which sets how weight growth reads:
+    /// `finetune` (the usual case) or `pretrain` (continued pre-training).
     #[arg(long, global = true, value_enum, default_value_t = DirectionArg::Finetune)]
     pub direction: DirectionArg,
     /// Bootstrap resamples for the edge confidences.
