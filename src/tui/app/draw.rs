@@ -1,0 +1,205 @@
+//! The screen layout: header, body panes, status line and key bar.
+
+use super::{App, Focus, Overlay};
+use crate::tui::forest::Forest;
+use crate::tui::help;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+impl App {
+    /// Renders the whole screen from the state.
+    pub fn draw(&self, frame: &mut Frame) {
+        let theme = self.config.theme;
+        let banner_height = u16::from(self.config.banner.is_some());
+        let [header, banner, body, status, bar] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(banner_height),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+
+        frame.render_widget(Paragraph::new(self.header_line()), header);
+        if let Some(text) = &self.config.banner {
+            frame.render_widget(Paragraph::new(text.as_str()).style(theme.accent()), banner);
+        }
+        match &self.forest {
+            None => {
+                // Block border and column heading take three rows.
+                self.scan_rows_visible
+                    .set(usize::from(body.height.saturating_sub(3)).max(1));
+                self.scan.draw(frame, body, theme);
+            }
+            Some(forest) => self.draw_forest(frame, body, forest),
+        }
+        frame.render_widget(Paragraph::new(self.status_line()), status);
+        frame.render_widget(Paragraph::new(help::bar(self.context(), theme)), bar);
+        if let Overlay::Help = self.overlay {
+            let max = help::draw(frame, body, self.help_scroll.offset(), theme);
+            self.help_scroll.set_max(max);
+        }
+    }
+
+    fn header_line(&self) -> Line<'static> {
+        let theme = self.config.theme;
+        let mut spans = vec![Span::styled(" mother ", theme.selected()), Span::raw(" ")];
+        match &self.forest {
+            None => {
+                spans.push(Span::styled(
+                    format!("scanning {}  ", self.config.root.display()),
+                    theme.muted(),
+                ));
+                spans.extend(self.scan.header(theme).spans);
+            }
+            Some(forest) => {
+                let report = forest.report();
+                spans.push(Span::styled(
+                    format!("{}  ", report.root.display()),
+                    theme.muted(),
+                ));
+                spans.push(Span::raw(format!(
+                    "{} · {} · {} unrelated · {} skipped · {}",
+                    counted(report.models.len(), "model"),
+                    counted(forest.tree_count(), "tree"),
+                    forest.unrelated_count(),
+                    report.skipped.len(),
+                    counted(report.recovery.duplicates.len(), "duplicate"),
+                )));
+            }
+        }
+        Line::from(spans)
+    }
+
+    fn status_line(&self) -> Line<'static> {
+        let theme = self.config.theme;
+        match &self.overlay {
+            Overlay::Search { query, .. } => {
+                let count = self
+                    .forest
+                    .as_ref()
+                    .map_or(0, |forest| forest.search(query).len());
+                let note = match (query.is_empty(), count) {
+                    (true, _) => "type part of a model id".to_string(),
+                    (false, 0) => "no match".to_string(),
+                    (false, 1) => "1 match".to_string(),
+                    (false, count) => format!("{count} matches"),
+                };
+                Line::from(vec![
+                    Span::styled("/", theme.key()),
+                    Span::raw(format!("{query}▏")),
+                    Span::styled(format!("  {note}"), theme.muted()),
+                ])
+            }
+            Overlay::Export { input } => Line::from(vec![
+                Span::styled("Export DOT to: ", theme.key()),
+                Span::raw(format!("{input}▏")),
+                Span::styled(
+                    format!("  in {}", self.config.export_dir.display()),
+                    theme.muted(),
+                ),
+            ]),
+            Overlay::ConfirmOverwrite { path } => Line::from(vec![
+                Span::styled(format!("{} exists. ", path.display()), theme.error()),
+                Span::styled("Overwrite it? y / n", theme.key()),
+            ]),
+            Overlay::None | Overlay::Help => match &self.status {
+                Some(status) if status.error => Line::styled(status.text.clone(), theme.error()),
+                Some(status) => Line::raw(status.text.clone()),
+                None => Line::raw(""),
+            },
+        }
+    }
+
+    pub(super) fn pane_block(&self, pane: Focus) -> Block<'static> {
+        let theme = self.config.theme;
+        let focused = self.focus == pane;
+        let title = if focused {
+            format!(" {} ◆ ", pane.title())
+        } else {
+            format!(" {} ", pane.title())
+        };
+        let block = Block::bordered().title(Span::styled(title, theme.title()));
+        if focused {
+            block.border_style(theme.focused_border())
+        } else {
+            block.border_style(theme.muted())
+        }
+    }
+
+    fn draw_forest(&self, frame: &mut Frame, area: Rect, forest: &Forest) {
+        let wide = area.width >= 100 && area.height >= 18;
+        if wide {
+            let [tree, side] =
+                Layout::horizontal([Constraint::Percentage(46), Constraint::Fill(1)]).areas(area);
+            let [evidence, charts] =
+                Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(side);
+            self.draw_tree(frame, tree, forest);
+            self.draw_pane(frame, evidence, forest, Focus::Evidence);
+            if charts.width >= 90 {
+                let [layers, lineage] =
+                    Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(charts);
+                self.draw_pane(frame, layers, forest, Focus::Layers);
+                self.draw_pane(frame, lineage, forest, Focus::Lineage);
+            } else {
+                let [layers, lineage] =
+                    Layout::vertical([Constraint::Fill(3), Constraint::Fill(2)]).areas(charts);
+                self.draw_pane(frame, layers, forest, Focus::Layers);
+                self.draw_pane(frame, lineage, forest, Focus::Lineage);
+            }
+        } else {
+            let theme = self.config.theme;
+            // Narrow: the tree on top and one panel below, the focused one (evidence when the
+            // tree has focus); its title lists the others so Tab's cycle is visible.
+            let [tree, panel] =
+                Layout::vertical([Constraint::Percentage(50), Constraint::Fill(1)]).areas(area);
+            self.draw_tree(frame, tree, forest);
+            let shown = if self.focus == Focus::Tree {
+                Focus::Evidence
+            } else {
+                self.focus
+            };
+            let hint = Line::styled(" Tab: next panel ", theme.muted()).right_aligned();
+            let block = self.pane_block(shown).title(hint);
+            self.draw_pane_in(frame, panel, forest, shown, block);
+        }
+    }
+
+    fn draw_pane(&self, frame: &mut Frame, area: Rect, forest: &Forest, pane: Focus) {
+        let block = self.pane_block(pane);
+        self.draw_pane_in(frame, area, forest, pane, block);
+    }
+
+    fn draw_pane_in(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        forest: &Forest,
+        pane: Focus,
+        block: Block<'static>,
+    ) {
+        let theme = self.config.theme;
+        let model = self.selected_model();
+        match pane {
+            Focus::Tree => self.draw_tree(frame, area, forest),
+            Focus::Evidence => self.draw_evidence(frame, area, forest, block),
+            Focus::Layers => {
+                crate::tui::charts::draw_layers(frame, area, forest, model, block, theme)
+            }
+            Focus::Lineage => {
+                crate::tui::charts::draw_lineage(frame, area, forest, model, block, theme)
+            }
+        }
+    }
+}
+
+/// `1 tree`, `3 trees`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}

@@ -1,0 +1,38 @@
+//! The edge-evidence pane: the lines of [`evidence::lines`] in a scrolling paragraph, with a hint
+//! at the bottom when there is more below.
+
+use super::{App, Focus, evidence};
+use crate::tui::forest::Forest;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Paragraph};
+
+impl App {
+    pub(super) fn draw_evidence(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        forest: &Forest,
+        block: Block<'static>,
+    ) {
+        let theme = self.config.theme;
+        let lines = evidence::lines(forest, self.selected(), theme);
+        let offset = self
+            .evidence_scroll
+            .fit(lines.len(), block.inner(area).height);
+        let hint = match (
+            self.evidence_scroll.overflows(),
+            self.focus == Focus::Evidence,
+        ) {
+            (false, _) => None,
+            (true, true) => Some(" ↓ for more "),
+            (true, false) => Some(" Tab, ↓ for more "),
+        };
+        let block = match hint {
+            Some(hint) => block.title_bottom(Span::styled(hint, theme.muted())),
+            None => block,
+        };
+        frame.render_widget(Paragraph::new(lines).block(block).scroll((offset, 0)), area);
+    }
+}

@@ -1,0 +1,278 @@
+//! The explorer's state and its two pure halves: [`App::handle`] changes the state for one event
+//! and says what the caller must do; [`App::draw`] renders the state and changes nothing the user
+//! can see. No terminal is needed to build or drive an `App`, so tests do both.
+
+mod draw;
+mod evidence_view;
+mod export;
+mod input;
+mod prompt;
+mod scroll;
+mod tree_view;
+
+pub use scroll::VerticalScroll;
+
+use super::evidence;
+use super::forest::{Forest, NodeId};
+use super::keys::Context;
+use super::scan_view::ScanProgress;
+use super::theme::Theme;
+use crate::engine::{ScanEvent, ScanReport};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::time::Instant;
+use tui_tree_widget::TreeState;
+
+/// File name the export prompt starts with.
+pub const DEFAULT_EXPORT_NAME: &str = "mother-tree.dot";
+
+/// What the explorer is started with.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The scanned root, shown in the header.
+    pub root: PathBuf,
+    /// A line shown on top (why this root, for example the demo fallback).
+    pub banner: Option<String>,
+    pub theme: Theme,
+    /// When the first scan started.
+    pub started: Instant,
+    /// Relative export file names are resolved against this folder.
+    pub export_dir: PathBuf,
+}
+
+/// Everything that can happen to the explorer, from the terminal, the clock or the engine.
+#[derive(Debug, Clone)]
+pub enum AppEvent {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The clock moved on (redraws throughput, elapsed time and ETA).
+    Tick(Instant),
+    Scan(ScanEvent),
+    /// The scan thread ended with an error instead of a report.
+    ScanFailed(String),
+}
+
+/// What the caller of [`App::handle`] must do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Continue,
+    /// Cancel a running scan, wait for it, restore the terminal and leave.
+    Quit,
+    /// Start a new scan of the same root (the app has already reset its scan view).
+    Rescan,
+}
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Tree,
+    Evidence,
+    Layers,
+    Lineage,
+}
+
+impl Focus {
+    const ORDER: [Focus; 4] = [Focus::Tree, Focus::Evidence, Focus::Layers, Focus::Lineage];
+
+    fn step(self, forward: bool) -> Self {
+        let index = Self::ORDER
+            .iter()
+            .position(|&focus| focus == self)
+            .unwrap_or(0);
+        let count = Self::ORDER.len();
+        let next = if forward {
+            (index + 1) % count
+        } else {
+            (index + count - 1) % count
+        };
+        Self::ORDER[next]
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Focus::Tree => "Forest",
+            Focus::Evidence => "Edge evidence",
+            Focus::Layers => "Kurtosis per layer",
+            Focus::Lineage => "Kurtosis along the lineage",
+        }
+    }
+}
+
+enum Overlay {
+    None,
+    Help,
+    Search { query: String, before: Vec<NodeId> },
+    Export { input: String },
+    ConfirmOverwrite { path: PathBuf },
+}
+
+struct Status {
+    text: String,
+    error: bool,
+}
+
+/// Produces the DOT text of a report; [`crate::export::to_dot`] unless a test swaps it.
+pub type DotWriter = fn(&ScanReport) -> String;
+
+pub struct App {
+    config: AppConfig,
+    now: Instant,
+    scan: ScanProgress,
+    forest: Option<Forest>,
+    /// The tree widget keeps its scroll offset and click map in its state and needs `&mut` to
+    /// render, while drawing takes `&self`: the cell confines that to the render.
+    tree_state: RefCell<TreeState<NodeId>>,
+    focus: Focus,
+    overlay: Overlay,
+    last_query: String,
+    status: Option<Status>,
+    evidence_scroll: VerticalScroll,
+    help_scroll: VerticalScroll,
+    /// Rows of the scan table shown at the last draw; the scan view scrolls by it.
+    scan_rows_visible: Cell<usize>,
+    /// The id selected before a rescan, selected again when the new forest arrives.
+    reselect: Option<String>,
+    dot_writer: DotWriter,
+}
+
+impl App {
+    pub fn new(config: AppConfig) -> Self {
+        let started = config.started;
+        Self {
+            config,
+            now: started,
+            scan: ScanProgress::new(started),
+            forest: None,
+            tree_state: RefCell::new(TreeState::default()),
+            focus: Focus::Tree,
+            overlay: Overlay::None,
+            last_query: String::new(),
+            status: None,
+            evidence_scroll: VerticalScroll::new(),
+            help_scroll: VerticalScroll::new(),
+            scan_rows_visible: Cell::new(1),
+            reselect: None,
+            dot_writer: crate::export::to_dot,
+        }
+    }
+
+    /// Replaces the DOT writer (tests use one that does not need the real exporter).
+    pub fn set_dot_writer(&mut self, writer: DotWriter) {
+        self.dot_writer = writer;
+    }
+
+    pub fn forest(&self) -> Option<&Forest> {
+        self.forest.as_ref()
+    }
+
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_ref().map(|status| status.text.as_str())
+    }
+
+    pub fn selected(&self) -> Option<NodeId> {
+        self.tree_state.borrow().selected().last().copied()
+    }
+
+    pub fn selected_model(&self) -> Option<usize> {
+        match self.selected() {
+            Some(NodeId::Model(model)) => Some(model),
+            _ => None,
+        }
+    }
+
+    /// The id of the selected model, if a model is selected.
+    pub fn selected_id(&self) -> Option<&str> {
+        let forest = self.forest.as_ref()?;
+        self.selected_model().map(|model| forest.id(model))
+    }
+
+    /// The key context the next key press is read in.
+    pub fn context(&self) -> Context {
+        match self.overlay {
+            Overlay::Help => Context::Help,
+            Overlay::Search { .. } | Overlay::Export { .. } => Context::Prompt,
+            Overlay::ConfirmOverwrite { .. } => Context::Confirm,
+            Overlay::None if self.forest.is_none() => Context::Scan,
+            Overlay::None if self.focus == Focus::Tree => Context::Tree,
+            Overlay::None => Context::Panels,
+        }
+    }
+
+    pub fn handle(&mut self, event: AppEvent) -> Action {
+        match event {
+            AppEvent::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(&key),
+            AppEvent::Key(_) | AppEvent::Resize(..) => Action::Continue,
+            AppEvent::Mouse(mouse) => {
+                self.handle_mouse(mouse);
+                Action::Continue
+            }
+            AppEvent::Tick(now) => {
+                self.now = now;
+                self.scan.tick(now);
+                Action::Continue
+            }
+            AppEvent::Scan(event) => {
+                self.handle_scan(event);
+                Action::Continue
+            }
+            AppEvent::ScanFailed(reason) => {
+                self.set_error(format!("scan failed: {reason}"));
+                self.scan.fail(reason);
+                Action::Continue
+            }
+        }
+    }
+
+    fn handle_scan(&mut self, event: ScanEvent) {
+        self.scan.apply(&event);
+        let ScanEvent::Finished(report) = event else {
+            return;
+        };
+        match Forest::new(*report, self.config.theme) {
+            Ok(forest) => self.open_forest(forest),
+            Err(error) => self.set_error(error.to_string()),
+        }
+    }
+
+    fn open_forest(&mut self, forest: Forest) {
+        let mut state = TreeState::default();
+        for path in forest.branch_paths() {
+            state.open(path.to_vec());
+        }
+        let reselect = self.reselect.take().and_then(|id| {
+            forest
+                .order()
+                .iter()
+                .copied()
+                .find(|&model| forest.id(model) == id)
+        });
+        let first = reselect
+            .and_then(|model| forest.path(NodeId::Model(model)))
+            .map(<[NodeId]>::to_vec)
+            .or_else(|| forest.items().first().map(|item| vec![*item.identifier()]));
+        if let Some(path) = first {
+            state.select(path);
+        }
+        self.tree_state = RefCell::new(state);
+        self.forest = Some(forest);
+        self.focus = Focus::Tree;
+        self.evidence_scroll.to_top();
+        if self.status.as_ref().is_some_and(|status| !status.error) {
+            self.status = None;
+        }
+    }
+
+    pub(super) fn set_info(&mut self, text: String) {
+        self.status = Some(Status { text, error: false });
+    }
+
+    pub(super) fn set_error(&mut self, text: String) {
+        self.status = Some(Status { text, error: true });
+    }
+}
