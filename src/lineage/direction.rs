@@ -19,8 +19,9 @@
 //!   is the reading: weight decay took up to four of them, while no fine-tune without decay
 //!   grew the weights by more than half of one, so a kappa beyond [`SHRINK_UNSEEN`] names the
 //!   shrunk model as the child, by its excess in standard deviations. What is left of the
-//!   update (1 + 2 rho, the analogue of g) pointed the wrong way on 10% of the full edges, and
-//!   on whole families at once (masked-language-model fine-tunes), so it is not read.
+//!   update (1 + 2 rho, the analogue of g) pointed the wrong way on whole families at once
+//!   (masked-language-model fine-tunes; README, round 2 of "How the method was chosen"), so it
+//!   is not read.
 //!
 //!   README ("How the method was chosen") gives the measured ranges of these readings.
 //! - A **faint** difference (within storage noise) says nothing.
