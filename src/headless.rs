@@ -140,7 +140,7 @@ impl Progress {
                 eprint!("\r\x1b[2Krecovering the forest…");
                 return;
             }
-            ScanEvent::Finished(_) => return,
+            ScanEvent::Format { .. } | ScanEvent::Finished(_) => return,
         }
         let done: u64 = self.done.iter().sum();
         let total: u64 = self.totals.iter().sum();
