@@ -11,7 +11,8 @@ Exit status:
   0  finished, every model read (also when stdout was closed early, as by `| head`)
   1  failed (the message says what to do)
   2  usage error (unknown option or bad value)
-  3  finished, but something was skipped (`mother scan` lists what and why)";
+  3  finished, but something was skipped (`mother scan` lists what and why)
+  4  finished, but no models were found there (`--json` still prints the empty report)";
 
 #[derive(Debug, Parser)]
 #[command(

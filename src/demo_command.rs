@@ -1,15 +1,25 @@
 //! `mother demo`: the command-line front end of [`crate::demo`]. It picks the folder, reuses a
-//! complete family of the same spec, and shows training progress on stderr; the demo itself
-//! knows nothing of the command line.
+//! complete family of the same spec, and shows training progress on stderr (with `--no-tui`; the
+//! explorer trains it on its own screen); the demo itself knows nothing of the command line.
 
 use crate::cli::DemoArgs;
-use crate::demo::{DemoProgress, build_demo, demo_dir_for, is_complete};
+use crate::demo::{DemoProgress, FamilySpec, build_demo, demo_dir_for, is_complete};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-/// `mother demo`: trains the family the arguments describe (or reuses a complete one of the same
-/// spec in the default folder), prints where it is, and returns the folder.
-pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
+/// The family a `mother demo` asks for, where it goes, and whether it is already there.
+#[derive(Debug, Clone)]
+pub struct DemoPlan {
+    pub spec: FamilySpec,
+    /// The family's folder, a Hugging Face home holding `hub/`.
+    pub dir: PathBuf,
+    /// A complete family of this spec is in `dir` and is reused as it is.
+    pub complete: bool,
+}
+
+/// The plan the arguments describe. A family in the default folder is reused when complete;
+/// one in a folder the user named is always trained again, as that is what naming it asks for.
+pub fn plan(args: &DemoArgs) -> anyhow::Result<DemoPlan> {
     let spec = args.spec();
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
@@ -17,9 +27,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
             anyhow::anyhow!("no cache directory on this system: give a folder, `mother demo DIR`")
         })?,
     };
-    if args.dir.is_none() && is_complete(&dir, &spec) {
-        writeln!(std::io::stdout(), "{}", dir.display())?;
-        return Ok(dir);
+    let complete = args.dir.is_none() && is_complete(&dir, &spec);
+    Ok(DemoPlan {
+        spec,
+        dir,
+        complete,
+    })
+}
+
+/// `mother demo --no-tui`: trains the family the arguments describe (or reuses a complete one),
+/// prints its folder on stdout for scripts, and returns the folder.
+pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
+    let plan = plan(args)?;
+    if plan.complete {
+        writeln!(std::io::stdout(), "{}", plan.dir.display())?;
+        return Ok(plan.dir);
     }
     let terminal = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
@@ -37,7 +59,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
         let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
     };
-    let demo = build_demo(&spec, &dir, &show)?;
+    let demo = build_demo(&plan.spec, &plan.dir, &show)?;
     if terminal {
         eprintln!(
             "\r\x1b[2Ktrained {} models in {:.1} s",
@@ -45,6 +67,6 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
             started.elapsed().as_secs_f64()
         );
     }
-    writeln!(std::io::stdout(), "{}", dir.display())?;
-    Ok(dir)
+    writeln!(std::io::stdout(), "{}", plan.dir.display())?;
+    Ok(plan.dir)
 }

@@ -7,6 +7,7 @@ use crate::export::{to_dot, to_json, to_text};
 use crate::units::{rate, size};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -14,8 +15,25 @@ use std::time::Instant;
 /// from a usage error (2, clap's).
 pub const EXIT_SKIPPED: u8 = 3;
 
+/// Exit code when the scan finished and found nothing at all: no model and nothing skipped.
+/// It is distinct from success because a script that scans the wrong folder (a typo in a path
+/// that exists, a cache the client has not filled yet) should notice, as `grep` and `rg` tell
+/// "no match" apart from "error". The `--json` document is still printed (an empty report is a
+/// valid one), so a script that only parses it keeps working.
+pub const EXIT_NO_MODELS: u8 = 4;
+
+/// What to say when `root` holds no model and nothing that was skipped.
+pub fn no_models_message(root: &Path) -> String {
+    format!(
+        "no models found in {}: nothing there looks like model weights — point mother at a \
+         Hugging Face cache or a folder of safetensors/pickle/GGUF models",
+        root.display()
+    )
+}
+
 /// Runs a scan, prints the result and says how it went through the exit code:
-/// 0 all read, 3 finished but something was skipped, 1 failure (see [`crate::cli::EXIT_STATUS`]).
+/// 0 all read, 3 finished but something was skipped, 4 nothing found, 1 failure (see
+/// [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     let show_progress = std::io::stderr().is_terminal();
     let handle = spawn_scan(options);
@@ -35,6 +53,13 @@ pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     let Some(report) = report else {
         anyhow::bail!("scan cancelled");
     };
+    if report.models.is_empty() && report.skipped.is_empty() {
+        if args.json {
+            write_outputs(args, &report)?;
+        }
+        eprintln!("mother: {}", no_models_message(&report.root));
+        return Ok(ExitCode::from(EXIT_NO_MODELS));
+    }
     write_outputs(args, &report)?;
     Ok(if report.skipped.is_empty() {
         ExitCode::SUCCESS
@@ -115,7 +140,7 @@ impl Progress {
                 eprint!("\r\x1b[2Krecovering the forest…");
                 return;
             }
-            ScanEvent::Finished(_) => return,
+            ScanEvent::Format { .. } | ScanEvent::Finished(_) => return,
         }
         let done: u64 = self.done.iter().sum();
         let total: u64 = self.totals.iter().sum();

@@ -4,7 +4,9 @@
 #![deny(clippy::unwrap_used)]
 
 use mother::cli::{Cli, Command, EngineArgs};
+use mother::demo_command::DemoPlan;
 use mother::engine::ScanOptions;
+use mother::headless::{EXIT_NO_MODELS, no_models_message};
 use mother::tui::TuiOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,37 +39,60 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let root = args.path.clone().map_or_else(hub_cache, Ok)?;
             mother::headless::run(&args, scan_options(root, &cli.engine))
         }
+        Some(Command::Demo(args)) if args.no_tui => {
+            mother::demo_command::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Demo(args)) => {
-            let dir = mother::demo_command::run(&args)?;
-            if !args.no_tui {
-                let banner = format!("Demo family in {}", dir.display());
-                explore(dir, &cli.engine, Some(banner))?;
-            }
-            Ok(ExitCode::SUCCESS)
+            mother::tui::require_terminal(
+                "use `mother demo --no-tui` to train the family without the explorer, then \
+                 `mother scan DIR` on the folder it prints",
+            )?;
+            let plan = mother::demo_command::plan(&args)?;
+            let banner = format!("Demo family in {}", plan.dir.display());
+            explore_demo(plan, &cli.engine, banner)
         }
-        None => {
-            if let Some(path) = cli.path.clone() {
-                explore(path, &cli.engine, None)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            let cache = mother::discover::default_hub_cache();
-            match cache.as_deref().filter(|c| has_models(c)) {
-                Some(cache) => explore(cache.to_path_buf(), &cli.engine, None)?,
-                None => {
-                    let searched =
-                        cache.map_or("no hub cache location".into(), |c| c.display().to_string());
-                    eprintln!(
-                        "No models in {searched}: opening the demo family instead \
-                         (mother scan {searched} lists what it skipped there)."
-                    );
-                    let dir = mother::demo_command::run(&mother::cli::DemoArgs::default())?;
-                    let banner = format!("No models in {searched} — showing the demo family");
-                    explore(dir, &cli.engine, Some(banner))?;
+        None => match cli.path.clone() {
+            Some(path) => {
+                // Both checks come before the terminal is touched, so that their messages are
+                // plain lines in the shell and not flashes on an alternate screen.
+                if !has_something_to_show(&path)? {
+                    eprintln!("mother: {}", no_models_message(&path));
+                    return Ok(ExitCode::from(EXIT_NO_MODELS));
                 }
+                mother::tui::require_terminal(&format!(
+                    "use `mother scan {}` to print the forest (add --json for JSON)",
+                    path.display()
+                ))?;
+                explore(path, &cli.engine, None)?;
+                Ok(ExitCode::SUCCESS)
             }
-            Ok(ExitCode::SUCCESS)
-        }
+            None => explore_default(&cli.engine),
+        },
     }
+}
+
+/// `mother` alone: the hub cache when it holds models, else the demo family, trained first when
+/// it is not built yet.
+fn explore_default(engine: &EngineArgs) -> anyhow::Result<ExitCode> {
+    mother::tui::require_terminal(
+        "use `mother scan` to print the forest of your Hugging Face cache (add --json for JSON)",
+    )?;
+    let cache = mother::discover::default_hub_cache();
+    if let Some(cache) = cache.as_deref().filter(|c| has_models(c)) {
+        explore(cache.to_path_buf(), engine, None)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let searched = cache.map_or_else(
+        || "your Hugging Face cache (no location is set)".to_string(),
+        |c| c.display().to_string(),
+    );
+    let plan = mother::demo_command::plan(&mother::cli::DemoArgs::default())?;
+    let banner = format!(
+        "No models in {searched} — showing the demo family; `mother PATH` opens a folder of \
+         your own models"
+    );
+    explore_demo(plan, engine, banner)
 }
 
 fn hub_cache() -> anyhow::Result<PathBuf> {
@@ -83,11 +108,31 @@ fn has_models(cache: &Path) -> bool {
     mother::discover::discover(cache).is_ok_and(|d| !d.models.is_empty())
 }
 
+/// Whether the explorer has anything to show under `root`: a model, or something skipped whose
+/// reason the user should read. A root that cannot be read is an error with its reason.
+fn has_something_to_show(root: &Path) -> anyhow::Result<bool> {
+    let found = mother::discover::discover(root)?;
+    Ok(!found.models.is_empty() || !found.skipped.is_empty())
+}
+
 fn explore(root: PathBuf, engine: &EngineArgs, banner: Option<String>) -> anyhow::Result<()> {
     mother::tui::run(TuiOptions {
         scan: scan_options(root, engine),
         banner,
+        demo: None,
     })
+}
+
+/// The explorer on a demo family, trained inside it first when it is not complete.
+fn explore_demo(plan: DemoPlan, engine: &EngineArgs, banner: String) -> anyhow::Result<ExitCode> {
+    let root = plan.dir.clone();
+    let demo = (!plan.complete).then_some(plan);
+    mother::tui::run(TuiOptions {
+        scan: scan_options(root, engine),
+        banner: Some(banner),
+        demo,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn scan_options(root: PathBuf, engine: &EngineArgs) -> ScanOptions {

@@ -457,6 +457,8 @@ fn the_corpus_is_refused_wherever_the_reference_reader_refuses_it() {
     assert!(verdicts.contains_key(&header_differential::Verdict::BothRefuse));
 }
 
+/// The engine's report is empty and nothing is skipped; the binary turns that into exit status 4
+/// and a message (tests/cli_headless.rs).
 #[test]
 fn an_empty_cache_gives_an_empty_report() {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -122,6 +122,30 @@ pub(super) fn scan_repo(repo_dir: &Path, models: &mut Vec<ModelEntry>, skipped: 
     }
 }
 
+/// Reads one snapshot folder of the repo in `repo_dir`, named on its own: one revision, so the
+/// ids carry no `@commit`. The repo's other snapshots, refs and blobs are not looked at.
+pub(super) fn scan_one_snapshot(
+    repo_dir: &Path,
+    snapshot: &Path,
+    models: &mut Vec<ModelEntry>,
+    skipped: &mut Vec<Skipped>,
+) {
+    let Some(repo) = repo_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(repo_id)
+    else {
+        return;
+    };
+    let commit = snapshot
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned());
+    for mut model in folder::scan_snapshot(snapshot, &repo, skipped) {
+        model.revision = commit.clone();
+        models.push(model);
+    }
+}
+
 /// `(commit, folder)` for each folder under `snapshots/`, sorted by commit.
 fn snapshot_folders(snapshots: &Path, skipped: &mut Vec<Skipped>) -> Vec<(String, PathBuf)> {
     let entries = match fs::read_dir(snapshots) {

@@ -142,6 +142,17 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     })?;
 
     let mut found = Discovery::default();
+    if let Some(repo) = hub_repo_of(root) {
+        // One repo folder, or one of its snapshots, named directly: read as that repo, so its
+        // model is `org/name` as in a scan of the whole cache, not a path inside the repo.
+        match repo {
+            RepoRoot::Repo(dir) => hub::scan_repo(&dir, &mut found.models, &mut found.skipped),
+            RepoRoot::Snapshot { repo, snapshot } => {
+                hub::scan_one_snapshot(&repo, &snapshot, &mut found.models, &mut found.skipped)
+            }
+        }
+        return Ok(sorted(found));
+    }
     let holds_model_repos = names.iter().any(|name| {
         name.starts_with(model_dir::MODEL_REPO_PREFIX)
             && model_dir::is_repo_dir(&root.join(name), name)
@@ -155,12 +166,55 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
             hub::scan_repo(&repo, &mut found.models, &mut found.skipped);
         }
     }
+    Ok(sorted(found))
+}
+
+/// Models by id, skipped things by path, each reported once.
+fn sorted(mut found: Discovery) -> Discovery {
     found.models.sort_by(|a, b| a.id.cmp(&b.id));
     found
         .skipped
         .sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.reason.cmp(&b.reason)));
     found.skipped.dedup();
-    Ok(found)
+    found
+}
+
+/// A scan root that is part of one hub repo.
+enum RepoRoot {
+    /// The `models--{org}--{name}` folder itself.
+    Repo(PathBuf),
+    /// One folder under its `snapshots/`.
+    Snapshot { repo: PathBuf, snapshot: PathBuf },
+}
+
+/// Whether `root` is a hub model repo folder or one of its snapshot folders. The name is taken
+/// from the real path, so that `.` inside a repo is recognised too; the path handed on is the
+/// one the user gave when it already carries the name, so that the paths shown are theirs.
+fn hub_repo_of(root: &Path) -> Option<RepoRoot> {
+    let real = fs::canonicalize(root).ok()?;
+    let named = |path: &Path, real: &Path| {
+        if path.file_name() == real.file_name() {
+            path.to_path_buf()
+        } else {
+            real.to_path_buf()
+        }
+    };
+    let is_model_repo = |dir: &Path| {
+        dir.file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| {
+                name.starts_with(model_dir::MODEL_REPO_PREFIX) && model_dir::is_repo_dir(dir, name)
+            })
+    };
+    if is_model_repo(&real) {
+        return Some(RepoRoot::Repo(named(root, &real)));
+    }
+    let snapshots = real.parent()?;
+    let repo = snapshots.parent()?;
+    (snapshots.file_name()? == "snapshots" && is_model_repo(repo)).then(|| RepoRoot::Snapshot {
+        repo: repo.to_path_buf(),
+        snapshot: named(root, &real),
+    })
 }
 
 /// The hub cache the official client would use, from the environment:

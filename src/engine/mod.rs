@@ -55,6 +55,13 @@ pub enum ScanEvent {
         model: usize,
         bytes_done: u64,
     },
+    /// The model's fingerprint is in (read or from the cache), and with it its format as
+    /// [`ScannedModel::format_name`] gives it: a packed quantisation (`gptq`, ...) is known only
+    /// now, from the tensors; until then the files' format is all there is.
+    Format {
+        model: usize,
+        format: &'static str,
+    },
     Recovering,
     Finished(Box<ScanReport>),
 }
@@ -71,10 +78,14 @@ impl ScannedModel {
     /// The model's format as people name it: `safetensors`, `pickle` or `gguf` from its files,
     /// or the packing of a quantised checkpoint (`gptq`, `awq`, `bitsandbytes`).
     pub fn format_name(&self) -> &'static str {
-        match self.fingerprint.quantization() {
-            Some(Quantization::Packed(scheme)) => scheme.family(),
-            _ => self.entry.format.name(),
-        }
+        format_name(&self.entry, &self.fingerprint)
+    }
+}
+
+fn format_name(entry: &ModelEntry, fingerprint: &Fingerprint) -> &'static str {
+    match fingerprint.quantization() {
+        Some(Quantization::Packed(scheme)) => scheme.family(),
+        _ => entry.format.name(),
     }
 }
 
@@ -106,7 +117,16 @@ pub fn scan(
         .models
         .par_iter()
         .enumerate()
-        .map(|(index, entry)| fingerprint_one(index, entry, cache.as_ref(), events, cancel))
+        .map(|(index, entry)| {
+            let outcome = fingerprint_one(index, entry, cache.as_ref(), events, cancel);
+            if let Outcome::Measured { fingerprint, .. } = &outcome {
+                let _ = events.send(ScanEvent::Format {
+                    model: index,
+                    format: format_name(entry, fingerprint),
+                });
+            }
+            outcome
+        })
         .collect();
     if cancel.load(Ordering::Relaxed) {
         return Ok(None);

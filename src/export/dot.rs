@@ -1,5 +1,10 @@
 //! Graphviz DOT: one node per model (named by its quoted, escaped id), one edge per recovered
-//! parent -> child link labelled with its confidence, duplicates as dashed edges.
+//! parent -> child link labelled with its confidence, and a legend.
+//!
+//! Line styles say how far to trust an edge at a glance, in black and white too: a high
+//! confidence edge is solid black, a medium one solid grey, a low one (a guess) dashed red.
+//! Exact links have their own: an adapter is dotted, a duplicate a thick grey line without an
+//! arrow. The legend, a small cluster beside the forest, shows each style and the labels.
 
 use crate::engine::{Declared, ScanReport, declared_status};
 use crate::lineage::{EdgeKind, Level, Regime};
@@ -51,8 +56,10 @@ pub fn to_dot(report: &ScanReport) -> String {
     }
     for edge in &recovery.edges {
         let mut label = match edge.kind {
-            EdgeKind::Finetune => format!("{:.2}", edge.confidence),
-            EdgeKind::Quantized => format!("quantized {:.2}", edge.confidence),
+            EdgeKind::Finetune => format!("{:.2} {}", edge.confidence, edge.level().word()),
+            EdgeKind::Quantized => {
+                format!("quantized {:.2} {}", edge.confidence, edge.level().word())
+            }
             EdgeKind::Cast => "cast".to_string(),
             EdgeKind::Adapter => "adapter".to_string(),
         };
@@ -71,9 +78,9 @@ pub fn to_dot(report: &ScanReport) -> String {
             label.push_str("\nmetadata disagrees");
         }
         let style = match edge.kind {
-            EdgeKind::Adapter => ", style=dotted",
-            _ if edge.level() == Level::Low => ", style=dashed, color=red",
-            _ => "",
+            EdgeKind::Adapter => ADAPTER_STYLE,
+            EdgeKind::Cast => "",
+            EdgeKind::Finetune | EdgeKind::Quantized => level_style(edge.level()),
         };
         let _ = writeln!(
             out,
@@ -87,11 +94,61 @@ pub fn to_dot(report: &ScanReport) -> String {
     for duplicate in &recovery.duplicates {
         let _ = writeln!(
             out,
-            "  {} -> {} [label=\"duplicate\", style=dashed, arrowhead=none];",
+            "  {} -> {} [label=\"duplicate\"{DUPLICATE_STYLE}];",
             quote(&report.models[duplicate.original].entry.id),
             quote(&report.models[duplicate.copy].entry.id),
         );
     }
+    write_legend(&mut out);
     out.push_str("}\n");
     out
+}
+
+const ADAPTER_STYLE: &str = ", style=dotted";
+const DUPLICATE_STYLE: &str = ", style=bold, penwidth=3, color=gray60, arrowhead=none";
+
+/// The line style of an inferred edge: the less sure, the less it looks like a fact.
+fn level_style(level: Level) -> &'static str {
+    match level {
+        Level::High => "",
+        Level::Medium => ", color=gray50, fontcolor=gray30",
+        Level::Low => ", style=dashed, color=red, fontcolor=red",
+    }
+}
+
+/// A cluster with one sample edge per line style and a note on the labels. Its node names
+/// start with `legend:`, which sets them apart from model ids in practice (ids are quoted and
+/// would have to be spelled exactly so to meet them).
+fn write_legend(out: &mut String) {
+    out.push_str("  subgraph cluster_legend {\n");
+    out.push_str(
+        "    label=\"Legend\"; fontname=\"Helvetica\"; fontsize=10; style=rounded; color=gray70;\n",
+    );
+    out.push_str("    node [shape=point, width=0.05, label=\"\"];\n");
+    out.push_str("    edge [fontsize=9];\n");
+    let samples = [
+        ("high", "high (≥ 0.9)", level_style(Level::High)),
+        ("medium", "medium (≥ 0.6)", level_style(Level::Medium)),
+        ("low", "low, a guess (< 0.6)", level_style(Level::Low)),
+        ("adapter", "adapter (declared)", ADAPTER_STYLE),
+        ("duplicate", "duplicate (identical)", DUPLICATE_STYLE),
+    ];
+    for (name, label, style) in samples {
+        let _ = writeln!(
+            out,
+            "    \"legend:{name}:parent\" -> \"legend:{name}:child\" [label={}{style}];",
+            quote(label)
+        );
+    }
+    let note = "edge labels: confidence and level;\n\
+                quantized, cast, adapter: a copy of the parent;\n\
+                low-rank r=N: a LoRA-style update;\n\
+                metadata disagrees: the model names another parent;\n\
+                thick border: a root";
+    let _ = writeln!(
+        out,
+        "    \"legend:labels\" [shape=note, fontsize=9, width=0, label={}];",
+        quote(note)
+    );
+    out.push_str("  }\n");
 }

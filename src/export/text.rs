@@ -24,12 +24,16 @@ pub fn to_text(report: &ScanReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} models in {}: {} trees, {} unrelated, {} duplicate copies, {} skipped",
-        report.models.len(),
+        "{} in {}: {}, {} unrelated, {}, {} skipped",
+        counted(report.models.len(), "model", "models"),
         report.root.display(),
-        recovery.roots.len(),
+        counted(recovery.roots.len(), "tree", "trees"),
         recovery.unrelated.len(),
-        recovery.duplicates.len(),
+        counted(
+            recovery.duplicates.len(),
+            "duplicate copy",
+            "duplicate copies"
+        ),
         report.skipped.len()
     );
     for &root in &recovery.roots {
@@ -60,6 +64,11 @@ pub fn to_text(report: &ScanReport) -> String {
         }
     }
     out
+}
+
+/// `1 tree`, `2 trees`, `0 trees`: English takes the singular for one only.
+fn counted(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
 }
 
 fn node_line(report: &ScanReport, model: usize) -> String {
@@ -122,7 +131,7 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             {
                 let _ = write!(
                     note,
-                    ", near tie with {} (+{:.1}%)",
+                    ", near tie: runner-up parent {} only {:.1}% farther",
                     report.models[runner_up.parent].entry.id,
                     runner_up.relative_gap * 100.0
                 );
@@ -160,5 +169,21 @@ fn write_children(
         );
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
         write_children(report, children, edge.child, &deeper, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn one_takes_the_singular_and_every_other_count_the_plural() {
+        assert_eq!(counted(0, "tree", "trees"), "0 trees");
+        assert_eq!(counted(1, "tree", "trees"), "1 tree");
+        assert_eq!(counted(2, "tree", "trees"), "2 trees");
+        assert_eq!(
+            counted(1, "duplicate copy", "duplicate copies"),
+            "1 duplicate copy"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Writing the exported forest to a file the user named, refusing to overwrite without consent.
+//! Writing the exported forest to a file the user named, refusing to overwrite without consent,
+//! and reading that name as a shell would (`~` is the home folder, relative names are relative
+//! to the folder mother was started in).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -13,6 +15,32 @@ pub enum ExportFileError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// The file a name typed at the export prompt means: a leading `~` or `~/` is the home folder
+/// (as in a shell, so `~/graphs/tree.dot` does not create a folder called `~`), an absolute
+/// path is kept, and anything else is joined to `export_dir`. `~user` forms are not expanded
+/// (that needs the password database) and stay relative names. Without a known home, `~`
+/// stays a relative name too.
+pub fn resolve_export_path(export_dir: &Path, input: &str) -> PathBuf {
+    resolve_with_home(export_dir, input, home_dir())
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf()))
+}
+
+fn resolve_with_home(export_dir: &Path, input: &str, home: Option<PathBuf>) -> PathBuf {
+    let input = input.trim();
+    let expanded = match (input, input.strip_prefix("~/"), home) {
+        ("~", _, Some(home)) => home,
+        (_, Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(input),
+    };
+    export_dir.join(expanded)
 }
 
 /// Writes `contents` to `path`. Without `overwrite`, an existing file is left untouched and
@@ -41,4 +69,59 @@ pub fn write_export(path: &Path, contents: &str, overwrite: bool) -> Result<(), 
     })?;
     file.write_all(contents.as_bytes()).map_err(io_error)?;
     file.flush().map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(input: &str) -> PathBuf {
+        resolve_with_home(
+            Path::new("/work/here"),
+            input,
+            Some(PathBuf::from("/home/ada")),
+        )
+    }
+
+    #[test]
+    fn a_leading_tilde_is_the_home_folder() {
+        assert_eq!(resolve("~"), Path::new("/home/ada"));
+        assert_eq!(resolve("~/"), Path::new("/home/ada"));
+        assert_eq!(resolve("~/tree.dot"), Path::new("/home/ada/tree.dot"));
+        assert_eq!(resolve("~/a/b.dot"), Path::new("/home/ada/a/b.dot"));
+    }
+
+    #[test]
+    fn relative_names_join_the_export_folder_and_absolute_ones_stay() {
+        assert_eq!(resolve("tree.dot"), Path::new("/work/here/tree.dot"));
+        assert_eq!(
+            resolve("out/tree.dot"),
+            Path::new("/work/here/out/tree.dot")
+        );
+        assert_eq!(resolve("/tmp/tree.dot"), Path::new("/tmp/tree.dot"));
+        assert_eq!(resolve("  tree.dot "), Path::new("/work/here/tree.dot"));
+    }
+
+    #[test]
+    fn a_tilde_elsewhere_or_before_a_user_name_is_literal() {
+        assert_eq!(resolve("~bob/x.dot"), Path::new("/work/here/~bob/x.dot"));
+        assert_eq!(resolve("a~/x.dot"), Path::new("/work/here/a~/x.dot"));
+        assert_eq!(resolve("~x"), Path::new("/work/here/~x"));
+    }
+
+    #[test]
+    fn without_a_home_the_tilde_stays_a_name() {
+        let resolved = resolve_with_home(Path::new("/w"), "~/t.dot", None);
+        assert_eq!(resolved, Path::new("/w/~/t.dot"));
+    }
+
+    #[test]
+    fn the_public_function_uses_the_real_home() {
+        if let Some(home) = home_dir() {
+            assert_eq!(
+                resolve_export_path(Path::new("/w"), "~/t.dot"),
+                home.join("t.dot")
+            );
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The terminal explorer: scan progress, the model tree, edge panels, keyboard and mouse.
 //!
 //! [`run`] owns the terminal and the threads; everything the user sees is drawn by
-//! [`app::App`], which is built and driven without a terminal in the tests.
+//! [`app::App`], which is built and driven without a terminal in the tests, except the first-run
+//! training of the demo family, drawn by [`training_view`] before the app exists.
 
 pub mod app;
 mod charts;
@@ -13,39 +14,79 @@ mod help;
 pub mod keys;
 mod scan_view;
 pub mod theme;
+pub mod training_view;
 
+use crate::demo::{DemoProgress, build_demo};
+use crate::demo_command::DemoPlan;
 use crate::engine::{self, ScanHandle, ScanOptions};
 use anyhow::Context as _;
 use app::{Action, App, AppConfig, AppEvent};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+use training_view::TrainingProgress;
 
 /// How the explorer is started.
 pub struct TuiOptions {
     pub scan: ScanOptions,
     /// A line shown on top, e.g. why the demo family is shown instead of the hub cache.
     pub banner: Option<String>,
+    /// A demo family to train, on its own screen, before the scan of `scan.root` starts.
+    pub demo: Option<DemoPlan>,
+}
+
+/// Fails, before anything is written to the terminal, when stdin or stdout is not a terminal
+/// (a pipe, a file, a CI job): the explorer would only print escape codes there. `fix` says
+/// what to run instead and ends the message.
+pub fn require_terminal(fix: &str) -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no terminal: the explorer needs stdin and stdout to be a terminal, and here one of \
+         them is a pipe or a file — {fix}"
+    )
 }
 
 /// Runs the explorer until the user quits. The terminal is restored on every way out:
 /// normal exit, error (by the guard's drop) and panic (by the hook, before the message).
 pub fn run(options: TuiOptions) -> anyhow::Result<()> {
+    require_terminal("use `mother scan` to print the forest (add --json for JSON)")?;
     let hook_active = install_panic_hook();
     let _guard = TerminalGuard {
         hook_active: hook_active.clone(),
     };
     crossterm::terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+    TERMINAL_ENTERED.store(true, Ordering::SeqCst);
     crossterm::execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
         .context("cannot set up the terminal screen")?;
     let mut terminal = ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .context("cannot set up the terminal")?;
 
     let export_dir = std::env::current_dir().context("cannot read the working directory")?;
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = event::spawn_input(sender.clone(), stop.clone());
+    let clock = event::spawn_clock(sender.clone(), stop.clone());
+    let stop_threads = || {
+        stop.store(true, Ordering::Relaxed);
+        // Both threads wake within a poll or tick period once `stop` is set.
+        let _ = input.join();
+        let _ = clock.join();
+    };
+    if let Some(plan) = &options.demo {
+        let view = TrainingProgress::new(plan.dir.clone(), options.banner.clone(), Instant::now());
+        if let Err(error) = train_demo(&mut terminal, plan, view, &receiver) {
+            drop(receiver);
+            stop_threads();
+            return Err(error);
+        }
+    }
     let mut app = App::new(AppConfig {
         root: options.scan.root.clone(),
         banner: options.banner.clone(),
@@ -53,11 +94,6 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
         started: Instant::now(),
         export_dir,
     });
-
-    let (sender, receiver) = crossbeam_channel::unbounded();
-    let stop = Arc::new(AtomicBool::new(false));
-    let input = event::spawn_input(sender.clone(), stop.clone());
-    let clock = event::spawn_clock(sender.clone(), stop.clone());
     let mut scan = Some(start_scan(&options.scan, &sender));
 
     let outcome = (|| -> anyhow::Result<()> {
@@ -94,12 +130,94 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
     })();
 
     finish_scan(scan);
-    stop.store(true, Ordering::Relaxed);
     drop(receiver);
-    // Both threads wake within a poll or tick period once `stop` is set.
-    let _ = input.join();
-    let _ = clock.join();
+    stop_threads();
     outcome
+}
+
+type Screen = ratatui::Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// What the trainer thread reports.
+enum TrainingEvent {
+    Progress(DemoProgress),
+    Finished(Result<(), String>),
+}
+
+/// Trains the demo family on a background thread while drawing its progress, until it is
+/// written (`Ok`), fails, or the user cancels (both `Err`, with what to do). A cancelled trainer
+/// is left to run until the process exits: the family's `truth.json` is written last, so a
+/// family cut short is never taken for a complete one and is trained again next time.
+fn train_demo(
+    terminal: &mut Screen,
+    plan: &DemoPlan,
+    mut view: TrainingProgress,
+    events: &Receiver<AppEvent>,
+) -> anyhow::Result<()> {
+    let theme = theme::Theme::from_env();
+    let (sender, progress) = crossbeam_channel::unbounded();
+    let (spec, dir) = (plan.spec.clone(), plan.dir.clone());
+    let trainer = std::thread::Builder::new()
+        .name("mother-demo".into())
+        .spawn(move || {
+            let report = |event| {
+                let _ = sender.send(TrainingEvent::Progress(event));
+            };
+            let outcome = build_demo(&spec, &dir, &report)
+                .map(drop)
+                .map_err(|error| error.to_string());
+            let _ = sender.send(TrainingEvent::Finished(outcome));
+        })
+        .context("the operating system refused to start the training thread")?;
+    loop {
+        terminal
+            .draw(|frame| view.draw(frame, frame.area(), theme))
+            .context("cannot draw to the terminal")?;
+        crossbeam_channel::select! {
+            recv(events) -> event => match event.context("the event threads stopped")? {
+                AppEvent::Key(key) if training_view::is_cancel(&key) => {
+                    view.cancel();
+                    terminal
+                        .draw(|frame| view.draw(frame, frame.area(), theme))
+                        .context("cannot draw to the terminal")?;
+                    anyhow::bail!(
+                        "demo training cancelled — nothing half-trained is kept as complete; \
+                         run `mother` (or `mother demo`) again to train it"
+                    );
+                }
+                AppEvent::Tick(now) => view.tick(now),
+                _ => {}
+            },
+            recv(progress) -> event => match event {
+                Ok(TrainingEvent::Progress(step)) => view.apply(step),
+                Ok(TrainingEvent::Finished(Ok(()))) => {
+                    let _ = trainer.join();
+                    return Ok(());
+                }
+                Ok(TrainingEvent::Finished(Err(reason))) => anyhow::bail!(
+                    "training the demo family in {} failed: {reason}",
+                    plan.dir.display()
+                ),
+                Err(_) => {
+                    let message = match trainer.join() {
+                        Err(payload) => panic_message(payload.as_ref()),
+                        Ok(()) => "no message".to_string(),
+                    };
+                    anyhow::bail!(
+                        "the demo training thread stopped unexpectedly ({message}); please \
+                         report this as a bug, and try `mother demo --no-tui` meanwhile"
+                    );
+                }
+            },
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string())
 }
 
 /// Restores the terminal when dropped, whatever way `run` leaves, and hands panics back to
@@ -115,7 +233,15 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Set once raw mode is on, so that restoring writes nothing to a terminal that was never
+/// entered (an error before that point must leave the shell's screen exactly as it was), and
+/// restores once when both the panic hook and the guard get there.
+static TERMINAL_ENTERED: AtomicBool = AtomicBool::new(false);
+
 fn restore_terminal() {
+    if !TERMINAL_ENTERED.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture, LeaveAlternateScreen);
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
@@ -156,14 +282,10 @@ fn reap_finished(scan: &mut Option<ScanHandle>) -> Option<String> {
     match handle.thread.join() {
         Ok(Ok(_)) => None,
         Ok(Err(error)) => Some(format!("{error:#}")),
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|text| text.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".to_string());
-            Some(format!("the scan thread stopped unexpectedly: {message}"))
-        }
+        Err(payload) => Some(format!(
+            "the scan thread stopped unexpectedly: {}",
+            panic_message(payload.as_ref())
+        )),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The scan view: one row per model with its own progress bar and phase, and a header with the
-//! overall bytes, throughput, elapsed time and ETA. Its state is fed by engine events only.
+//! The scan view: one row per model with its format, its own progress bar and phase, and a
+//! header with the overall bytes, throughput, elapsed time and ETA. Its state is fed by engine
+//! events only.
 
 use super::theme::Theme;
 use crate::discover::{ModelEntry, Skipped};
@@ -19,6 +20,9 @@ struct Row {
     id: String,
     total_bytes: u64,
     dtype: String,
+    /// The files' format from discovery, refined to the packing (`gptq`, ...) once the
+    /// fingerprint is in.
+    format: &'static str,
     bytes_done: u64,
     phase: Phase,
 }
@@ -84,6 +88,11 @@ impl ScanProgress {
                     if row.phase == Phase::Queued {
                         row.phase = Phase::Reading;
                     }
+                }
+            }
+            ScanEvent::Format { model, format } => {
+                if let Some(row) = self.rows.get_mut(*model) {
+                    row.format = format;
                 }
             }
             ScanEvent::Recovering => self.recovering = true,
@@ -180,7 +189,7 @@ impl ScanProgress {
         let [heading, list] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
         let columns = columns(heading);
-        let titles = ["MODEL", "SIZE", "DTYPE", "PROGRESS", "PHASE"];
+        let titles = ["MODEL", "SIZE", "DTYPE", "FORMAT", "PROGRESS", "PHASE"];
         for (title, column) in titles.into_iter().zip(columns) {
             frame.render_widget(Paragraph::new(title).style(theme.muted()), column);
         }
@@ -239,6 +248,7 @@ fn row_for(entry: &ModelEntry) -> Row {
             .dtype
             .clone()
             .map_or_else(|| "?".to_string(), |d| short_dtype(&d)),
+        format: entry.format.name(),
         bytes_done: 0,
         phase: Phase::Queued,
     }
@@ -256,13 +266,17 @@ fn short_dtype(dtype: &str) -> String {
     }
 }
 
-fn columns(area: Rect) -> [Rect; 5] {
+/// Model, size, dtype, format, progress, phase. The format column fits `bitsandbytes`, the
+/// longest name; the phase column fits `from cache`, the longest phase (a skip reason takes
+/// the progress column's room as well). At 80 columns the model id keeps 23.
+fn columns(area: Rect) -> [Rect; 6] {
     Layout::horizontal([
         Constraint::Fill(3),
         Constraint::Length(7),
         Constraint::Length(5),
+        Constraint::Length(12),
         Constraint::Fill(2),
-        Constraint::Length(18),
+        Constraint::Length(10),
     ])
     .spacing(1)
     .areas(area)
@@ -279,10 +293,11 @@ fn phase_text(phase: &Phase) -> String {
 }
 
 fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
-    let [id, size, dtype, gauge, phase] = columns(area);
+    let [id, size, dtype, file_format, gauge, phase] = columns(area);
     frame.render_widget(Paragraph::new(row.id.as_str()), id);
     frame.render_widget(Paragraph::new(format::size(row.total_bytes)), size);
     frame.render_widget(Paragraph::new(row.dtype.as_str()), dtype);
+    frame.render_widget(Paragraph::new(row.format), file_format);
     if let Phase::Skipped(_) = row.phase {
         // A skipped model has no progress to show; its reason gets the bar's room too.
         let reason = Rect {
@@ -322,7 +337,8 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
 }
 
 fn draw_skipped_file(frame: &mut Frame, area: Rect, skipped: &Skipped, theme: Theme) {
-    let [id, _, _, reason_area, phase] = columns(area);
+    // A file that is not a model has no format to show: the reason starts in that column.
+    let [id, _, _, reason_area, _, phase] = columns(area);
     frame.render_widget(Paragraph::new(skipped.path.display().to_string()), id);
     let reason = Rect {
         width: phase.right().saturating_sub(reason_area.x),
