@@ -1,7 +1,7 @@
 //! The DOT export prompt and the overwrite question.
 
 use super::{App, Overlay};
-use crate::tui::export_file::{ExportFileError, write_export};
+use crate::tui::export_file::{ExportFileError, resolve_export_path, write_export};
 use crate::tui::keys::Command;
 use std::path::PathBuf;
 
@@ -15,7 +15,7 @@ impl App {
             };
             return;
         }
-        let path = self.config.export_dir.join(name);
+        let path = resolve_export_path(&self.config.export_dir, name);
         self.write_dot(path, false);
     }
 
