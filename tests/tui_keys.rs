@@ -35,6 +35,20 @@ fn all_commands() -> Vec<Command> {
         Command::ClearInput,
         Command::Overwrite,
         Command::KeepFile,
+        Command::PageUp,
+        Command::PageDown,
+        Command::HalfPageUp,
+        Command::HalfPageDown,
+        Command::NextTree,
+        Command::PreviousTree,
+        Command::CollapseAll,
+        Command::ExpandAll,
+        Command::JumpBack,
+        Command::Filter,
+        Command::Sort,
+        Command::CopyId,
+        Command::CopyPath,
+        Command::Back,
     ];
     for command in &all {
         match command {
@@ -61,7 +75,21 @@ fn all_commands() -> Vec<Command> {
             | Command::DeleteChar
             | Command::ClearInput
             | Command::Overwrite
-            | Command::KeepFile => {}
+            | Command::KeepFile
+            | Command::PageUp
+            | Command::PageDown
+            | Command::HalfPageUp
+            | Command::HalfPageDown
+            | Command::NextTree
+            | Command::PreviousTree
+            | Command::CollapseAll
+            | Command::ExpandAll
+            | Command::JumpBack
+            | Command::Filter
+            | Command::Sort
+            | Command::CopyId
+            | Command::CopyPath
+            | Command::Back => {}
         }
     }
     all
@@ -98,10 +126,19 @@ fn no_key_is_bound_twice_in_one_context() {
 
 #[test]
 fn every_context_has_a_way_out() {
+    // Esc backs out and never quits; q quits where there is nothing open to close.
+    let quit = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    for context in [Context::Scan, Context::Tree, Context::Panels] {
+        assert_eq!(
+            keys::command_for(context, &quit),
+            Some(Command::Quit),
+            "{context:?}"
+        );
+    }
     let exits = [
-        (Context::Scan, Command::Quit),
-        (Context::Tree, Command::Quit),
-        (Context::Panels, Command::Quit),
+        (Context::Scan, Command::Back),
+        (Context::Tree, Command::Back),
+        (Context::Panels, Command::Back),
         (Context::Help, Command::CloseHelp),
         (Context::Prompt, Command::Cancel),
         (Context::Confirm, Command::KeepFile),
@@ -138,7 +175,12 @@ fn shifted_keys_match_their_table_rows() {
 fn the_help_screen_shows_every_row_of_the_table() {
     let mut harness = Harness::with_forest(100, 60);
     harness.char('?');
-    let screen = harness.screen();
+    // The help is taller than the screen: read it page by page.
+    let mut screen = harness.screen();
+    for _ in 0..5 {
+        harness.key(KeyCode::PageDown);
+        screen.push_str(&harness.screen());
+    }
     for row in KEYS {
         assert!(
             screen.contains(row.help),

@@ -252,7 +252,12 @@ fn quit_and_rescan_are_reported_to_the_caller() {
         tui_fixture::report(),
     ))));
     assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
-    assert_eq!(harness.key(KeyCode::Esc), Action::Quit);
+    assert_eq!(
+        harness.key(KeyCode::Esc),
+        Action::Continue,
+        "Esc never quits"
+    );
+    assert_eq!(harness.char('q'), Action::Quit);
 }
 
 #[test]

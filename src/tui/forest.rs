@@ -1,15 +1,13 @@
 //! The recovered forest as the tree view shows it: one tree per root with duplicates hung under
 //! their originals, then an "Unrelated" group and a "Skipped" group. Also the questions the
-//! panels and keys ask of it: the edge into a model, its parent, its ancestors, search order.
+//! panels and keys ask of it: the edge into a model, its parent, its ancestors, search order,
+//! and the rows a filter and a sort leave on screen.
 
-use super::theme::{Level, Theme};
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Regime};
+use crate::lineage::{Edge, EdgeKind, Level, Regime};
 use crate::units as format;
-use ratatui::text::{Line, Span};
-use std::collections::HashMap;
-use tui_tree_widget::TreeItem;
+use std::collections::{HashMap, HashSet};
 
 /// What a row of the tree stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,17 +23,107 @@ pub enum NodeId {
 
 pub use crate::engine::Declared;
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the tree view: {0}")]
-pub struct ForestError(#[from] std::io::Error);
+/// Which rows the tree keeps. A kept row's ancestors stay too, so every row keeps its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    All,
+    /// Edges whose confidence is below [`Level::HIGH`].
+    Doubtful,
+    /// Models whose declared parent is not the recovered one.
+    Disagreeing,
+    /// One tree (the top row of it).
+    Tree(NodeId),
+}
+
+impl Filter {
+    /// How the header names the filter.
+    pub fn describe(self, forest: &Forest) -> String {
+        match self {
+            Filter::All => "all models".to_string(),
+            Filter::Doubtful => format!("confidence below {:.2}", Level::HIGH),
+            Filter::Disagreeing => "declared parent disagrees".to_string(),
+            Filter::Tree(NodeId::Model(top)) => format!("tree of {}", forest.id(top)),
+            Filter::Tree(NodeId::Unrelated) => "unrelated models".to_string(),
+            Filter::Tree(_) => "skipped files".to_string(),
+        }
+    }
+}
+
+/// The order of siblings in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    #[default]
+    Name,
+    /// Least confident edge first: the doubtful ones are where a reader looks.
+    Confidence,
+    /// Most parameters first.
+    Size,
+}
+
+impl SortOrder {
+    pub fn next(self) -> Self {
+        match self {
+            SortOrder::Name => SortOrder::Confidence,
+            SortOrder::Confidence => SortOrder::Size,
+            SortOrder::Size => SortOrder::Name,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            SortOrder::Name => "name",
+            SortOrder::Confidence => "confidence (lowest first)",
+            SortOrder::Size => "size (largest first)",
+        }
+    }
+}
+
+/// What the tree shows: a filter and a sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct View {
+    pub filter: Filter,
+    pub sort: SortOrder,
+}
+
+/// One row on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub node: NodeId,
+    pub depth: usize,
+    /// The guide lines before the row's own symbol, as the text output draws them: `│  ├`.
+    pub guide: String,
+    /// The row is the last of its siblings (its guide ends in `└`).
+    pub last: bool,
+    pub has_children: bool,
+    pub open: bool,
+    /// Every row below this one, at any depth, whatever the filter.
+    pub descendants: usize,
+    /// The row is kept for its own sake, not only as an ancestor of a kept row.
+    pub matches_filter: bool,
+}
+
+/// The parts of a model's row, kept apart so the view can fit them to its width.
+#[derive(Debug, Clone)]
+pub struct ModelLabel {
+    pub id: String,
+    pub params: String,
+    /// The confidence of the edge into the model and its word (`guess` when low).
+    pub confidence: Option<(f64, Level, &'static str)>,
+    /// A top of a tree.
+    pub root: bool,
+    pub badges: Vec<String>,
+}
 
 pub struct Forest {
     report: ScanReport,
-    items: Vec<TreeItem<'static, NodeId>>,
-    /// Path of identifiers from the top row to each node, for selecting and opening.
-    paths: HashMap<NodeId, Vec<NodeId>>,
-    /// Models in tree order (pre-order), for search.
-    order: Vec<usize>,
+    /// The top rows: the trees, then the Unrelated and Skipped groups.
+    tops: Vec<NodeId>,
+    children: HashMap<NodeId, Vec<NodeId>>,
+    /// The row above each row.
+    above: HashMap<NodeId, NodeId>,
+    descendants: HashMap<NodeId, usize>,
+    labels: Vec<ModelLabel>,
     /// Index into `recovery.edges` of the edge into each model.
     edge_into: Vec<Option<usize>>,
     /// The original of each duplicate copy.
@@ -45,7 +133,7 @@ pub struct Forest {
 }
 
 impl Forest {
-    pub fn new(report: ScanReport, theme: Theme) -> Result<Self, ForestError> {
+    pub fn new(report: ScanReport) -> Self {
         let count = report.models.len();
         let mut edge_into = vec![None; count];
         let mut children: Vec<Vec<usize>> = vec![Vec::new(); count];
@@ -74,8 +162,11 @@ impl Forest {
         }
 
         // Tops of trees: the declared roots first, then any parentless model with children.
-        let has_parent = |model: usize| edge_into[model].is_some() || original_of[model].is_some();
-        let mut tops: Vec<usize> = report
+        let parented: Vec<bool> = (0..count)
+            .map(|model| edge_into[model].is_some() || original_of[model].is_some())
+            .collect();
+        let has_parent = |model: usize| parented[model];
+        let mut tree_tops: Vec<usize> = report
             .recovery
             .roots
             .iter()
@@ -83,29 +174,32 @@ impl Forest {
             .filter(|&model| model < count && !has_parent(model))
             .collect();
         for (model, below) in children.iter().enumerate() {
-            if !has_parent(model) && !below.is_empty() && !tops.contains(&model) {
-                tops.push(model);
+            if !has_parent(model) && !below.is_empty() && !tree_tops.contains(&model) {
+                tree_tops.push(model);
             }
         }
 
-        let mut builder = Builder {
-            report: &report,
-            theme,
-            children: &children,
-            copies: &copies,
-            edge_into: &edge_into,
-            original_of: &original_of,
-            placed: vec![false; count],
-            paths: HashMap::new(),
-            order: Vec::new(),
+        let mut forest = Self {
+            labels: Vec::with_capacity(count),
+            report,
+            tops: Vec::new(),
+            children: HashMap::new(),
+            above: HashMap::new(),
+            descendants: HashMap::new(),
+            edge_into,
+            original_of,
+            tree_count: 0,
+            unrelated_count: 0,
         };
-        let mut items = Vec::new();
-        for &top in &tops {
-            items.push(builder.model_item(top, &[])?);
+        let mut placed = vec![false; count];
+        for &top in &tree_tops {
+            forest.place(top, None, &children, &copies, &mut placed);
+            forest.tops.push(NodeId::Model(top));
         }
-        let tree_count = items.len();
+        forest.tree_count = forest.tops.len();
 
-        let mut unrelated: Vec<usize> = report
+        let mut unrelated: Vec<usize> = forest
+            .report
             .recovery
             .unrelated
             .iter()
@@ -113,100 +207,130 @@ impl Forest {
             .filter(|&model| model < count)
             .collect();
         unrelated.extend(0..count);
-        let group = [NodeId::Unrelated];
-        let mut unrelated_items = Vec::new();
+        let mut unrelated_rows = Vec::new();
         for model in unrelated {
-            if !builder.placed[model] && !has_parent(model) {
-                unrelated_items.push(builder.model_item(model, &group)?);
+            if !placed[model] && !has_parent(model) {
+                forest.place(
+                    model,
+                    Some(NodeId::Unrelated),
+                    &children,
+                    &copies,
+                    &mut placed,
+                );
+                unrelated_rows.push(NodeId::Model(model));
             }
         }
         // A model whose parent chain never reached a top (a cycle in bad input) still gets a row.
         for model in 0..count {
-            if !builder.placed[model] {
-                unrelated_items.push(builder.model_item(model, &group)?);
+            if !placed[model] {
+                forest.place(
+                    model,
+                    Some(NodeId::Unrelated),
+                    &children,
+                    &copies,
+                    &mut placed,
+                );
+                unrelated_rows.push(NodeId::Model(model));
             }
         }
-        let unrelated_count = unrelated_items.len();
-        if !unrelated_items.is_empty() {
-            let label = Line::from(vec![
-                Span::styled("Unrelated", theme.title()),
-                Span::styled(
-                    format!("  {unrelated_count} linked to nothing"),
-                    theme.muted(),
-                ),
-            ]);
-            builder.paths.insert(NodeId::Unrelated, group.to_vec());
-            items.push(TreeItem::new(NodeId::Unrelated, label, unrelated_items)?);
+        forest.unrelated_count = unrelated_rows.len();
+        if !unrelated_rows.is_empty() {
+            forest.tops.push(NodeId::Unrelated);
+            forest.children.insert(NodeId::Unrelated, unrelated_rows);
         }
-
-        if !report.skipped.is_empty() {
-            let group = vec![NodeId::Skipped];
-            let mut skipped_items = Vec::new();
-            for (index, skipped) in report.skipped.iter().enumerate() {
-                let node = NodeId::SkippedFile(index);
-                let label = Line::from(vec![
-                    Span::raw(skipped.path.display().to_string()),
-                    Span::styled(format!("  {}", skipped.reason), theme.muted()),
-                ]);
-                builder.paths.insert(node, vec![NodeId::Skipped, node]);
-                skipped_items.push(TreeItem::new_leaf(node, label));
+        if !forest.report.skipped.is_empty() {
+            let files: Vec<NodeId> = (0..forest.report.skipped.len())
+                .map(NodeId::SkippedFile)
+                .collect();
+            for &file in &files {
+                forest.above.insert(file, NodeId::Skipped);
             }
-            let label = Line::from(vec![
-                Span::styled("Skipped", theme.title()),
-                Span::styled(
-                    format!("  {} could not be read", report.skipped.len()),
-                    theme.muted(),
-                ),
-            ]);
-            builder.paths.insert(NodeId::Skipped, group);
-            items.push(TreeItem::new(NodeId::Skipped, label, skipped_items)?);
+            forest.tops.push(NodeId::Skipped);
+            forest.children.insert(NodeId::Skipped, files);
         }
+        forest.labels = (0..count).map(|model| forest.model_label(model)).collect();
+        for top in forest.tops.clone() {
+            forest.count_descendants(top);
+        }
+        forest
+    }
 
-        let Builder { paths, order, .. } = builder;
-        Ok(Self {
-            report,
-            items,
-            paths,
-            order,
-            edge_into,
-            original_of,
-            tree_count,
-            unrelated_count,
-        })
+    fn place(
+        &mut self,
+        model: usize,
+        above: Option<NodeId>,
+        children: &[Vec<usize>],
+        copies: &[Vec<usize>],
+        placed: &mut [bool],
+    ) {
+        placed[model] = true;
+        let node = NodeId::Model(model);
+        if let Some(above) = above {
+            self.above.insert(node, above);
+        }
+        let mut below = Vec::new();
+        for &child in children[model].iter().chain(&copies[model]) {
+            if !placed[child] {
+                self.place(child, Some(node), children, copies, placed);
+                below.push(NodeId::Model(child));
+            }
+        }
+        if !below.is_empty() {
+            self.children.insert(node, below);
+        }
+    }
+
+    fn count_descendants(&mut self, node: NodeId) -> usize {
+        let below = self.children.get(&node).cloned().unwrap_or_default();
+        let total = below
+            .iter()
+            .map(|&child| 1 + self.count_descendants(child))
+            .sum();
+        self.descendants.insert(node, total);
+        total
     }
 
     pub fn report(&self) -> &ScanReport {
         &self.report
     }
 
-    pub fn items(&self) -> &[TreeItem<'static, NodeId>] {
-        &self.items
+    /// The top rows: one per tree, then the groups.
+    pub fn tops(&self) -> &[NodeId] {
+        &self.tops
     }
 
-    pub fn path(&self, node: NodeId) -> Option<&[NodeId]> {
-        self.paths.get(&node).map(Vec::as_slice)
+    /// The rows directly below a row, in name order.
+    pub fn children_of(&self, node: NodeId) -> &[NodeId] {
+        self.children.get(&node).map_or(&[], Vec::as_slice)
     }
 
-    /// Every node that has children, for opening the whole forest at start.
-    pub fn branch_paths(&self) -> impl Iterator<Item = &[NodeId]> {
-        self.paths
-            .iter()
-            .filter(|(node, _)| self.has_children(**node))
-            .map(|(_, path)| path.as_slice())
+    /// Every row that has rows below it, for opening the whole forest.
+    pub fn branches(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.children.keys().copied()
     }
 
-    fn has_children(&self, node: NodeId) -> bool {
-        match node {
-            NodeId::Model(model) => {
-                self.edge_into
-                    .iter()
-                    .flatten()
-                    .any(|&edge| self.report.recovery.edges[edge].parent == model)
-                    || self.original_of.contains(&Some(model))
+    /// The rows from the top of its tree down to `node`, inclusive.
+    pub fn path(&self, node: NodeId) -> Vec<NodeId> {
+        let mut path = vec![node];
+        let mut current = node;
+        while let Some(&above) = self.above.get(&current) {
+            if path.contains(&above) {
+                break;
             }
-            NodeId::Unrelated | NodeId::Skipped => true,
-            NodeId::SkippedFile(_) => false,
+            path.push(above);
+            current = above;
         }
+        path.reverse();
+        path
+    }
+
+    /// The top row of the tree that holds `node`.
+    pub fn top_of(&self, node: NodeId) -> NodeId {
+        self.path(node).first().copied().unwrap_or(node)
+    }
+
+    pub fn label(&self, model: usize) -> Option<&ModelLabel> {
+        self.labels.get(model)
     }
 
     pub fn tree_count(&self) -> usize {
@@ -217,9 +341,138 @@ impl Forest {
         self.unrelated_count
     }
 
-    /// Models in the order the tree shows them.
-    pub fn order(&self) -> &[usize] {
-        &self.order
+    /// Models in the order the tree shows them with every row open, under `view`.
+    pub fn order(&self, view: View) -> Vec<usize> {
+        let all: HashSet<NodeId> = self.children.keys().copied().collect();
+        self.rows(view, &all)
+            .into_iter()
+            .filter_map(|row| match row.node {
+                NodeId::Model(model) => Some(model),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The rows on screen when the rows in `open` are open.
+    pub fn rows(&self, view: View, open: &HashSet<NodeId>) -> Vec<Row> {
+        let mut kept = HashMap::new();
+        let tops: Vec<NodeId> = match view.filter {
+            Filter::Tree(top) => vec![top],
+            _ => self.tops.clone(),
+        };
+        let tops: Vec<NodeId> = self
+            .sorted(&tops, view.sort)
+            .into_iter()
+            .filter(|&top| self.keep(top, view.filter, &mut kept))
+            .collect();
+        let mut rows = Vec::new();
+        let count = tops.len();
+        for (index, top) in tops.into_iter().enumerate() {
+            self.push_rows(top, 0, "", index + 1 == count, view, open, &kept, &mut rows);
+        }
+        rows
+    }
+
+    #[allow(clippy::too_many_arguments)] // one recursive walk; a struct for it would say less
+    fn push_rows(
+        &self,
+        node: NodeId,
+        depth: usize,
+        guide_above: &str,
+        last: bool,
+        view: View,
+        open: &HashSet<NodeId>,
+        kept: &HashMap<NodeId, (bool, bool)>,
+        rows: &mut Vec<Row>,
+    ) {
+        let below: Vec<NodeId> = self
+            .sorted(self.children_of(node), view.sort)
+            .into_iter()
+            .filter(|child| kept.get(child).is_some_and(|(keep, _)| *keep))
+            .collect();
+        let guide = if depth == 0 {
+            String::new()
+        } else {
+            format!("{guide_above}{}", if last { '└' } else { '├' })
+        };
+        let is_open = open.contains(&node);
+        rows.push(Row {
+            node,
+            depth,
+            guide,
+            last,
+            has_children: !below.is_empty(),
+            open: is_open,
+            descendants: self.descendants.get(&node).copied().unwrap_or(0),
+            matches_filter: kept.get(&node).is_some_and(|(_, own)| *own),
+        });
+        if !is_open {
+            return;
+        }
+        let continued = if depth == 0 {
+            String::new()
+        } else {
+            format!("{guide_above}{}", if last { "   " } else { "│  " })
+        };
+        let count = below.len();
+        for (index, child) in below.into_iter().enumerate() {
+            let last = index + 1 == count;
+            self.push_rows(child, depth + 1, &continued, last, view, open, kept, rows);
+        }
+    }
+
+    /// Whether the filter keeps `node` (for itself or for a kept row below it); records both
+    /// answers for every row visited.
+    fn keep(&self, node: NodeId, filter: Filter, kept: &mut HashMap<NodeId, (bool, bool)>) -> bool {
+        let own = match (filter, node) {
+            (Filter::All | Filter::Tree(_), _) => true,
+            (Filter::Doubtful, NodeId::Model(model)) => self
+                .edge_into(model)
+                .is_some_and(|edge| edge.confidence < Level::HIGH),
+            (Filter::Disagreeing, NodeId::Model(model)) => {
+                self.declared(model) == Declared::Disagrees
+            }
+            (_, _) => false,
+        };
+        let mut below = false;
+        for &child in self.children_of(node) {
+            below |= self.keep(child, filter, kept);
+        }
+        kept.insert(node, (own || below, own));
+        own || below
+    }
+
+    fn sorted(&self, nodes: &[NodeId], sort: SortOrder) -> Vec<NodeId> {
+        let mut nodes = nodes.to_vec();
+        let name = |node: &NodeId| match node {
+            NodeId::Model(model) => self.id(*model).to_string(),
+            _ => String::new(),
+        };
+        match sort {
+            // Built in name order already; the groups stay last.
+            SortOrder::Name => {}
+            SortOrder::Confidence => nodes.sort_by(|a, b| {
+                let confidence = |node: &NodeId| match node {
+                    NodeId::Model(model) => self.edge_into(*model).map_or(2.0, |e| e.confidence),
+                    _ => 3.0,
+                };
+                confidence(a)
+                    .total_cmp(&confidence(b))
+                    .then_with(|| name(a).cmp(&name(b)))
+            }),
+            SortOrder::Size => nodes.sort_by(|a, b| {
+                let params = |node: &NodeId| match node {
+                    NodeId::Model(model) => {
+                        i128::from(self.report.models[*model].fingerprint.params)
+                    }
+                    _ => -1,
+                };
+                params(b)
+                    .cmp(&params(a))
+                    .then_with(|| name(a).cmp(&name(b)))
+            }),
+        }
+        nodes
     }
 
     pub fn id(&self, model: usize) -> &str {
@@ -272,15 +525,14 @@ impl Forest {
             .count()
     }
 
-    /// Models whose id contains `query`, ignoring case, in tree order.
-    pub fn search(&self, query: &str) -> Vec<usize> {
+    /// Models whose id contains `query`, ignoring case, in the order `view` shows them.
+    pub fn search(&self, query: &str, view: View) -> Vec<usize> {
         let query = query.to_lowercase();
         if query.is_empty() {
             return Vec::new();
         }
-        self.order
-            .iter()
-            .copied()
+        self.order(view)
+            .into_iter()
             .filter(|&model| self.id(model).to_lowercase().contains(&query))
             .collect()
     }
@@ -288,56 +540,14 @@ impl Forest {
     pub fn declared(&self, model: usize) -> Declared {
         crate::engine::declared_status(&self.report, model, self.parent(model))
     }
-}
 
-struct Builder<'r> {
-    report: &'r ScanReport,
-    theme: Theme,
-    children: &'r [Vec<usize>],
-    copies: &'r [Vec<usize>],
-    edge_into: &'r [Option<usize>],
-    original_of: &'r [Option<usize>],
-    placed: Vec<bool>,
-    paths: HashMap<NodeId, Vec<NodeId>>,
-    order: Vec<usize>,
-}
-
-impl Builder<'_> {
-    fn model_item(
-        &mut self,
-        model: usize,
-        above: &[NodeId],
-    ) -> Result<TreeItem<'static, NodeId>, ForestError> {
-        self.placed[model] = true;
-        self.order.push(model);
-        let node = NodeId::Model(model);
-        let mut path = above.to_vec();
-        path.push(node);
-        let mut items = Vec::new();
-        for &child in self.children[model].iter().chain(&self.copies[model]) {
-            if !self.placed[child] {
-                items.push(self.model_item(child, &path)?);
-            }
-        }
-        self.paths.insert(node, path);
-        let label = self.label(model);
-        Ok(TreeItem::new(node, label, items)?)
-    }
-
-    fn label(&self, model: usize) -> Line<'static> {
-        let theme = self.theme;
+    fn model_label(&self, model: usize) -> ModelLabel {
         let scanned = &self.report.models[model];
-        let mut spans = vec![
-            Span::raw(scanned.entry.id.clone()),
-            Span::styled(
-                format!("  {}", format::si(scanned.fingerprint.params)),
-                theme.muted(),
-            ),
-        ];
-        let edge = self.edge_into[model].map(|index| &self.report.recovery.edges[index]);
-        let original = self.original_of[model];
+        let edge = self.edge_into(model);
         let mut badges = Vec::new();
-        match (edge, original) {
+        let mut confidence = None;
+        let mut root = false;
+        match (edge, self.original_of(model)) {
             (Some(edge), _) => {
                 let level = edge.level();
                 // A low confidence is a guess, and the tree says so in the one word it has.
@@ -345,10 +555,7 @@ impl Builder<'_> {
                     Level::Low => "guess",
                     _ => level.word(),
                 };
-                spans.push(Span::styled(
-                    format!("  {:.2} {word}", edge.confidence),
-                    theme.level(level),
-                ));
+                confidence = Some((edge.confidence, level, word));
                 match edge.kind {
                     EdgeKind::Adapter => badges.push("adapter".to_string()),
                     EdgeKind::Quantized => badges.push("quant".to_string()),
@@ -363,26 +570,40 @@ impl Builder<'_> {
                 }
             }
             (None, Some(_)) => badges.push("dup".to_string()),
-            (None, None) if !self.children[model].is_empty() => {
-                spans.push(Span::styled("  root", theme.accent()));
-            }
-            (None, None) => {}
+            (None, None) => root = self.children.contains_key(&NodeId::Model(model)),
         }
         // A PEFT adapter is an adapter whatever edge the weights gave it.
         let is_adapter = matches!(scanned.entry.kind, ModelKind::Adapter { .. });
         if is_adapter && !badges.iter().any(|badge| badge == "adapter") {
             badges.insert(0, "adapter".to_string());
         }
-        let parent = edge.map(|edge| edge.parent).or(original);
-        match crate::engine::declared_status(self.report, model, parent) {
+        if let Some(badge) = format_badge(scanned) {
+            badges.push(badge);
+        }
+        match self.declared(model) {
             Declared::Agrees => badges.push("declared ✓".to_string()),
             Declared::Disagrees => badges.push("declared ✗".to_string()),
             Declared::None | Declared::NotScanned => {}
         }
-        for badge in badges {
-            spans.push(Span::raw(" "));
-            spans.push(Span::styled(format!("[{badge}]"), theme.badge()));
+        ModelLabel {
+            id: scanned.entry.id.clone(),
+            params: format::si(scanned.fingerprint.params),
+            confidence,
+            root,
+            badges,
         }
-        Line::from(spans)
+    }
+}
+
+/// The format badge: none for plain safetensors (the default), else the format and, for
+/// quantised files, the scheme (`gguf Q8_0`, `GPTQ-4bit`, `pickle`).
+fn format_badge(scanned: &crate::engine::ScannedModel) -> Option<String> {
+    let format = scanned.format_name();
+    let scheme = scanned.fingerprint.quantization().map(|q| q.name());
+    match scheme {
+        Some(scheme) if scheme.to_lowercase().starts_with(format) => Some(scheme.to_string()),
+        Some(scheme) => Some(format!("{format} {scheme}")),
+        None if format == "safetensors" => None,
+        None => Some(format.to_string()),
     }
 }

@@ -1,32 +1,56 @@
-//! The help screen and the bottom help bar, both generated from the key table.
+//! The help screen and the bottom help bar, both generated from the key table; the help screen
+//! also explains the tree's badges, colours and confidence levels, from the code's own numbers.
 
+use super::app::VerticalScroll;
 use super::keys::{self, Context};
-use super::theme::Theme;
+use super::theme::{Level, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-/// The help bar for a context: the rows that have a bar word, `key word` pairs.
-pub fn bar(context: Context, theme: Theme) -> Line<'static> {
+/// Bar words that stay when the bar is too narrow for all: a way to learn the rest and a way out.
+const KEPT_IN_BAR: [keys::Command; 3] = [
+    keys::Command::Help,
+    keys::Command::Quit,
+    keys::Command::CloseHelp,
+];
+
+/// The help bar for a context: the rows that have a bar word, `key word` pairs, as many as fit
+/// in `width` columns, always keeping help and quit.
+pub fn bar(context: Context, theme: Theme, width: u16) -> Line<'static> {
+    let entries: Vec<(String, &'static str, bool)> = keys::bindings(context)
+        .filter_map(|binding| {
+            let word = binding.bar?;
+            let key = binding
+                .keys
+                .first()
+                .map(keys::Key::label)
+                .unwrap_or_default();
+            Some((key, word, KEPT_IN_BAR.contains(&binding.action)))
+        })
+        .collect();
+    let cost = |(key, word, _): &(String, &str, bool)| key.chars().count() + 1 + word.len() + 2;
+    let mut budget = usize::from(width);
+    budget = budget.saturating_sub(entries.iter().filter(|e| e.2).map(cost).sum());
     let mut spans = Vec::new();
-    for binding in keys::bindings(context) {
-        let Some(word) = binding.bar else { continue };
+    for entry in &entries {
+        if !entry.2 {
+            if cost(entry) > budget {
+                continue;
+            }
+            budget -= cost(entry);
+        }
         if !spans.is_empty() {
             spans.push(Span::raw("  "));
         }
-        let key = binding
-            .keys
-            .first()
-            .map(keys::Key::label)
-            .unwrap_or_default();
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::styled(format!(" {word}"), theme.muted()));
+        spans.push(Span::styled(entry.0.clone(), theme.key()));
+        spans.push(Span::styled(format!(" {}", entry.1), theme.muted()));
     }
     Line::from(spans)
 }
 
-/// Every row of the key table, grouped under the first context it applies in.
+/// Every row of the key table, grouped under the first context it applies in, then the legend.
 pub fn lines(theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for context in Context::ALL {
@@ -53,12 +77,74 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
         "Mouse: a click selects a row, a second click opens or closes it; the wheel scrolls.",
         theme.muted(),
     ));
+    lines.push(Line::raw(""));
+    lines.extend(legend(theme));
     lines
 }
 
-/// Draws the help screen centred over `area`, scrolled by `scroll` lines (at most as far as the
-/// last line). Returns how far it can scroll at this size.
-pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) -> u16 {
+/// What the tree's numbers, words, colours and badges mean.
+fn legend(theme: Theme) -> Vec<Line<'static>> {
+    let level = |level: Level, word: &str, rule: String| {
+        Line::from(vec![
+            Span::styled(format!("  {word:<18}"), theme.level(level)),
+            Span::raw(rule),
+        ])
+    };
+    let badge = |badge: &str, meaning: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {badge:<18}"), theme.badge()),
+            Span::raw(meaning.to_string()),
+        ])
+    };
+    vec![
+        Line::styled("Confidence of the edge into a model", theme.title()),
+        level(
+            Level::High,
+            "0.97 high",
+            format!("at least {:.2} (green)", Level::HIGH),
+        ),
+        level(
+            Level::Medium,
+            "0.71 medium",
+            format!("at least {:.2} (yellow)", Level::MEDIUM),
+        ),
+        level(
+            Level::Low,
+            "0.42 guess",
+            format!("below {:.2} (red): low, a guess", Level::MEDIUM),
+        ),
+        Line::from(vec![
+            Span::styled(format!("  {:<18}", "root"), theme.accent()),
+            Span::raw("the top of a recovered tree (cyan)"),
+        ]),
+        Line::raw(""),
+        Line::styled("Badges", theme.title()),
+        badge("[dup]", "an identical copy, under its original"),
+        badge("[cast]", "the parent's values at a coarser dtype"),
+        badge("[quant]", "an int8 or GGUF-quantised copy of the parent"),
+        badge("[adapter]", "a PEFT adapter"),
+        badge("[low-rank r=8]", "a low-rank (LoRA-style) update, its rank"),
+        badge("[declared ✓]", "the model's metadata names the same parent"),
+        badge("[declared ✗]", "the model's metadata names another parent"),
+        badge(
+            "[gguf Q8_0]",
+            "the file format when not safetensors, and its scheme",
+        ),
+        badge(
+            "[decl ✓] [r=8]",
+            "the same badges, shortened where the pane is narrow",
+        ),
+        Line::raw(""),
+        Line::styled("Tree", theme.title()),
+        Line::raw("  ├ └ │     guide lines: a row hangs from the row its line leads up to"),
+        Line::raw("  ▶ (+4)    a closed row and how many rows are below it"),
+        Line::raw("  …         part of a long id left out: the org and the end are kept"),
+    ]
+}
+
+/// Draws the help screen centred over `area`, scrolled as far as `scroll` says (and learning
+/// from this draw how far it can go).
+pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme) {
     let popup = area.centered(
         Constraint::Max(78),
         Constraint::Max(area.height.saturating_sub(2)),
@@ -67,14 +153,14 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) -> u16 {
     let block = Block::bordered()
         .border_style(theme.focused_border())
         .title(Span::styled(" Keys ", theme.title()))
-        .title_bottom(Span::styled(" ↑↓ scroll · ? or Esc closes ", theme.muted()));
+        .title_bottom(Span::styled(
+            " ↑↓ PgUp PgDn scroll · ? or Esc closes ",
+            theme.muted(),
+        ));
     let lines = lines(theme);
-    let max_scroll = (lines.len() as u16).saturating_sub(block.inner(popup).height);
+    let offset = scroll.fit(lines.len(), block.inner(popup).height);
     frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .scroll((scroll.min(max_scroll), 0)),
+        Paragraph::new(lines).block(block).scroll((offset, 0)),
         popup,
     );
-    max_scroll
 }

@@ -64,6 +64,12 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
+    /// The part of an id a search matched: underlined, so it reads without colour too.
+    pub fn matched(self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
+
     /// The selected row: reversed works on every terminal, coloured or not.
     pub fn selected(self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED)
@@ -100,6 +106,7 @@ mod tests {
             plain.badge(),
             plain.error(),
             plain.key(),
+            plain.matched(),
             plain.selected(),
             plain.focused_border(),
             plain.parent_series(),

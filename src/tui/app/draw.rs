@@ -1,17 +1,35 @@
 //! The screen layout: header, body panes, status line and key bar.
 
-use super::{App, Focus, Overlay};
-use crate::tui::forest::Forest;
+use super::{App, Focus, MIN_HEIGHT, MIN_WIDTH, Overlay};
+use crate::tui::forest::{Filter, Forest};
 use crate::tui::help;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 impl App {
     /// Renders the whole screen from the state.
     pub fn draw(&self, frame: &mut Frame) {
         let theme = self.config.theme;
+        let screen = frame.area();
+        if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
+            let text = format!(
+                "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}): enlarge the window, or q to quit",
+                screen.width, screen.height
+            );
+            let rows =
+                Layout::vertical([Constraint::Fill(1), Constraint::Max(3), Constraint::Fill(1)])
+                    .areas::<3>(screen);
+            frame.render_widget(
+                Paragraph::new(text)
+                    .style(theme.error())
+                    .centered()
+                    .wrap(Wrap { trim: true }),
+                rows[1],
+            );
+            return;
+        }
         let banner_height = u16::from(self.config.banner.is_some());
         let [header, banner, body, status, bar] = Layout::vertical([
             Constraint::Length(1),
@@ -22,7 +40,7 @@ impl App {
         ])
         .areas(frame.area());
 
-        frame.render_widget(Paragraph::new(self.header_line()), header);
+        frame.render_widget(Paragraph::new(self.header_line(header.width)), header);
         if let Some(text) = &self.config.banner {
             frame.render_widget(Paragraph::new(text.as_str()).style(theme.accent()), banner);
         }
@@ -36,39 +54,58 @@ impl App {
             Some(forest) => self.draw_forest(frame, body, forest),
         }
         frame.render_widget(Paragraph::new(self.status_line()), status);
-        frame.render_widget(Paragraph::new(help::bar(self.context(), theme)), bar);
+        frame.render_widget(
+            Paragraph::new(help::bar(self.context(), theme, bar.width)),
+            bar,
+        );
         if let Overlay::Help = self.overlay {
-            let max = help::draw(frame, body, self.help_scroll.offset(), theme);
-            self.help_scroll.set_max(max);
+            help::draw(frame, body, &self.help_scroll, theme);
         }
     }
 
-    fn header_line(&self) -> Line<'static> {
+    /// The header, fitted to `width`: counts in shorter words first, then the root path
+    /// shortened in its middle; words are never cut.
+    fn header_line(&self, width: u16) -> Line<'static> {
         let theme = self.config.theme;
-        let mut spans = vec![Span::styled(" mother ", theme.selected()), Span::raw(" ")];
-        match &self.forest {
+        let width = usize::from(width);
+        let title = " mother ";
+        let mut spans = vec![Span::styled(title, theme.selected()), Span::raw(" ")];
+        let (root, counts) = match &self.forest {
             None => {
-                spans.push(Span::styled(
-                    format!("scanning {}  ", self.config.root.display()),
-                    theme.muted(),
-                ));
-                spans.extend(self.scan.header(theme).spans);
+                let progress = self.scan.header(theme);
+                let root = format!("scanning {}", self.config.root.display());
+                let room = width.saturating_sub(title.len() + 1 + 2 + progress.width());
+                spans.push(Span::styled(shorten_path(&root, room), theme.muted()));
+                spans.push(Span::raw("  "));
+                spans.extend(progress.spans);
+                return Line::from(spans);
             }
-            Some(forest) => {
-                let report = forest.report();
-                spans.push(Span::styled(
-                    format!("{}  ", report.root.display()),
-                    theme.muted(),
-                ));
-                spans.push(Span::raw(format!(
-                    "{} · {} · {} unrelated · {} skipped · {}",
-                    counted(report.models.len(), "model"),
-                    counted(forest.tree_count(), "tree"),
-                    forest.unrelated_count(),
-                    report.skipped.len(),
-                    counted(report.recovery.duplicates.len(), "duplicate"),
-                )));
-            }
+            Some(forest) => (
+                forest.report().root.display().to_string(),
+                header_counts(forest),
+            ),
+        };
+        let filter = self.forest.as_ref().and_then(|forest| {
+            (self.tree.view.filter != Filter::All)
+                .then(|| format!("  filter: {}", self.tree.view.filter.describe(forest)))
+        });
+        let filter_width = filter.as_ref().map_or(0, |text| text.chars().count());
+        let fixed = title.len() + 1 + 2 + filter_width;
+        let counts = counts
+            .iter()
+            .find(|text| {
+                fixed + text.chars().count() + MIN_ROOT_WIDTH.min(root.chars().count()) <= width
+            })
+            .unwrap_or(&counts[counts.len() - 1])
+            .clone();
+        let room = width.saturating_sub(fixed + counts.chars().count());
+        if room >= MIN_ROOT_WIDTH.min(root.chars().count()) {
+            spans.push(Span::styled(shorten_path(&root, room), theme.muted()));
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::raw(counts));
+        if let Some(filter) = filter {
+            spans.push(Span::styled(filter, theme.key()));
         }
         Line::from(spans)
     }
@@ -80,7 +117,7 @@ impl App {
                 let count = self
                     .forest
                     .as_ref()
-                    .map_or(0, |forest| forest.search(query).len());
+                    .map_or(0, |forest| forest.search(query, self.tree.view).len());
                 let note = match (query.is_empty(), count) {
                     (true, _) => "type part of a model id".to_string(),
                     (false, 0) => "no match".to_string(),
@@ -105,10 +142,12 @@ impl App {
                 Span::styled(format!("{} exists. ", path.display()), theme.error()),
                 Span::styled("Overwrite it? y / n", theme.key()),
             ]),
-            Overlay::None | Overlay::Help => match &self.status {
-                Some(status) if status.error => Line::styled(status.text.clone(), theme.error()),
-                Some(status) => Line::raw(status.text.clone()),
-                None => Line::raw(""),
+            Overlay::None | Overlay::Help => match (self.status(), &self.status) {
+                (Some(text), Some(status)) if status.error => {
+                    Line::styled(text.to_string(), theme.error())
+                }
+                (Some(text), _) => Line::raw(text.to_string()),
+                (None, _) => Line::raw(""),
             },
         }
     }
@@ -193,6 +232,52 @@ impl App {
             }
         }
     }
+}
+
+/// The fewest characters of the root path worth showing.
+const MIN_ROOT_WIDTH: usize = 12;
+
+/// The forest's counts, from the fullest wording to the shortest.
+fn header_counts(forest: &Forest) -> [String; 3] {
+    let report = forest.report();
+    let models = counted(report.models.len(), "model");
+    let trees = counted(forest.tree_count(), "tree");
+    let (unrelated, skipped, duplicates) = (
+        forest.unrelated_count(),
+        report.skipped.len(),
+        report.recovery.duplicates.len(),
+    );
+    let full = format!(
+        "{models} · {trees} · {unrelated} unrelated · {skipped} skipped · {}",
+        counted(duplicates, "duplicate")
+    );
+    // Shorter: the zero counts say nothing, so they go.
+    let mut parts = vec![models.clone(), trees.clone()];
+    for (count, word) in [(unrelated, "unrelated"), (skipped, "skipped")] {
+        if count > 0 {
+            parts.push(format!("{count} {word}"));
+        }
+    }
+    if duplicates > 0 {
+        parts.push(counted(duplicates, "duplicate"));
+    }
+    let compact = parts.join(" · ");
+    // Shortest: abbreviated words.
+    let mut short = vec![
+        format!("{} mod", report.models.len()),
+        format!("{} tr", forest.tree_count()),
+    ];
+    for (count, word) in [(unrelated, "unrel"), (skipped, "skip"), (duplicates, "dup")] {
+        if count > 0 {
+            short.push(format!("{count} {word}"));
+        }
+    }
+    [full, compact, short.join(" · ")]
+}
+
+/// A path in `width` characters: whole, or with its middle left out (`/home/…/hub`).
+fn shorten_path(path: &str, width: usize) -> String {
+    super::tree_view::shorten_middle(path, width)
 }
 
 /// `1 tree`, `3 trees`.

@@ -1,13 +1,13 @@
 //! Keys, mouse and the moves they make: selection, folding, jumps and scrolling.
 
-use super::{Action, App, DEFAULT_EXPORT_NAME, Focus, Overlay};
-use crate::tui::forest::NodeId;
+use super::{Action, App, DEFAULT_EXPORT_NAME, Focus, JUMP_LIST_LENGTH, Overlay};
+use crate::tui::forest::{Filter, NodeId};
 use crate::tui::keys::{self, Command, Context};
 use crate::tui::scan_view::ScanProgress;
 use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
-use ratatui::layout::Position;
-use std::cell::RefCell;
-use tui_tree_widget::TreeState;
+
+/// What Esc says when there is nothing to back out of.
+const ESC_HINT: &str = "Esc backs out of searches, prompts, help and filters: q quits";
 
 impl App {
     pub(super) fn handle_key(&mut self, key: &KeyEvent) -> Action {
@@ -26,16 +26,21 @@ impl App {
                 self.handle_help(command);
                 Action::Continue
             }
-            Context::Scan => self.handle_scan_key(command),
-            Context::Tree | Context::Panels => self.handle_browse(command),
+            Context::Scan => self.handle_scan_key(command, key),
+            Context::Tree | Context::Panels => self.handle_browse(command, key),
         }
     }
 
     fn handle_help(&mut self, command: Option<Command>) {
         let scroll = &mut self.help_scroll;
+        let page = i32::from(scroll.viewport().max(1));
         match command {
             Some(Command::Up) => scroll.scroll_by(-1),
             Some(Command::Down) => scroll.scroll_by(1),
+            Some(Command::PageUp) => scroll.scroll_by(-page),
+            Some(Command::PageDown) => scroll.scroll_by(page),
+            Some(Command::HalfPageUp) => scroll.scroll_by(-page / 2),
+            Some(Command::HalfPageDown) => scroll.scroll_by(page / 2),
             Some(Command::First) => scroll.to_top(),
             Some(Command::Last) => scroll.to_bottom(),
             Some(Command::CloseHelp) => self.overlay = Overlay::None,
@@ -43,7 +48,7 @@ impl App {
         }
     }
 
-    fn handle_scan_key(&mut self, command: Option<Command>) -> Action {
+    fn handle_scan_key(&mut self, command: Option<Command>, key: &KeyEvent) -> Action {
         let visible = self.scan_rows_visible.get();
         match command {
             Some(Command::Up) => self.scan.scroll(-1, visible),
@@ -51,47 +56,94 @@ impl App {
             Some(Command::First) => self.scan.scroll_to(true, visible),
             Some(Command::Last) => self.scan.scroll_to(false, visible),
             Some(Command::Help) => self.open_help(),
+            Some(Command::Back) => self.set_info(ESC_HINT.to_string()),
             Some(Command::Quit) => {
                 self.set_info("cancelling the scan…".to_string());
                 return Action::Quit;
             }
-            _ => {}
+            _ => self.unknown_key(key),
         }
         Action::Continue
     }
 
-    fn handle_browse(&mut self, command: Option<Command>) -> Action {
+    fn unknown_key(&mut self, key: &KeyEvent) {
+        let label = keys::Key::from_event(key).label();
+        self.set_info(format!("{label}: not a key here — ? for help"));
+    }
+
+    fn handle_browse(&mut self, command: Option<Command>, key: &KeyEvent) -> Action {
         let Some(command) = command else {
+            self.unknown_key(key);
             return Action::Continue;
         };
         let on_evidence = self.focus == Focus::Evidence;
+        let tree_page = isize::try_from(self.tree.page()).unwrap_or(1);
+        let evidence_page = i32::from(self.evidence_scroll.viewport().max(1));
         match command {
             Command::Up if on_evidence => self.scroll_evidence(-1),
             Command::Down if on_evidence => self.scroll_evidence(1),
+            Command::PageUp if on_evidence => self.scroll_evidence(-evidence_page),
+            Command::PageDown if on_evidence => self.scroll_evidence(evidence_page),
+            Command::HalfPageUp if on_evidence => self.scroll_evidence(-evidence_page / 2),
+            Command::HalfPageDown if on_evidence => self.scroll_evidence(evidence_page / 2),
             Command::First if on_evidence => self.evidence_scroll.to_top(),
             Command::Last if on_evidence => self.evidence_scroll.to_bottom(),
             Command::Up => self.move_selection(-1),
             Command::Down => self.move_selection(1),
+            Command::PageUp => self.move_selection(-tree_page),
+            Command::PageDown => self.move_selection(tree_page),
+            Command::HalfPageUp => self.move_selection(-(tree_page / 2).max(1)),
+            Command::HalfPageDown => self.move_selection((tree_page / 2).max(1)),
             Command::First => self.move_to_end(true),
             Command::Last => self.move_to_end(false),
             Command::Collapse => self.collapse(),
             Command::Expand => {
-                let selected = self.tree_state.borrow().selected().to_vec();
-                self.tree_state.get_mut().open(selected);
+                if let Some(node) = self.tree.selected {
+                    self.tree.open.insert(node);
+                }
             }
             Command::Toggle => {
-                self.tree_state.get_mut().toggle_selected();
+                if let Some(node) = self.tree.selected
+                    && !self.tree.open.remove(&node)
+                {
+                    self.tree.open.insert(node);
+                }
             }
+            Command::CollapseAll => {
+                self.tree.open.clear();
+                if let Some(forest) = &self.forest {
+                    self.tree.keep_selection_shown(forest);
+                }
+                self.set_info("collapsed every tree: + expands all".to_string());
+            }
+            Command::ExpandAll => {
+                if let Some(forest) = &self.forest {
+                    self.tree.open = forest.branches().collect();
+                }
+            }
+            Command::NextTree => self.jump_to_tree(true),
+            Command::PreviousTree => self.jump_to_tree(false),
             Command::Search => {
-                let before = self.tree_state.borrow().selected().to_vec();
                 self.overlay = Overlay::Search {
                     query: String::new(),
-                    before,
+                    before: self.tree.selected,
                 };
             }
             Command::NextMatch => self.jump_to_match(true),
             Command::PreviousMatch => self.jump_to_match(false),
             Command::JumpToParent => self.jump_to_parent(),
+            Command::JumpBack => self.jump_back(),
+            Command::Filter => self.next_filter(),
+            Command::Sort => {
+                self.tree.view.sort = self.tree.view.sort.next();
+                self.set_info(format!(
+                    "sorted by {}: s for the next order",
+                    self.tree.view.sort.word()
+                ));
+            }
+            Command::CopyId => self.copy(false),
+            Command::CopyPath => self.copy(true),
+            Command::Back => self.back(),
             Command::FocusNext => self.focus = self.focus.step(true),
             Command::FocusPrevious => self.focus = self.focus.step(false),
             Command::Export => {
@@ -102,9 +154,9 @@ impl App {
             Command::Rescan => {
                 self.reselect = self.selected_id().map(str::to_string);
                 self.forest = None;
-                self.tree_state = RefCell::new(TreeState::default());
                 self.scan = ScanProgress::new(self.now);
                 self.focus = Focus::Tree;
+                self.rescan_started = Some(self.now);
                 self.set_info(format!("scanning {} again", self.config.root.display()));
                 return Action::Rescan;
             }
@@ -130,64 +182,172 @@ impl App {
         self.overlay = Overlay::Help;
     }
 
-    /// Moves the selection over the rows as they are open now (not as last drawn), so keys
-    /// work the same whether or not a frame was drawn in between.
+    /// Esc outside a prompt: undoes the last narrowing (a filter, then a search highlight).
+    fn back(&mut self) {
+        if self.tree.view.filter != Filter::All {
+            self.tree.view.filter = Filter::All;
+            self.set_info("filter cleared: every model is shown".to_string());
+        } else if !self.last_query.is_empty() {
+            let text = format!("search \"{}\" cleared", self.last_query);
+            self.last_query.clear();
+            self.set_info(text);
+        } else {
+            self.set_info(ESC_HINT.to_string());
+        }
+    }
+
+    /// `f`: all → below high confidence → declared parent disagrees → this tree → all.
+    fn next_filter(&mut self) {
+        let Some(forest) = &self.forest else { return };
+        let this_tree = self
+            .tree
+            .selected
+            .map(|node| Filter::Tree(forest.top_of(node)));
+        let next = match self.tree.view.filter {
+            Filter::All => Some(Filter::Doubtful),
+            Filter::Doubtful => Some(Filter::Disagreeing),
+            Filter::Disagreeing => this_tree,
+            Filter::Tree(_) => None,
+        }
+        .unwrap_or(Filter::All);
+        self.tree.view.filter = next;
+        let shown = forest.rows(
+            self.tree.view,
+            &forest.branches().collect::<std::collections::HashSet<_>>(),
+        );
+        let matching = shown.iter().filter(|row| row.matches_filter).count();
+        self.tree.keep_selection_shown(forest);
+        let text = match next {
+            Filter::All => "filter off: every model is shown".to_string(),
+            Filter::Tree(_) => format!("filter: {}; f for all, Esc clears", next.describe(forest)),
+            _ if matching == 0 => format!(
+                "filter: {}: no model matches; f for the next filter, Esc clears",
+                next.describe(forest)
+            ),
+            _ => format!(
+                "filter: {} ({matching} shown with their ancestors); f next, Esc clears",
+                next.describe(forest)
+            ),
+        };
+        self.set_info(text);
+    }
+
+    fn copy(&mut self, path: bool) {
+        let Some(forest) = &self.forest else { return };
+        let text = match (self.tree.selected, path) {
+            (Some(NodeId::Model(model)), false) => forest.id(model).to_string(),
+            (Some(NodeId::Model(model)), true) => forest.report().models[model]
+                .entry
+                .dir
+                .display()
+                .to_string(),
+            (Some(NodeId::SkippedFile(file)), _) => {
+                forest.report().skipped[file].path.display().to_string()
+            }
+            _ => {
+                self.set_info("select a model to copy its id (y) or path (Y)".to_string());
+                return;
+            }
+        };
+        let what = if path { "path" } else { "id" };
+        self.set_info(format!("copied the {what} to the clipboard: {text}"));
+        self.clipboard = Some(text);
+    }
+
     fn move_selection(&mut self, delta: isize) {
         let Some(forest) = &self.forest else { return };
-        let state = self.tree_state.get_mut();
-        let visible = state.flatten(forest.items());
-        if visible.is_empty() {
-            return;
+        if self.tree.move_by(forest, delta) {
+            self.evidence_scroll.to_top();
         }
-        let current = visible
-            .iter()
-            .position(|row| row.identifier == state.selected());
-        let next = match current {
-            Some(index) => index.saturating_add_signed(delta).min(visible.len() - 1),
-            None => 0,
-        };
-        let identifier = visible[next].identifier.clone();
-        state.select(identifier);
-        self.evidence_scroll.to_top();
     }
 
     fn move_to_end(&mut self, first: bool) {
         let Some(forest) = &self.forest else { return };
-        let state = self.tree_state.get_mut();
-        let visible = state.flatten(forest.items());
-        let row = if first {
-            visible.first()
-        } else {
-            visible.last()
-        };
-        if let Some(row) = row {
-            let identifier = row.identifier.clone();
-            state.select(identifier);
+        if self.tree.move_to_end(forest, first) {
             self.evidence_scroll.to_top();
         }
     }
 
     fn collapse(&mut self) {
-        let state = self.tree_state.get_mut();
-        let selected = state.selected().to_vec();
-        if !state.close(&selected) && selected.len() > 1 {
-            state.select(selected[..selected.len() - 1].to_vec());
-            self.evidence_scroll.to_top();
+        let Some(forest) = &self.forest else { return };
+        let Some(node) = self.tree.selected else {
+            return;
+        };
+        if !self.tree.open.remove(&node) {
+            let path = forest.path(node);
+            if path.len() > 1 {
+                self.tree.selected = Some(path[path.len() - 2]);
+                self.evidence_scroll.to_top();
+            }
         }
     }
 
-    /// Selects a node, opening every node above it so it is visible.
+    /// Selects a node, opening every node above it so it is visible; a filter that would hide
+    /// it is lifted.
     pub(super) fn select_node(&mut self, node: NodeId) {
-        let Some(path) = self.forest.as_ref().and_then(|forest| forest.path(node)) else {
+        let Some(forest) = &self.forest else { return };
+        self.tree.reveal(forest, node);
+        if !self.tree.rows(forest).iter().any(|row| row.node == node) {
+            self.tree.view.filter = Filter::All;
+        }
+        self.evidence_scroll.to_top();
+    }
+
+    /// Goes to `node`, remembering where it came from for `Ctrl-o`.
+    pub(super) fn jump_to(&mut self, node: NodeId) {
+        if let Some(from) = self.tree.selected
+            && from != node
+        {
+            if self.jump_list.len() == JUMP_LIST_LENGTH {
+                self.jump_list.remove(0);
+            }
+            self.jump_list.push(from);
+        }
+        self.select_node(node);
+    }
+
+    fn jump_back(&mut self) {
+        let Some(node) = self.jump_list.pop() else {
+            self.set_info(
+                "nothing to go back to: p, / and ] remember where they came from".to_string(),
+            );
             return;
         };
-        let path = path.to_vec();
-        let state = self.tree_state.get_mut();
-        for depth in 1..path.len() {
-            state.open(path[..depth].to_vec());
+        self.select_node(node);
+        if let (Some(forest), NodeId::Model(model)) = (&self.forest, node) {
+            let text = format!("back to {}", forest.id(model));
+            self.set_info(text);
         }
-        state.select(path);
-        self.evidence_scroll.to_top();
+    }
+
+    fn jump_to_tree(&mut self, forward: bool) {
+        let Some(forest) = &self.forest else { return };
+        let tops: Vec<NodeId> = self
+            .tree
+            .rows(forest)
+            .iter()
+            .filter(|row| row.depth == 0)
+            .map(|row| row.node)
+            .collect();
+        let Some(selected) = self.tree.selected else {
+            return;
+        };
+        let here = forest.top_of(selected);
+        let Some(index) = tops.iter().position(|&top| top == here) else {
+            return;
+        };
+        let target = if forward {
+            tops.get(index + 1).copied()
+        } else if here != selected {
+            Some(here)
+        } else {
+            index.checked_sub(1).map(|index| tops[index])
+        };
+        match target {
+            Some(top) => self.jump_to(top),
+            None if forward => self.set_info("this is the last tree".to_string()),
+            None => self.set_info("this is the first tree".to_string()),
+        }
     }
 
     fn jump_to_parent(&mut self) {
@@ -198,8 +358,12 @@ impl App {
         };
         match forest.parent(model) {
             Some(parent) => {
-                let text = format!("parent of {}: {}", forest.id(model), forest.id(parent));
-                self.select_node(NodeId::Model(parent));
+                let text = format!(
+                    "parent of {}: {} (Ctrl-o goes back)",
+                    forest.id(model),
+                    forest.id(parent)
+                );
+                self.jump_to(NodeId::Model(parent));
                 self.set_info(text);
             }
             None => {
@@ -218,13 +382,13 @@ impl App {
             self.set_info("no search yet: press / to search by id".to_string());
             return;
         }
-        let matches = forest.search(&self.last_query);
+        let matches = forest.search(&self.last_query, self.tree.view);
         if matches.is_empty() {
             self.set_error(format!("no model id contains \"{}\"", self.last_query));
             return;
         }
         // Position of the selection in tree order; a group row counts as before everything.
-        let order = forest.order();
+        let order = forest.order(self.tree.view);
         let here = self
             .selected_model()
             .and_then(|model| order.iter().position(|&other| other == model));
@@ -253,7 +417,7 @@ impl App {
             matches.len(),
             self.last_query
         );
-        self.select_node(NodeId::Model(target));
+        self.jump_to(NodeId::Model(target));
         self.set_info(text);
     }
 
@@ -261,13 +425,19 @@ impl App {
         if !matches!(self.overlay, Overlay::None) {
             return;
         }
-        let position = Position::new(mouse.column, mouse.row);
         match mouse.kind {
-            MouseEventKind::Down(MouseButton::Left) if self.forest.is_some() => {
-                let state = self.tree_state.get_mut();
-                if state.rendered_at(position).is_some() {
-                    state.click_at(position);
-                    self.focus = Focus::Tree;
+            MouseEventKind::Down(MouseButton::Left) => {
+                let Some(forest) = &self.forest else { return };
+                let Some(node) = self.tree.row_at(forest, mouse.column, mouse.row) else {
+                    return;
+                };
+                self.focus = Focus::Tree;
+                if self.tree.selected == Some(node) {
+                    if !self.tree.open.remove(&node) {
+                        self.tree.open.insert(node);
+                    }
+                } else {
+                    self.tree.selected = Some(node);
                     self.evidence_scroll.to_top();
                 }
             }

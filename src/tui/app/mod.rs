@@ -2,12 +2,14 @@
 //! and says what the caller must do; [`App::draw`] renders the state and changes nothing the user
 //! can see. No terminal is needed to build or drive an `App`, so tests do both.
 
+pub mod clipboard;
 mod draw;
 mod evidence_view;
 mod export;
 mod input;
 mod prompt;
 mod scroll;
+mod tree_nav;
 mod tree_view;
 
 pub use scroll::VerticalScroll;
@@ -19,13 +21,25 @@ use super::scan_view::ScanProgress;
 use super::theme::Theme;
 use crate::engine::{ScanEvent, ScanReport};
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::path::PathBuf;
-use std::time::Instant;
-use tui_tree_widget::TreeState;
+use std::time::{Duration, Instant};
+use tree_nav::TreeNav;
 
 /// File name the export prompt starts with.
 pub const DEFAULT_EXPORT_NAME: &str = "mother-tree.dot";
+
+/// The smallest screen the layout is drawn for; below it the screen says so instead.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// How long a message stays on the status line: long enough to read, short enough not to be
+/// mistaken for news about the next key. Errors stay longer, since they ask for a fix.
+pub const INFO_SHOWN_FOR: Duration = Duration::from_secs(5);
+pub const ERROR_SHOWN_FOR: Duration = Duration::from_secs(15);
+
+/// How many places `Ctrl-o` can go back to.
+const JUMP_LIST_LENGTH: usize = 64;
 
 /// What the explorer is started with.
 #[derive(Debug, Clone)]
@@ -103,14 +117,23 @@ impl Focus {
 enum Overlay {
     None,
     Help,
-    Search { query: String, before: Vec<NodeId> },
-    Export { input: String },
-    ConfirmOverwrite { path: PathBuf },
+    Search {
+        query: String,
+        before: Option<NodeId>,
+    },
+    Export {
+        input: String,
+    },
+    ConfirmOverwrite {
+        path: PathBuf,
+    },
 }
 
 struct Status {
     text: String,
     error: bool,
+    /// When it was set, by the app's clock; it expires after [`INFO_SHOWN_FOR`].
+    since: Instant,
 }
 
 /// Produces the DOT text of a report; [`crate::export::to_dot`] unless a test swaps it.
@@ -121,9 +144,9 @@ pub struct App {
     now: Instant,
     scan: ScanProgress,
     forest: Option<Forest>,
-    /// The tree widget keeps its scroll offset and click map in its state and needs `&mut` to
-    /// render, while drawing takes `&self`: the cell confines that to the render.
-    tree_state: RefCell<TreeState<NodeId>>,
+    tree: TreeNav,
+    /// Where `p`, searches and tree jumps came from, newest last, for `Ctrl-o`.
+    jump_list: Vec<NodeId>,
     focus: Focus,
     overlay: Overlay,
     last_query: String,
@@ -134,6 +157,10 @@ pub struct App {
     scan_rows_visible: Cell<usize>,
     /// The id selected before a rescan, selected again when the new forest arrives.
     reselect: Option<String>,
+    /// When the running rescan started, to say how long it took.
+    rescan_started: Option<Instant>,
+    /// Text asked to be copied and not yet handed to the terminal.
+    clipboard: Option<String>,
     dot_writer: DotWriter,
 }
 
@@ -145,7 +172,8 @@ impl App {
             now: started,
             scan: ScanProgress::new(started),
             forest: None,
-            tree_state: RefCell::new(TreeState::default()),
+            tree: TreeNav::default(),
+            jump_list: Vec::new(),
             focus: Focus::Tree,
             overlay: Overlay::None,
             last_query: String::new(),
@@ -154,6 +182,8 @@ impl App {
             help_scroll: VerticalScroll::new(),
             scan_rows_visible: Cell::new(1),
             reselect: None,
+            rescan_started: None,
+            clipboard: None,
             dot_writer: crate::export::to_dot,
         }
     }
@@ -171,12 +201,31 @@ impl App {
         self.focus
     }
 
+    /// The status message, while it has not expired.
     pub fn status(&self) -> Option<&str> {
-        self.status.as_ref().map(|status| status.text.as_str())
+        let status = self.status.as_ref()?;
+        let shown_for = if status.error {
+            ERROR_SHOWN_FOR
+        } else {
+            INFO_SHOWN_FOR
+        };
+        (self.now.saturating_duration_since(status.since) < shown_for)
+            .then_some(status.text.as_str())
     }
 
     pub fn selected(&self) -> Option<NodeId> {
-        self.tree_state.borrow().selected().last().copied()
+        self.tree.selected
+    }
+
+    /// The tree's filter and sort.
+    pub fn view(&self) -> crate::tui::forest::View {
+        self.tree.view
+    }
+
+    /// The OSC 52 escape sequence that puts the last copied text on the clipboard, once. The
+    /// caller writes it to the terminal; the app itself never writes anywhere.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take().map(|text| clipboard::osc52(&text))
     }
 
     pub fn selected_model(&self) -> Option<usize> {
@@ -234,45 +283,57 @@ impl App {
         let ScanEvent::Finished(report) = event else {
             return;
         };
-        match Forest::new(*report, self.config.theme) {
-            Ok(forest) => self.open_forest(forest),
-            Err(error) => self.set_error(error.to_string()),
-        }
+        self.open_forest(Forest::new(*report));
     }
 
     fn open_forest(&mut self, forest: Forest) {
-        let mut state = TreeState::default();
-        for path in forest.branch_paths() {
-            state.open(path.to_vec());
-        }
+        let view = self.tree.view;
         let reselect = self.reselect.take().and_then(|id| {
             forest
-                .order()
-                .iter()
-                .copied()
+                .order(view)
+                .into_iter()
                 .find(|&model| forest.id(model) == id)
         });
-        let first = reselect
-            .and_then(|model| forest.path(NodeId::Model(model)))
-            .map(<[NodeId]>::to_vec)
-            .or_else(|| forest.items().first().map(|item| vec![*item.identifier()]));
-        if let Some(path) = first {
-            state.select(path);
+        // A one-tree filter names a row of the old forest; the others carry over.
+        let mut view = view;
+        if matches!(view.filter, crate::tui::forest::Filter::Tree(_)) {
+            view.filter = crate::tui::forest::Filter::All;
         }
-        self.tree_state = RefCell::new(state);
+        let mut tree = TreeNav {
+            open: forest.branches().collect(),
+            view,
+            ..TreeNav::default()
+        };
+        tree.selected = reselect
+            .map(NodeId::Model)
+            .or_else(|| forest.tops().first().copied());
+        self.tree = tree;
+        self.jump_list.clear();
+        let models = forest.report().models.len();
         self.forest = Some(forest);
         self.focus = Focus::Tree;
         self.evidence_scroll.to_top();
-        if self.status.as_ref().is_some_and(|status| !status.error) {
+        if let Some(started) = self.rescan_started.take() {
+            let seconds = self.now.saturating_duration_since(started).as_secs_f64();
+            self.set_info(format!("rescanned: {models} models in {seconds:.1} s"));
+        } else if self.status.as_ref().is_some_and(|status| !status.error) {
             self.status = None;
         }
     }
 
     pub(super) fn set_info(&mut self, text: String) {
-        self.status = Some(Status { text, error: false });
+        self.status = Some(Status {
+            text,
+            error: false,
+            since: self.now,
+        });
     }
 
     pub(super) fn set_error(&mut self, text: String) {
-        self.status = Some(Status { text, error: true });
+        self.status = Some(Status {
+            text,
+            error: true,
+            since: self.now,
+        });
     }
 }

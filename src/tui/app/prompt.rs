@@ -19,23 +19,27 @@ impl App {
         match overlay {
             Overlay::Search { mut query, before } => match command {
                 Some(Command::Accept) => {
+                    // The search moved the selection; Ctrl-o goes back to where it started.
+                    if let Some(from) = before
+                        && self.tree.selected != before
+                    {
+                        self.jump_list.push(from);
+                    }
                     self.last_query = query;
                     self.report_matches();
                 }
                 Some(Command::Cancel) => {
-                    self.tree_state.get_mut().select(before);
+                    self.tree.selected = before;
                 }
                 _ => {
                     edit(&mut query, command, typed);
                     let first = self
                         .forest
                         .as_ref()
-                        .and_then(|forest| forest.search(&query).first().copied());
+                        .and_then(|forest| forest.search(&query, self.tree.view).first().copied());
                     match first {
                         Some(model) => self.select_node(NodeId::Model(model)),
-                        None => {
-                            self.tree_state.get_mut().select(before.clone());
-                        }
+                        None => self.tree.selected = before,
                     }
                     self.overlay = Overlay::Search { query, before };
                 }
@@ -53,17 +57,16 @@ impl App {
     }
 
     fn report_matches(&mut self) {
-        let count = self
-            .forest
-            .as_ref()
-            .map_or(0, |forest| forest.search(&self.last_query).len());
+        let count = self.forest.as_ref().map_or(0, |forest| {
+            forest.search(&self.last_query, self.tree.view).len()
+        });
         if self.last_query.is_empty() {
             self.status = None;
         } else if count == 0 {
             self.set_error(format!("no model id contains \"{}\"", self.last_query));
         } else {
             self.set_info(format!(
-                "{count} match{} for \"{}\": n next, N previous",
+                "{count} match{} for \"{}\": n next, N previous, Esc clears",
                 if count == 1 { "" } else { "es" },
                 self.last_query
             ));

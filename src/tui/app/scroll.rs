@@ -9,6 +9,8 @@ pub struct VerticalScroll {
     offset: u16,
     /// The largest useful offset, as learnt at the last draw.
     max: Cell<u16>,
+    /// The pane's height at the last draw, for paging.
+    viewport: Cell<u16>,
 }
 
 impl VerticalScroll {
@@ -24,6 +26,11 @@ impl VerticalScroll {
     /// How far the content reaches past the pane, learnt at the last draw.
     pub fn max(&self) -> u16 {
         self.max.get()
+    }
+
+    /// How many rows the pane showed at the last draw.
+    pub fn viewport(&self) -> u16 {
+        self.viewport.get()
     }
 
     /// Whether there is more to see than fits.
@@ -50,13 +57,9 @@ impl VerticalScroll {
     /// offset to draw with.
     pub fn fit(&self, content: usize, viewport: u16) -> u16 {
         let content = u16::try_from(content).unwrap_or(u16::MAX);
+        self.viewport.set(viewport);
         self.max.set(content.saturating_sub(viewport));
         self.offset()
-    }
-
-    /// Records the limit when the drawing code computed it itself (the help screen does).
-    pub fn set_max(&self, max: u16) {
-        self.max.set(max);
     }
 }
 

@@ -1,0 +1,252 @@
+//! The tree as a gitui or k9s user expects it: nothing cut without a sign, guide lines, counts on
+//! closed rows, filters, sorts, paging, tree jumps, a jump list, copying, and keys that do not
+//! surprise (Esc never quits, unknown keys say so, messages expire).
+
+mod common;
+mod tui_fixture;
+
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use mother::engine::ScanEvent;
+use mother::tui::app::clipboard::osc52;
+use mother::tui::app::{Action, AppEvent};
+use std::path::PathBuf;
+use std::time::Duration;
+use tui_fixture::Harness;
+
+/// The app after a real scan of the small demo family (as in `tui_demo.rs`).
+fn demo(width: u16, height: u16) -> Harness {
+    let family = common::small_family();
+    let (_, events) = common::run_scan(&common::options(&family, None));
+    let mut harness = Harness::new(width, height);
+    for mut event in events {
+        if let ScanEvent::Finished(report) = &mut event {
+            report.root = PathBuf::from("/demo/hub");
+        }
+        harness.send(AppEvent::Scan(event));
+    }
+    harness
+}
+
+/// Every model row on screen keeps its badges whole and its confidence (or its role).
+fn assert_nothing_cut(screen: &str) {
+    for line in screen.lines() {
+        let opened = line.matches('[').count();
+        let closed = line.matches(']').count();
+        assert_eq!(opened, closed, "a badge is cut: {line}");
+        // A tree row: guide or fold symbol, then an id.
+        let tree_row = ["├", "└", "▼ ", "▶ "]
+            .iter()
+            .any(|mark| line.contains(mark))
+            && line.contains("mother-");
+        if tree_row {
+            // From the id to the pane's right border.
+            let from_id = &line[line.find("mother-").unwrap_or(0)..];
+            let tree_part = from_id.split('│').next().unwrap_or(from_id);
+            let has_role = ["root", "[dup]", "guess"]
+                .iter()
+                .any(|word| tree_part.contains(word))
+                || tree_part
+                    .split_whitespace()
+                    .any(|word| word.len() == 4 && word.parse::<f64>().is_ok());
+            assert!(has_role, "a row lost its confidence: {line}");
+        }
+    }
+}
+
+#[test]
+fn demo_forest_at_three_sizes_cuts_no_badge() {
+    for (width, height) in [(80, 24), (100, 30), (120, 40)] {
+        let mut harness = demo(width, height);
+        let name = format!("demo_forest_{width}x{height}");
+        assert_nothing_cut(&harness.screen());
+        assert_snapshot!(name, harness.screen());
+        // And further down the forest, where the copies and quantised models are.
+        for _ in 0..4 {
+            harness.key(KeyCode::PageDown);
+            assert_nothing_cut(&harness.screen());
+        }
+        let bar = harness
+            .screen()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        assert!(bar.contains("q quit"), "{bar}");
+        assert!(bar.contains("? help"), "{bar}");
+    }
+}
+
+#[test]
+fn guides_show_who_hangs_from_whom() {
+    let harness = Harness::with_forest(100, 30);
+    let screen = harness.screen();
+    assert!(screen.contains("│├▼ acme/chat-mini"), "{screen}");
+    assert!(screen.contains("││  └─ mirror/chat-mini"), "{screen}");
+    assert!(screen.contains("│└▼ acme/code-mini"), "{screen}");
+    assert!(screen.contains("│   └─ acme/"), "{screen}");
+}
+
+#[test]
+fn a_closed_row_counts_everything_below_it() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/chat-mini");
+    harness.key(KeyCode::Left);
+    assert!(harness.screen().contains("├▶ acme/chat-mini (+3)"));
+    harness.char('-');
+    assert!(harness.screen().contains("▶ acme/base-mini (+6)"));
+    harness.char('+');
+    assert!(harness.screen().contains("├▼ acme/chat-mini"));
+}
+
+#[test]
+fn filter_keeps_doubtful_edges_and_esc_clears_it() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.char('f');
+    let screen = harness.screen();
+    assert!(screen.contains("filter: confidence below 0.90"), "{screen}");
+    assert!(screen.contains("acme/code-mini"), "{screen}");
+    assert!(!screen.contains("chat-mini-int8"), "{screen}");
+    assert!(!screen.contains("bert-tiny"), "{screen}");
+    harness.char('f');
+    assert!(
+        harness
+            .screen()
+            .contains("filter: declared parent disagrees")
+    );
+    assert_eq!(harness.key(KeyCode::Esc), Action::Continue);
+    let screen = harness.screen();
+    assert!(!screen.contains("filter:"), "{screen}");
+    assert!(screen.contains("bert-tiny"), "{screen}");
+}
+
+#[test]
+fn sort_cycles_and_says_so() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.char('s');
+    let screen = harness.screen();
+    assert!(
+        screen.contains("sort: confidence (lowest first) (s)"),
+        "{screen}"
+    );
+    // The medium edge now comes before the high one.
+    let code = screen.find("acme/code-mini").expect("code-mini shown");
+    let chat = screen.find("acme/chat-mini ").expect("chat-mini shown");
+    assert!(code < chat, "{screen}");
+    harness.char('s');
+    assert!(harness.screen().contains("sort: size"));
+    harness.char('s');
+    assert!(harness.screen().contains("sort: name"));
+}
+
+#[test]
+fn page_down_and_half_pages_move_by_the_pane() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.key(KeyCode::PageDown);
+    let after_page = harness.app.selected();
+    assert_ne!(after_page, None);
+    assert_ne!(harness.app.selected_id(), Some("acme/base-mini"));
+    harness.key(KeyCode::PageUp);
+    assert_eq!(harness.app.selected_id(), Some("acme/base-mini"));
+    harness.ctrl('d');
+    let half = harness.app.selected_id().map(str::to_string);
+    assert_ne!(half.as_deref(), Some("acme/base-mini"));
+    harness.ctrl('u');
+    assert_eq!(harness.app.selected_id(), Some("acme/base-mini"));
+}
+
+#[test]
+fn tree_jumps_and_the_jump_list() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini-python");
+    harness.char('p');
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+    harness.char('p');
+    assert_eq!(harness.app.selected_id(), Some("acme/base-mini"));
+    harness.ctrl('o');
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+    harness.key(KeyCode::Backspace);
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+    harness.char(']');
+    assert!(
+        harness.app.selected_id().is_none(),
+        "on the Unrelated group"
+    );
+    harness.char('[');
+    assert_eq!(harness.app.selected_id(), Some("acme/base-mini"));
+}
+
+#[test]
+fn esc_after_an_accepted_search_does_not_quit() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('/');
+    harness.type_text("python");
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.key(KeyCode::Esc), Action::Continue);
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+    assert_eq!(harness.key(KeyCode::Esc), Action::Continue);
+    assert_eq!(harness.char('q'), Action::Quit);
+}
+
+#[test]
+fn a_small_terminal_says_what_it_needs() {
+    let harness = Harness::with_forest(60, 20);
+    assert!(
+        harness
+            .screen()
+            .contains("terminal too small (need 80x24, have 60x20)")
+    );
+}
+
+#[test]
+fn unknown_keys_point_to_help_and_messages_expire() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('x');
+    assert_eq!(harness.app.status(), Some("x: not a key here — ? for help"));
+    harness.tick(Duration::from_secs(6));
+    assert_eq!(harness.app.status(), None);
+}
+
+#[test]
+fn copy_hands_an_osc52_sequence_to_the_caller() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('y');
+    assert_eq!(
+        harness.app.status(),
+        Some("copied the id to the clipboard: acme/base-mini")
+    );
+    let sequence = harness.app.take_clipboard().expect("a copy was asked for");
+    assert_eq!(sequence, osc52("acme/base-mini"));
+    assert_eq!(sequence, "\x1b]52;c;YWNtZS9iYXNlLW1pbmk=\x07");
+    assert_eq!(harness.app.take_clipboard(), None, "handed over once");
+    harness.char('Y');
+    assert!(
+        harness
+            .app
+            .status()
+            .is_some_and(|s| s.contains("/hub/acme/base-mini"))
+    );
+}
+
+#[test]
+fn the_selection_stays_in_view_after_a_resize() {
+    let mut harness = Harness::with_forest(80, 40);
+    harness.char('G');
+    harness.terminal.backend_mut().resize(80, 24);
+    harness.send(AppEvent::Resize(80, 24));
+    assert!(harness.screen().contains("broken/model.safetensors"));
+}
+
+#[test]
+fn search_matches_are_marked_in_the_tree() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.char('/');
+    harness.type_text("mini");
+    let buffer = harness.terminal.backend().buffer().clone();
+    let underlined = buffer
+        .content()
+        .iter()
+        .filter(|cell| cell.modifier.contains(ratatui::style::Modifier::UNDERLINED))
+        .count();
+    assert!(underlined >= 4 * 5, "{underlined} cells marked");
+}
