@@ -112,6 +112,14 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
             if let Some(reason) = reap_finished(&mut scan) {
                 app.handle(AppEvent::ScanFailed(reason));
             }
+            // A copy (`y`, `Y`) reaches the clipboard as an OSC 52 sequence written straight to
+            // the terminal, which works over ssh too; it draws nothing on the screen.
+            if let Some(sequence) = app.take_clipboard() {
+                let backend = terminal.backend_mut();
+                std::io::Write::write_all(backend, sequence.as_bytes())
+                    .and_then(|()| std::io::Write::flush(backend))
+                    .context("cannot write the copied text to the terminal")?;
+            }
             match action {
                 Action::Continue => {}
                 Action::Quit => {
