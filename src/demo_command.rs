@@ -3,19 +3,9 @@
 //! explorer trains it on its own screen); the demo itself knows nothing of the command line.
 
 use crate::cli::DemoArgs;
-use crate::demo::{DemoProgress, FamilySpec, build_demo, demo_dir_for, is_complete};
+use crate::demo::{DemoPlan, DemoProgress, build_demo, demo_dir_for, is_complete};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-
-/// The family a `mother demo` asks for, where it goes, and whether it is already there.
-#[derive(Debug, Clone)]
-pub struct DemoPlan {
-    pub spec: FamilySpec,
-    /// The family's folder, a Hugging Face home holding `hub/`.
-    pub dir: PathBuf,
-    /// A complete family of this spec is in `dir` and is reused as it is.
-    pub complete: bool,
-}
 
 /// The plan the arguments describe. A family in the default folder is reused when complete;
 /// one in a folder the user named is always trained again, as that is what naming it asks for.

@@ -4,7 +4,7 @@
 #![deny(clippy::unwrap_used)]
 
 use mother::cli::{Cli, Command, EngineArgs};
-use mother::demo_command::DemoPlan;
+use mother::demo::DemoPlan;
 use mother::engine::ScanOptions;
 use mother::headless::{EXIT_NO_MODELS, no_models_message};
 use mother::tui::TuiOptions;

@@ -16,6 +16,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("weights", &["units", "simd"]),
     ("discover", &["units", "weights"]),
     ("measure", &["units", "simd", "weights", "discover"]),
+    // The demo trains and writes models: it may use the weights codecs and the statistics,
+    // never the recovery it is meant to test. The explorer trains it on first run.
+    ("demo", &["units", "weights", "measure"]),
     ("lineage", &["units", "weights", "discover", "measure"]),
     (
         "engine",
@@ -31,12 +34,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "tui",
         &[
-            "units", "weights", "discover", "measure", "lineage", "engine", "export",
+            "units", "weights", "discover", "measure", "lineage", "engine", "export", "demo",
         ],
     ),
-    // The demo trains and writes models: it may use the weights codecs and the statistics,
-    // never the recovery it is meant to test.
-    ("demo", &["units", "weights", "measure"]),
     ("cli", &["lineage", "demo"]),
     ("headless", &["units", "engine", "export", "cli"]),
     ("demo_command", &["demo", "cli"]),

@@ -39,7 +39,7 @@ mod truth;
 pub use build::{Demo, DemoProgress, build_demo};
 pub use error::DemoError;
 pub use files::StoredDtype;
-pub use spec::{Extras, FamilySpec, default_demo_dir, demo_dir_for};
+pub use spec::{DemoPlan, Extras, FamilySpec, default_demo_dir, demo_dir_for};
 pub use truth::{AdapterTruth, Truth, TruthExtras, is_complete, read_truth};
 
 /// Bumped whenever the same spec would produce different files, so old demos are not reused.

@@ -233,3 +233,13 @@ pub fn demo_dir_for(spec: &FamilySpec) -> Option<PathBuf> {
 pub fn default_demo_dir() -> Option<PathBuf> {
     demo_dir_for(&FamilySpec::default_family())
 }
+
+/// A family to show: its spec, where it goes, and whether it is already there.
+#[derive(Debug, Clone)]
+pub struct DemoPlan {
+    pub spec: FamilySpec,
+    /// The family's folder, a Hugging Face home holding `hub/`.
+    pub dir: PathBuf,
+    /// A complete family of this spec is in `dir` and is reused as it is.
+    pub complete: bool,
+}

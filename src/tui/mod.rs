@@ -16,8 +16,7 @@ mod scan_view;
 pub mod theme;
 pub mod training_view;
 
-use crate::demo::{DemoProgress, build_demo};
-use crate::demo_command::DemoPlan;
+use crate::demo::{DemoPlan, DemoProgress, build_demo};
 use crate::engine::{self, ScanHandle, ScanOptions};
 use anyhow::Context as _;
 use app::{Action, App, AppConfig, AppEvent};
