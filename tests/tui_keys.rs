@@ -22,6 +22,7 @@ fn all_commands() -> Vec<Command> {
         Command::NextMatch,
         Command::PreviousMatch,
         Command::JumpToParent,
+        Command::Tensors,
         Command::FocusNext,
         Command::FocusPrevious,
         Command::Export,
@@ -49,6 +50,7 @@ fn all_commands() -> Vec<Command> {
             | Command::NextMatch
             | Command::PreviousMatch
             | Command::JumpToParent
+            | Command::Tensors
             | Command::FocusNext
             | Command::FocusPrevious
             | Command::Export

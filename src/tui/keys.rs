@@ -57,6 +57,7 @@ pub enum Command {
     NextMatch,
     PreviousMatch,
     JumpToParent,
+    Tensors,
     FocusNext,
     FocusPrevious,
     Export,
@@ -228,6 +229,13 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::JumpToParent,
         help: "jump to the recovered parent",
         bar: Some("parent"),
+        contexts: TREE_AND_PANELS,
+    },
+    KeyBinding {
+        keys: &[Key::char('t')],
+        action: Command::Tensors,
+        help: "tensor view: each matrix against the parent (Esc closes)",
+        bar: None,
         contexts: TREE_AND_PANELS,
     },
     KeyBinding {

@@ -4,14 +4,16 @@
 //! [`app::App`], which is built and driven without a terminal in the tests.
 
 pub mod app;
-mod charts;
+pub mod charts;
 mod event;
-mod evidence;
+pub mod evidence;
 pub mod export_file;
 pub mod forest;
 mod help;
 pub mod keys;
+pub mod numbers;
 mod scan_view;
+pub mod tensor_table;
 pub mod theme;
 
 use crate::engine::{self, ScanHandle, ScanOptions};

@@ -64,6 +64,9 @@ impl App {
         let Some(command) = command else {
             return Action::Continue;
         };
+        if self.handle_tensor_view(command) {
+            return Action::Continue;
+        }
         let on_evidence = self.focus == Focus::Evidence;
         match command {
             Command::Up if on_evidence => self.scroll_evidence(-1),
@@ -109,6 +112,7 @@ impl App {
                 return Action::Rescan;
             }
             Command::Help => self.open_help(),
+            Command::Tensors => self.open_tensor_view(),
             Command::Quit => return Action::Quit,
             Command::CloseHelp
             | Command::Accept
