@@ -190,7 +190,7 @@ pub fn layer_lines(
         .map(|row| row.short.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 16);
+        .clamp(6, 16);
     let track = width.saturating_sub(name_width + delta_width + 2).max(8);
     let axis = SymlogAxis::spanning(
         shown
@@ -224,6 +224,9 @@ pub fn layer_lines(
     }
 
     let mut note = String::new();
+    if table.parent.is_some() {
+        note.push_str(" Δ: child − parent ·");
+    }
     if shown.len() < usable {
         note.push_str(&format!(
             " {} of {usable} matrices, largest change ·",

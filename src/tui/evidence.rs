@@ -331,7 +331,7 @@ fn kurtosis_change(forest: &Forest, table: &TensorTable, theme: Theme) -> Vec<Li
         let (before, after, delta) = numbers::change(parent_median, child_median);
         lines.push(field(
             "kurtosis",
-            format!("median {before} → {after}  (Δ {delta}, child − parent)"),
+            format!("median {before} → {after}  Δ {delta}"),
             Style::new(),
             theme,
         ));
@@ -341,11 +341,11 @@ fn kurtosis_change(forest: &Forest, table: &TensorTable, theme: Theme) -> Vec<Li
             let (before, after, delta) =
                 numbers::change(row.parent_kurtosis.unwrap_or(0.0), row.kurtosis);
             let scaled = row.scaled_delta().map_or(String::new(), |scaled| {
-                format!(", {}σ of the family", numbers::signed(scaled, 1))
+                format!(" ({}σ)", numbers::signed(scaled, 1))
             });
             lines.push(field(
                 "most moved",
-                format!("{} {before} → {after}  (Δ {delta}{scaled})", row.short),
+                format!("{} {before} → {after}  Δ {delta}{scaled}", row.short),
                 Style::new(),
                 theme,
             ));
