@@ -22,6 +22,7 @@ fn all_commands() -> Vec<Command> {
         Command::NextMatch,
         Command::PreviousMatch,
         Command::JumpToParent,
+        Command::Tensors,
         Command::FocusNext,
         Command::FocusPrevious,
         Command::Export,
@@ -63,6 +64,7 @@ fn all_commands() -> Vec<Command> {
             | Command::NextMatch
             | Command::PreviousMatch
             | Command::JumpToParent
+            | Command::Tensors
             | Command::FocusNext
             | Command::FocusPrevious
             | Command::Export

@@ -45,7 +45,7 @@ mod structure;
 
 pub use confidence::Level;
 pub use method::{Direction, Method};
-pub use names::Matching;
+pub use names::{Matching, Naming};
 
 use crate::measure::Fingerprint;
 use serde::Serialize;

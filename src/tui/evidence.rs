@@ -1,8 +1,18 @@
-//! The edge-evidence panel: why mother put the selected model under its parent, how sure it is,
-//! what the metadata says, and a one-line verdict in plain English.
+//! The edge-evidence panel: why mother put the selected model where it is, how sure it is, what
+//! the metadata says, and a one-line verdict in plain English.
+//!
+//! Each kind of node has its own function listing exactly the fields that apply to it: a
+//! fine-tune has a distance and a kurtosis change, an adapter has neither (its matrices are its
+//! own low-rank factors, not the base's weights), a copy says what kind of copy it is, a
+//! duplicate has nothing to compare. Numbers go through [`super::numbers`], so a confidence,
+//! a kurtosis and a change print the same way in every field, and a change is always child
+//! minus parent.
 
 use super::forest::{Declared, Forest, NodeId};
+use super::numbers;
+use super::tensor_table::{self, TensorTable};
 use super::theme::{Level, Theme};
+use crate::discover::ModelKind;
 use crate::lineage::{Edge, EdgeKind};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -10,7 +20,10 @@ use ratatui::text::{Line, Span};
 /// The panel's lines for a selected node.
 pub fn lines(forest: &Forest, node: Option<NodeId>, theme: Theme) -> Vec<Line<'static>> {
     match node {
-        None => vec![Line::styled("Nothing selected.", theme.muted())],
+        None => vec![Line::styled(
+            "Nothing selected: move in the tree with ↑ ↓.",
+            theme.muted(),
+        )],
         Some(NodeId::Model(model)) => model_lines(forest, model, theme),
         Some(NodeId::Unrelated) => vec![Line::raw(
             "Models whose weights are not close to any other scanned model.",
@@ -18,122 +31,44 @@ pub fn lines(forest: &Forest, node: Option<NodeId>, theme: Theme) -> Vec<Line<'s
         Some(NodeId::Skipped) => vec![Line::raw(
             "Files that could not be read as model weights, with the reason for each.",
         )],
-        Some(NodeId::SkippedFile(index)) => {
-            let Some(skipped) = forest.report().skipped.get(index) else {
-                return Vec::new();
-            };
-            vec![
-                field(
-                    "file",
-                    skipped.path.display().to_string(),
-                    Style::new(),
-                    theme,
-                ),
-                field("reason", skipped.reason.clone(), theme.error(), theme),
-            ]
-        }
+        Some(NodeId::SkippedFile(index)) => skipped_file(forest, index, theme),
     }
-}
-
-fn field(name: &str, value: String, style: Style, theme: Theme) -> Line<'static> {
-    Line::from(vec![
-        Span::styled(format!("{name:<11}"), theme.muted()),
-        Span::styled(value, style),
-    ])
 }
 
 fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
-    let report = forest.report();
-    let kurtosis = |index: usize| report.recovery.summary_kurtosis.get(index).copied();
-    let mut lines = Vec::new();
-
     if let Some(edge) = forest.edge_into(model) {
-        lines.push(Line::from(vec![
-            Span::styled(forest.id(model).to_string(), theme.title()),
-            Span::styled("  ←  ", theme.muted()),
-            Span::styled(forest.id(edge.parent).to_string(), theme.title()),
-        ]));
-        lines.extend(edge_lines(forest, edge, theme));
-    } else if let Some(original) = forest.original_of(model) {
-        lines.push(Line::styled(forest.id(model).to_string(), theme.title()));
-        lines.push(field(
-            "copy of",
-            forest.id(original).to_string(),
-            Style::new(),
-            theme,
-        ));
-        lines.push(Line::styled(
-            "identical copy: same bytes in every tensor",
-            theme.level(Level::High),
-        ));
-    } else {
-        lines.push(Line::styled(forest.id(model).to_string(), theme.title()));
-        let children = forest.children_count(model);
-        let role = if children > 0 {
-            format!("root: no scanned parent, {children} children")
-        } else {
-            "unrelated: close to no other scanned model".to_string()
+        return match edge.kind {
+            EdgeKind::Finetune => finetune_edge(forest, edge, theme),
+            EdgeKind::Adapter => adapter_edge(forest, edge, theme),
+            EdgeKind::Quantized => quantised_copy(forest, edge, theme),
+            EdgeKind::Cast => cast_copy(forest, edge, theme),
         };
-        lines.push(field("role", role, theme.accent(), theme));
-        if let Some(value) = kurtosis(model) {
-            lines.push(field(
-                "kurtosis",
-                format!("{value:.3} (summary, excess)"),
-                Style::new(),
-                theme,
-            ));
-        }
     }
-
-    let scanned = &report.models[model];
-    lines.push(field(
-        "weights",
-        format!(
-            "{} params, {}, {} 2-D tensors",
-            crate::units::si(scanned.fingerprint.params),
-            scanned.fingerprint.dtype,
-            scanned.fingerprint.tensors.len()
-        ),
-        Style::new(),
-        theme,
-    ));
-    lines.push(declared_line(forest, model, theme));
-    lines
+    if let Some(original) = forest.original_of(model) {
+        return duplicate(forest, model, original, theme);
+    }
+    if forest.children_count(model) > 0 {
+        root(forest, model, theme)
+    } else {
+        unrelated(forest, model, theme)
+    }
 }
 
-fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
-    let report = forest.report();
-    let level = edge.level();
-    let kurtosis = |index: usize| {
-        report
-            .recovery
-            .summary_kurtosis
-            .get(index)
-            .map_or_else(|| "?".to_string(), |value| format!("{value:.3}"))
-    };
+/// A recovered fine-tune: the full evidence.
+fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
     let declared = forest.declared(edge.child);
     let mut lines = vec![
+        edge_title(forest, edge, theme),
         // The verdict comes first and on a line of its own: it is what a person reads.
         Line::styled(
-            verdict(edge, &declared),
+            finetune_verdict(edge, &declared),
             theme.level(verdict_level(edge, &declared)),
         ),
-        field(
-            "confidence",
-            format!(
-                "{:.2} {}  (link {:.2} × direction {:.2})",
-                edge.confidence,
-                level.word(),
-                edge.link_confidence,
-                edge.direction_confidence
-            ),
-            theme.level(level),
-            theme,
-        ),
+        confidence_line(edge, theme),
         field(
             "direction",
             edge.direction_basis.words().to_string(),
-            theme.level(Level::of(edge.direction_confidence)),
+            theme.level(numbers::confidence(edge.direction_confidence).1),
             theme,
         ),
     ];
@@ -145,53 +80,339 @@ fn edge_lines(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> 
         };
         lines.push(field(
             "growth",
-            format!("{growth:+.2} ± {sigma:.2}: {reading}"),
-            Style::new(),
-            theme,
-        ));
-    }
-    let kind = match (edge.kind, edge.rank) {
-        (EdgeKind::Finetune, Some(rank)) => format!("{}, r={rank}", edge.regime.words()),
-        (EdgeKind::Finetune, None) => edge.regime.words().to_string(),
-        (kind, _) => kind.words().to_string(),
-    };
-    lines.push(field("kind", kind, Style::new(), theme));
-    lines.push(field(
-        "distance",
-        format!("{:.2}% of the parent's norm", edge.distance * 100.0),
-        Style::new(),
-        theme,
-    ));
-    lines.push(field(
-        "Δ kurtosis",
-        format!(
-            "{:+.3}  ({} → {}, parent minus child)",
-            edge.kurtosis_drop,
-            kurtosis(edge.parent),
-            kurtosis(edge.child)
-        ),
-        Style::new(),
-        theme,
-    ));
-    // Adapters and copies carry no comparison of matrices to describe.
-    if edge.matching.shared > 0 {
-        lines.push(field("tensors", edge.matching.words(), Style::new(), theme));
-    }
-    if let Some(runner_up) = &edge.runner_up
-        && runner_up.parent < report.models.len()
-    {
-        lines.push(field(
-            "runner-up",
             format!(
-                "{} ({:+.1}% farther)",
-                forest.id(runner_up.parent),
-                runner_up.relative_gap * 100.0
+                "{} ± {}: {reading}",
+                numbers::signed(growth, 2),
+                numbers::plain(sigma, 2)
             ),
             Style::new(),
             theme,
         ));
     }
+    let kind = match edge.rank {
+        Some(rank) => format!("{}, r={rank}", edge.regime.words()),
+        None => edge.regime.words().to_string(),
+    };
+    lines.push(field("kind", kind, Style::new(), theme));
+    lines.push(field(
+        "distance",
+        format!(
+            "{}% of the parent's norm",
+            numbers::plain(edge.distance * 100.0, 2)
+        ),
+        Style::new(),
+        theme,
+    ));
+    let table = TensorTable::of(forest, edge.child);
+    lines.extend(kurtosis_change(forest, &table, theme));
+    // The matching is only known where matrices were compared.
+    if edge.matching.shared > 0 {
+        lines.push(field("tensors", edge.matching.words(), Style::new(), theme));
+    }
+    if let Some(runner_up) = &edge.runner_up
+        && runner_up.parent < forest.report().models.len()
+    {
+        lines.push(field(
+            "runner-up",
+            format!(
+                "{} ({}% farther)",
+                forest.id(runner_up.parent),
+                numbers::signed(runner_up.relative_gap * 100.0, 1)
+            ),
+            Style::new(),
+            theme,
+        ));
+    }
+    lines.push(format_line(forest, edge.child, theme));
+    lines.push(declared_line(forest, edge.child, theme));
     lines
+}
+
+/// A PEFT adapter: hung under the base its config names; its weights are its own factors.
+fn adapter_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
+    let rank = match &forest.report().models[edge.child].entry.kind {
+        ModelKind::Adapter {
+            rank: Some(rank), ..
+        } => format!("LoRA adapter, r={rank}"),
+        _ => "adapter".to_string(),
+    };
+    vec![
+        edge_title(forest, edge, theme),
+        Line::styled(
+            "adapter: hung under the base its adapter config names",
+            theme.level(Level::High),
+        ),
+        field("kind", rank, Style::new(), theme),
+        field(
+            "link",
+            "declared in adapter_config.json, not measured: an adapter holds its own \
+             low-rank factors, so its weights are not compared with the base's"
+                .to_string(),
+            Style::new(),
+            theme,
+        ),
+        format_line(forest, edge.child, theme),
+        declared_line(forest, edge.child, theme),
+    ]
+}
+
+/// A quantised copy: its format and quantisation, and what rebuilding it lost.
+fn quantised_copy(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
+    let scanned = &forest.report().models[edge.child];
+    let what = match scanned.fingerprint.quantization() {
+        Some(quantization) => {
+            let name = quantization.name();
+            let format = scanned.format_name();
+            if name.to_lowercase().contains(&format.to_lowercase()) {
+                format!("{name} copy")
+            } else {
+                format!("{} {name} copy", format.to_uppercase())
+            }
+        }
+        None => "quantised copy (values on an int8 grid)".to_string(),
+    };
+    let mut lines = vec![
+        edge_title(forest, edge, theme),
+        Line::styled(
+            format!("{what} of {}", forest.id(edge.parent)),
+            theme.level(numbers::confidence(edge.confidence).1),
+        ),
+        confidence_line(edge, theme),
+        field(
+            "rebuild",
+            format!(
+                "{}% of the parent's norm differs after dequantising",
+                numbers::plain(edge.distance * 100.0, 2)
+            ),
+            Style::new(),
+            theme,
+        ),
+    ];
+    if !edge.matching.is_plain() {
+        lines.push(field("tensors", edge.matching.words(), Style::new(), theme));
+    }
+    lines.push(format_line(forest, edge.child, theme));
+    lines.push(declared_line(forest, edge.child, theme));
+    lines
+}
+
+/// A cast copy: the parent's values rounded to a coarser dtype.
+fn cast_copy(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
+    let dtype = &forest.report().models[edge.child].fingerprint.dtype;
+    vec![
+        edge_title(forest, edge, theme),
+        Line::styled(
+            format!("cast copy of {} at {dtype}", forest.id(edge.parent)),
+            theme.level(numbers::confidence(edge.confidence).1),
+        ),
+        confidence_line(edge, theme),
+        field(
+            "rounding",
+            format!(
+                "{}% of the parent's norm, what rounding to {dtype} moves",
+                numbers::plain(edge.distance * 100.0, 2)
+            ),
+            Style::new(),
+            theme,
+        ),
+        format_line(forest, edge.child, theme),
+        declared_line(forest, edge.child, theme),
+    ]
+}
+
+/// An identical copy: nothing to compare, every tensor has the same bytes.
+fn duplicate(forest: &Forest, model: usize, original: usize, theme: Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::styled(forest.id(model).to_string(), theme.title()),
+        Line::styled(
+            format!(
+                "identical copy of {}: same bytes in every tensor",
+                forest.id(original)
+            ),
+            theme.level(Level::High),
+        ),
+        format_line(forest, model, theme),
+        declared_line(forest, model, theme),
+    ]
+}
+
+/// The top of a tree.
+fn root(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
+    let children = forest.children_count(model);
+    let noun = if children == 1 { "child" } else { "children" };
+    let mut lines = vec![
+        Line::styled(forest.id(model).to_string(), theme.title()),
+        field(
+            "role",
+            format!("root: no scanned parent, {children} {noun}"),
+            theme.accent(),
+            theme,
+        ),
+    ];
+    lines.extend(own_kurtosis(forest, model, theme));
+    lines.push(format_line(forest, model, theme));
+    lines.push(declared_line(forest, model, theme));
+    lines
+}
+
+/// A model close to no other scanned model.
+fn unrelated(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::styled(forest.id(model).to_string(), theme.title()),
+        field(
+            "role",
+            "unrelated: no scanned model is close to its weights".to_string(),
+            theme.accent(),
+            theme,
+        ),
+    ];
+    lines.extend(own_kurtosis(forest, model, theme));
+    lines.push(format_line(forest, model, theme));
+    lines.push(declared_line(forest, model, theme));
+    lines
+}
+
+/// A file that could not be read, and what to do about it.
+fn skipped_file(forest: &Forest, index: usize, theme: Theme) -> Vec<Line<'static>> {
+    let Some(skipped) = forest.report().skipped.get(index) else {
+        return Vec::new();
+    };
+    vec![
+        field(
+            "file",
+            skipped.path.display().to_string(),
+            Style::new(),
+            theme,
+        ),
+        field("reason", skipped.reason.clone(), theme.error(), theme),
+    ]
+}
+
+fn field(name: &str, value: String, style: Style, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<11}"), theme.muted()),
+        Span::styled(value, style),
+    ])
+}
+
+fn edge_title(forest: &Forest, edge: &Edge, theme: Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(forest.id(edge.child).to_string(), theme.title()),
+        Span::styled("  ←  ", theme.muted()),
+        Span::styled(forest.id(edge.parent).to_string(), theme.title()),
+    ])
+}
+
+fn confidence_line(edge: &Edge, theme: Theme) -> Line<'static> {
+    let (text, level) = numbers::confidence(edge.confidence);
+    let (link, _) = numbers::confidence(edge.link_confidence);
+    let (direction, _) = numbers::confidence(edge.direction_confidence);
+    field(
+        "confidence",
+        format!(
+            "{text} {}  (link {link} × direction {direction})",
+            level.word()
+        ),
+        theme.level(level),
+        theme,
+    )
+}
+
+/// The median kurtosis of parent and child, and the matrix that changed most.
+fn kurtosis_change(forest: &Forest, table: &TensorTable, theme: Theme) -> Vec<Line<'static>> {
+    let report = forest.report();
+    let mut lines = Vec::new();
+    let Some(parent) = table.parent else {
+        return lines;
+    };
+    let parent_median = tensor_table::median_kurtosis(&report.models[parent].fingerprint);
+    let child_median = tensor_table::median_kurtosis(&report.models[table.model].fingerprint);
+    if let (Some(parent_median), Some(child_median)) = (parent_median, child_median) {
+        let (before, after, delta) = numbers::change(parent_median, child_median);
+        lines.push(field(
+            "kurtosis",
+            format!("median {before} → {after}  Δ {delta}"),
+            Style::new(),
+            theme,
+        ));
+    }
+    match table.largest_change() {
+        Some(row) => {
+            let (before, after, delta) =
+                numbers::change(row.parent_kurtosis.unwrap_or(0.0), row.kurtosis);
+            let scaled = row.scaled_delta().map_or(String::new(), |scaled| {
+                format!(" ({}σ)", numbers::signed(scaled, 1))
+            });
+            lines.push(field(
+                "most moved",
+                format!("{} {before} → {after}  Δ {delta}{scaled}", row.short),
+                Style::new(),
+                theme,
+            ));
+        }
+        None => lines.push(field(
+            "most moved",
+            "no matrix's kurtosis changed".to_string(),
+            theme.muted(),
+            theme,
+        )),
+    }
+    lines.extend(small_note(table, theme));
+    lines
+}
+
+/// A model's own kurtosis, for nodes without a parent to compare with.
+fn own_kurtosis(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
+    let fingerprint = &forest.report().models[model].fingerprint;
+    let Some(median) = tensor_table::median_kurtosis(fingerprint) else {
+        return Vec::new();
+    };
+    let mut lines = vec![field(
+        "kurtosis",
+        format!(
+            "median {} over its matrices (excess)",
+            numbers::kurtosis(median)
+        ),
+        Style::new(),
+        theme,
+    )];
+    lines.extend(small_note(&TensorTable::of(forest, model), theme));
+    lines
+}
+
+fn small_note(table: &TensorTable, theme: Theme) -> Option<Line<'static>> {
+    let small = table.small_count();
+    (small > 0 && small < table.rows.len()).then(|| {
+        field(
+            "left out",
+            format!(
+                "{small} tiny {} (< {} values or a side < {}): their kurtosis is noise",
+                if small == 1 { "matrix" } else { "matrices" },
+                tensor_table::SMALL_VALUES,
+                tensor_table::SMALL_SIDE
+            ),
+            theme.muted(),
+            theme,
+        )
+    })
+}
+
+/// The model's storage: format, quantisation, dtype, size.
+fn format_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
+    let scanned = &forest.report().models[model];
+    let fingerprint = &scanned.fingerprint;
+    let mut parts = vec![scanned.format_name().to_string()];
+    if let Some(quantization) = fingerprint.quantization() {
+        parts.push(quantization.name().to_string());
+    }
+    parts.push(fingerprint.dtype.clone());
+    parts.push(format!("{} params", crate::units::si(fingerprint.params)));
+    let count = fingerprint.tensors.len();
+    parts.push(format!(
+        "{count} {}",
+        if count == 1 { "matrix" } else { "matrices" }
+    ));
+    field("format", parts.join(" · "), Style::new(), theme)
 }
 
 fn declared_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
@@ -217,32 +438,29 @@ fn declared_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
     ])
 }
 
-/// The one-line reading of an edge's evidence.
-pub fn verdict(edge: &Edge, declared: &Declared) -> &'static str {
-    match edge.kind {
-        EdgeKind::Quantized => "quantised copy of its parent: its values sit on an int8 grid",
-        EdgeKind::Cast => "cast copy of its parent: the same values at a coarser dtype",
-        EdgeKind::Adapter => "adapter: hung under the base its config names",
-        EdgeKind::Finetune if *declared == Declared::Disagrees => {
-            "weights and metadata disagree: check the declared parent"
-        }
-        EdgeKind::Finetune if edge.link_confidence < Level::MEDIUM => {
-            "a guess: another parent fits nearly as well"
-        }
-        EdgeKind::Finetune if edge.direction_confidence < Level::MEDIUM => {
-            "a guess: the weights barely say which of the two is the parent"
-        }
-        EdgeKind::Finetune => match edge.level() {
-            Level::High => "confident",
-            Level::Medium => "probable: parent and direction hold, with some doubt",
-            Level::Low => "a guess: parent and direction are both in doubt",
-        },
+/// The one-line reading of a fine-tune edge's evidence, its level read from the confidence as
+/// printed.
+fn finetune_verdict(edge: &Edge, declared: &Declared) -> &'static str {
+    if *declared == Declared::Disagrees {
+        return "weights and metadata disagree: check the declared parent";
+    }
+    if numbers::confidence(edge.link_confidence).1 == Level::Low {
+        return "a guess: another parent fits nearly as well";
+    }
+    if numbers::confidence(edge.direction_confidence).1 == Level::Low {
+        return "a guess: the weights barely say which of the two is the parent";
+    }
+    match numbers::confidence(edge.confidence).1 {
+        Level::High => "confident",
+        Level::Medium => "probable: parent and direction hold, with some doubt",
+        Level::Low => "a guess: parent and direction are both in doubt",
     }
 }
 
 fn verdict_level(edge: &Edge, declared: &Declared) -> Level {
-    match edge.kind {
-        EdgeKind::Finetune if *declared == Declared::Disagrees => Level::Low,
-        _ => edge.level(),
+    if *declared == Declared::Disagrees {
+        Level::Low
+    } else {
+        numbers::confidence(edge.confidence).1
     }
 }

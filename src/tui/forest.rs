@@ -108,8 +108,9 @@ pub struct Row {
 pub struct ModelLabel {
     pub id: String,
     pub params: String,
-    /// The confidence of the edge into the model and its word (`guess` when low).
-    pub confidence: Option<(f64, Level, &'static str)>,
+    /// The confidence of the edge into the model as printed (rounded down, as everywhere), its
+    /// level read from that number, and its word (`guess` when low).
+    pub confidence: Option<(String, Level, &'static str)>,
     /// A top of a tree.
     pub root: bool,
     pub badges: Vec<String>,
@@ -549,13 +550,13 @@ impl Forest {
         let mut root = false;
         match (edge, self.original_of(model)) {
             (Some(edge), _) => {
-                let level = edge.level();
+                let (printed, level) = super::numbers::confidence(edge.confidence);
                 // A low confidence is a guess, and the tree says so in the one word it has.
                 let word = match level {
                     Level::Low => "guess",
                     _ => level.word(),
                 };
-                confidence = Some((edge.confidence, level, word));
+                confidence = Some((printed, level, word));
                 match edge.kind {
                     EdgeKind::Adapter => badges.push("adapter".to_string()),
                     EdgeKind::Quantized => badges.push("quant".to_string()),

@@ -72,6 +72,7 @@ pub enum Command {
     CopyPath,
     /// Esc outside prompts: clears a filter or a search, never quits.
     Back,
+    Tensors,
     FocusNext,
     FocusPrevious,
     Export,
@@ -333,6 +334,13 @@ pub const KEYS: &[KeyBinding] = &[
         keys: &[Key::char('Y')],
         action: Command::CopyPath,
         help: "copy the selected model's folder path",
+        bar: None,
+        contexts: TREE_AND_PANELS,
+    },
+    KeyBinding {
+        keys: &[Key::char('t')],
+        action: Command::Tensors,
+        help: "tensor view: each matrix against the parent (Esc closes)",
         bar: None,
         contexts: TREE_AND_PANELS,
     },

@@ -5,16 +5,19 @@
 //! training of the demo family, drawn by [`training_view`] before the app exists.
 
 pub mod app;
-mod charts;
+pub mod charts;
 mod event;
-mod evidence;
+pub mod evidence;
 pub mod export_file;
 pub mod forest;
 mod help;
 pub mod keys;
+pub mod numbers;
 mod scan_view;
+pub mod tensor_table;
 pub mod theme;
 pub mod training_view;
+pub mod wrap;
 
 use crate::demo::{DemoPlan, DemoProgress, build_demo};
 use crate::engine::{self, ScanHandle, ScanOptions};

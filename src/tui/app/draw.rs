@@ -169,27 +169,12 @@ impl App {
     }
 
     fn draw_forest(&self, frame: &mut Frame, area: Rect, forest: &Forest) {
+        if let Some(scroll) = &self.tensor_view {
+            return self.draw_tensor_view(frame, area, forest, scroll);
+        }
+        let theme = self.config.theme;
         let wide = area.width >= 100 && area.height >= 18;
-        if wide {
-            let [tree, side] =
-                Layout::horizontal([Constraint::Percentage(46), Constraint::Fill(1)]).areas(area);
-            let [evidence, charts] =
-                Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(side);
-            self.draw_tree(frame, tree, forest);
-            self.draw_pane(frame, evidence, forest, Focus::Evidence);
-            if charts.width >= 90 {
-                let [layers, lineage] =
-                    Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(charts);
-                self.draw_pane(frame, layers, forest, Focus::Layers);
-                self.draw_pane(frame, lineage, forest, Focus::Lineage);
-            } else {
-                let [layers, lineage] =
-                    Layout::vertical([Constraint::Fill(3), Constraint::Fill(2)]).areas(charts);
-                self.draw_pane(frame, layers, forest, Focus::Layers);
-                self.draw_pane(frame, lineage, forest, Focus::Lineage);
-            }
-        } else {
-            let theme = self.config.theme;
+        if !wide {
             // Narrow: the tree on top and one panel below, the focused one (evidence when the
             // tree has focus); its title lists the others so Tab's cycle is visible.
             let [tree, panel] =
@@ -202,7 +187,36 @@ impl App {
             };
             let hint = Line::styled(" Tab: next panel ", theme.muted()).right_aligned();
             let block = self.pane_block(shown).title(hint);
-            self.draw_pane_in(frame, panel, forest, shown, block);
+            return self.draw_pane_in(frame, panel, forest, shown, block);
+        }
+        let [tree, side] =
+            Layout::horizontal([Constraint::Percentage(46), Constraint::Fill(1)]).areas(area);
+        self.draw_tree(frame, tree, forest);
+        // The evidence gets what its fields need on a tall screen and under half the column
+        // on a short one; the charts get the rest, which keeps the per-layer chart at least
+        // a few matrices high even at 100x24.
+        let evidence_height = (side.height * 45 / 100).clamp(8, 16);
+        let [evidence, charts] =
+            Layout::vertical([Constraint::Length(evidence_height), Constraint::Fill(1)])
+                .areas(side);
+        self.draw_pane(frame, evidence, forest, Focus::Evidence);
+        if charts.height >= STACKED_CHARTS {
+            let [layers, lineage] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(LINEAGE_HEIGHT)])
+                    .areas(charts);
+            self.draw_pane(frame, layers, forest, Focus::Layers);
+            self.draw_pane(frame, lineage, forest, Focus::Lineage);
+        } else {
+            // Too short for both: the charts share the space as tabs, the lineage shown while
+            // it has focus.
+            let (shown, other) = if self.focus == Focus::Lineage {
+                (Focus::Lineage, "layers")
+            } else {
+                (Focus::Layers, "lineage")
+            };
+            let hint = Line::styled(format!(" Tab: {other} "), theme.muted()).right_aligned();
+            let block = self.pane_block(shown).title(hint);
+            self.draw_pane_in(frame, charts, forest, shown, block);
         }
     }
 
@@ -279,6 +293,11 @@ fn header_counts(forest: &Forest) -> [String; 3] {
 fn shorten_path(path: &str, width: usize) -> String {
     super::tree_view::shorten_middle(path, width)
 }
+
+/// Below this many rows the two charts take turns in one pane.
+const STACKED_CHARTS: u16 = 20;
+/// Rows of the lineage chart when both charts are shown.
+const LINEAGE_HEIGHT: u16 = 9;
 
 /// `1 tree`, `3 trees`.
 fn counted(count: usize, noun: &str) -> String {

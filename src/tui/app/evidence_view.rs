@@ -3,10 +3,14 @@
 
 use super::{App, Focus, evidence};
 use crate::tui::forest::Forest;
+use crate::tui::wrap::wrap_line;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, Paragraph};
+
+/// Columns of the field names in front of each evidence value (`distance   `).
+const EVIDENCE_NAME_WIDTH: usize = 11;
 
 impl App {
     pub(super) fn draw_evidence(
@@ -17,10 +21,14 @@ impl App {
         block: Block<'static>,
     ) {
         let theme = self.config.theme;
-        let lines = evidence::lines(forest, self.selected(), theme);
-        let offset = self
-            .evidence_scroll
-            .fit(lines.len(), block.inner(area).height);
+        let inner = block.inner(area);
+        // Rows wrap under their value (the names take 11 columns), so nothing is cut at the
+        // border; the scroll counts the wrapped rows.
+        let lines: Vec<_> = evidence::lines(forest, self.selected(), theme)
+            .iter()
+            .flat_map(|line| wrap_line(line, usize::from(inner.width), EVIDENCE_NAME_WIDTH))
+            .collect();
+        let offset = self.evidence_scroll.fit(lines.len(), inner.height);
         let hint = match (
             self.evidence_scroll.overflows(),
             self.focus == Focus::Evidence,

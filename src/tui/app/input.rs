@@ -76,6 +76,9 @@ impl App {
             self.unknown_key(key);
             return Action::Continue;
         };
+        if self.handle_tensor_view(command) {
+            return Action::Continue;
+        }
         let on_evidence = self.focus == Focus::Evidence;
         let tree_page = isize::try_from(self.tree.page()).unwrap_or(1);
         let evidence_page = i32::from(self.evidence_scroll.viewport().max(1));
@@ -161,6 +164,7 @@ impl App {
                 return Action::Rescan;
             }
             Command::Help => self.open_help(),
+            Command::Tensors => self.open_tensor_view(),
             Command::Quit => return Action::Quit,
             Command::CloseHelp
             | Command::Accept
@@ -448,7 +452,9 @@ impl App {
     }
 
     fn scroll_by_wheel(&mut self, delta: isize) {
-        if self.forest.is_none() {
+        if let Some(scroll) = &mut self.tensor_view {
+            scroll.scroll_by(i32::try_from(delta).unwrap_or(0));
+        } else if self.forest.is_none() {
             self.scan.scroll(delta, self.scan_rows_visible.get());
         } else if self.focus == Focus::Evidence {
             self.scroll_evidence(i32::try_from(delta).unwrap_or(0));

@@ -9,6 +9,7 @@ mod export;
 mod input;
 mod prompt;
 mod scroll;
+mod tensor_view;
 mod tree_nav;
 mod tree_view;
 
@@ -153,6 +154,8 @@ pub struct App {
     status: Option<Status>,
     evidence_scroll: VerticalScroll,
     help_scroll: VerticalScroll,
+    /// The tensor view over the body, with its scroll, while it is open (`t`).
+    tensor_view: Option<VerticalScroll>,
     /// Rows of the scan table shown at the last draw; the scan view scrolls by it.
     scan_rows_visible: Cell<usize>,
     /// The id selected before a rescan, selected again when the new forest arrives.
@@ -180,6 +183,7 @@ impl App {
             status: None,
             evidence_scroll: VerticalScroll::new(),
             help_scroll: VerticalScroll::new(),
+            tensor_view: None,
             scan_rows_visible: Cell::new(1),
             reselect: None,
             rescan_started: None,

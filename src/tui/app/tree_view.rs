@@ -184,14 +184,13 @@ fn model_spans(
 /// and colour carry them; `guess` stays) and uses the badges' short forms.
 fn tail_spans(label: &ModelLabel, short: bool, theme: Theme) -> Vec<Span<'static>> {
     let mut tail = Vec::new();
-    match label.confidence {
-        Some((confidence, level, _)) if short && level != Level::Low => tail.push(Span::styled(
-            format!("  {confidence:.2}"),
-            theme.level(level),
-        )),
+    match &label.confidence {
+        Some((confidence, level, _)) if short && *level != Level::Low => {
+            tail.push(Span::styled(format!("  {confidence}"), theme.level(*level)))
+        }
         Some((confidence, level, word)) => tail.push(Span::styled(
-            format!("  {confidence:.2} {word}"),
-            theme.level(level),
+            format!("  {confidence} {word}"),
+            theme.level(*level),
         )),
         None if label.root => tail.push(Span::styled("  root", theme.accent())),
         None => {}

@@ -1,0 +1,113 @@
+//! Word wrapping for styled lines, with a hanging indent: the evidence pane's `name  value` rows
+//! wrap under their value, so a long reason or growth note is read whole instead of cut at the
+//! border. ratatui's own wrapping cannot indent continuation rows, and the pane needs the wrapped
+//! row count to scroll.
+
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+/// `line` broken at spaces into rows at most `width` columns wide; rows after the first start
+/// with `indent` spaces. A word longer than a row is cut across rows.
+pub fn wrap_line(line: &Line<'static>, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let width = width.max(indent + 8);
+    if line.width() <= width {
+        return vec![line.clone()];
+    }
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    let mut row: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in &line.spans {
+        // Words keep their trailing space, so joining them gives back the text.
+        for word in span.content.split_inclusive(' ') {
+            let mut word = word.to_string();
+            loop {
+                let word_width = word.trim_end().width();
+                if used + word_width <= width {
+                    used += word.width();
+                    row.push(Span::styled(word, span.style));
+                    break;
+                }
+                if used > indent_of(&rows, indent) {
+                    rows.push(Line::from(std::mem::take(&mut row)));
+                    row.push(Span::raw(" ".repeat(indent)));
+                    used = indent;
+                    continue;
+                }
+                // Nothing but the indent on this row: the word itself is too long, cut it.
+                let room = width - used;
+                let (head, tail) = split_at_width(&word, room);
+                row.push(Span::styled(head, span.style));
+                rows.push(Line::from(std::mem::take(&mut row)));
+                row.push(Span::raw(" ".repeat(indent)));
+                used = indent;
+                word = tail;
+                if word.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    if row.iter().any(|span| !span.content.trim().is_empty()) {
+        rows.push(Line::from(row));
+    }
+    rows
+}
+
+/// Columns a row holds before any word: none on the first row, the indent after.
+fn indent_of(rows: &[Line<'static>], indent: usize) -> usize {
+    if rows.is_empty() { 0 } else { indent }
+}
+
+/// The longest prefix of `text` at most `columns` wide, and the rest.
+fn split_at_width(text: &str, columns: usize) -> (String, String) {
+    let mut used = 0;
+    for (index, c) in text.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > columns {
+            return (text[..index].to_string(), text[index..].to_string());
+        }
+        used += w;
+    }
+    (text.to_string(), String::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_line;
+    use ratatui::text::{Line, Span};
+
+    fn text(rows: &[Line<'static>]) -> Vec<String> {
+        rows.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn short_lines_are_left_alone() {
+        let line = Line::from("role       root");
+        assert_eq!(text(&wrap_line(&line, 40, 11)), ["role       root"]);
+    }
+
+    #[test]
+    fn long_values_wrap_under_the_value() {
+        let line = Line::from(vec![
+            Span::raw("growth     "),
+            Span::raw("-2.11 ± 0.17: the child lost more than its update added"),
+        ]);
+        let rows = text(&wrap_line(&line, 40, 11));
+        assert_eq!(
+            rows,
+            [
+                "growth     -2.11 ± 0.17: the child lost ",
+                "           more than its update added"
+            ]
+        );
+        assert!(rows.iter().all(|row| row.trim_end().chars().count() <= 40));
+    }
+
+    #[test]
+    fn a_word_longer_than_a_row_is_cut_across_rows() {
+        let line = Line::from(format!("path       {}", "x".repeat(50)));
+        let rows = text(&wrap_line(&line, 30, 11));
+        assert!(rows.iter().all(|row| row.chars().count() <= 30), "{rows:?}");
+        assert_eq!(rows.concat().matches('x').count(), 50);
+    }
+}

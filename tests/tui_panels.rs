@@ -1,0 +1,244 @@
+//! The panels beside the tree: the evidence never contradicts itself for any kind of node, the
+//! chart scales stay within what kurtosis can be, and the tensor view sorts and scrolls. On the
+//! hand-made fixture forest (every node kind, no training) and one real demo family scan.
+
+mod common;
+mod tui_fixture;
+
+use crossterm::event::KeyCode;
+use insta::assert_snapshot;
+use mother::engine::ScanEvent;
+use mother::tui::app::AppEvent;
+use mother::tui::charts::{SymlogAxis, value_bounds};
+use mother::tui::evidence;
+use mother::tui::forest::{Forest, NodeId};
+use mother::tui::numbers;
+use mother::tui::tensor_table::TensorTable;
+use mother::tui::theme::Theme;
+use std::path::PathBuf;
+use tui_fixture::Harness;
+
+fn fixture_forest() -> Forest {
+    Forest::new(tui_fixture::report())
+}
+
+fn model(forest: &Forest, id: &str) -> usize {
+    (0..forest.report().models.len())
+        .find(|&index| forest.id(index) == id)
+        .unwrap_or_else(|| panic!("{id} is in the fixture"))
+}
+
+/// The evidence panel of a node as plain text, one line each.
+fn evidence_text(forest: &Forest, node: NodeId) -> String {
+    evidence::lines(forest, Some(node), Theme::new(false))
+        .iter()
+        .map(|line| {
+            line.spans
+                .iter()
+                .map(|span| span.content.as_ref())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn model_evidence(forest: &Forest, id: &str) -> String {
+    evidence_text(forest, NodeId::Model(model(forest, id)))
+}
+
+/// Checks every panel must pass: no negative zero, and a printed confidence's word is the
+/// word of the printed number.
+fn assert_consistent(text: &str) {
+    assert!(!text.contains("-0.000"), "negative zero in:\n{text}");
+    for line in text.lines().filter(|line| line.starts_with("confidence")) {
+        let mut words = line.split_whitespace().skip(1);
+        let value: f64 = words
+            .next()
+            .and_then(|word| word.parse().ok())
+            .unwrap_or_else(|| panic!("a number in {line:?}"));
+        let word = words.next().unwrap_or_default();
+        let expected = mother::lineage::Level::of(value).word();
+        assert_eq!(word, expected, "{line:?}");
+    }
+}
+
+#[test]
+fn every_model_panel_is_consistent() {
+    let forest = fixture_forest();
+    for index in 0..forest.report().models.len() {
+        assert_consistent(&evidence_text(&forest, NodeId::Model(index)));
+    }
+}
+
+#[test]
+fn a_finetune_prints_its_change_as_child_minus_parent() {
+    let forest = fixture_forest();
+    let text = model_evidence(&forest, "acme/code-mini");
+    let kurtosis = text
+        .lines()
+        .find(|line| line.starts_with("kurtosis"))
+        .expect("a kurtosis line");
+    // `median P → C  Δ D`: D must equal C − P as printed.
+    let numbers: Vec<f64> = kurtosis
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    let [parent, child, delta] = numbers[..] else {
+        panic!("three numbers in {kurtosis:?}");
+    };
+    assert!((child - parent - delta).abs() < 1e-9, "{kurtosis}");
+    // The most-moved matrix of this fixture lost kurtosis: its change reads negative too.
+    let moved = text
+        .lines()
+        .find(|line| line.starts_with("most moved"))
+        .expect("a most-moved line");
+    assert!(moved.contains("L2.mlp.down"), "{moved}");
+    assert!(moved.contains("Δ -0.900"), "{moved}");
+    assert!(text.contains("format     safetensors"), "{text}");
+}
+
+#[test]
+fn an_adapter_has_no_distance_kurtosis_or_resamples() {
+    let forest = fixture_forest();
+    let text = model_evidence(&forest, "acme/chat-mini-lora");
+    assert!(text.contains("LoRA adapter, r=8"), "{text}");
+    assert!(text.contains("declared in adapter_config.json"), "{text}");
+    for absent in ["distance", "kurtosis", "resamples", "Δ", "most moved"] {
+        assert!(
+            !text.contains(absent),
+            "adapter evidence shows {absent}:\n{text}"
+        );
+    }
+    let adapter = model(&forest, "acme/chat-mini-lora");
+    let (points, adapters) = mother::tui::charts::lineage_points(&forest, adapter);
+    assert_eq!(adapters, 1, "the adapter's own factors are left out");
+    assert!(points.iter().all(|&(index, _)| index != adapter));
+}
+
+#[test]
+fn a_quantised_copy_says_what_copy_it_is() {
+    let forest = fixture_forest();
+    let text = model_evidence(&forest, "acme/chat-mini-int8");
+    assert!(
+        text.contains("quantised copy (values on an int8 grid) of acme/chat-mini"),
+        "{text}"
+    );
+    assert!(text.contains("rebuild"), "{text}");
+    assert!(!text.contains("fine-tune"), "{text}");
+}
+
+#[test]
+fn a_duplicate_and_an_unrelated_model_print_only_what_applies() {
+    let forest = fixture_forest();
+    let duplicate = model_evidence(&forest, "mirror/chat-mini");
+    assert!(duplicate.contains("identical copy of acme/chat-mini"));
+    assert!(!duplicate.contains("most moved") && !duplicate.contains('Δ'));
+    let unrelated = model_evidence(&forest, "other/bert-tiny");
+    assert!(unrelated.contains("unrelated: no scanned model is close"));
+    assert!(!unrelated.contains("root"), "{unrelated}");
+    let skipped = evidence_text(&forest, NodeId::SkippedFile(0));
+    assert!(skipped.contains("download it again"), "{skipped}");
+}
+
+#[test]
+fn numbers_follow_one_rule() {
+    assert_eq!(numbers::confidence(0.8349).0, "0.83");
+    assert_eq!(numbers::confidence(0.8349).1.word(), "medium");
+    assert_eq!(numbers::signed(-0.00001, 3), "0.000");
+    let (parent, child, delta) = numbers::change(9.795, 9.857);
+    assert_eq!((parent.as_str(), child.as_str()), ("9.795", "9.857"));
+    assert_eq!(delta, "+0.062");
+}
+
+#[test]
+fn the_symlog_axis_stays_above_minus_two_and_labels_real_values() {
+    // A real BERT's spread: one outlier at 1,733 and a uniform-like matrix at -1.9.
+    let axis = SymlogAxis::spanning([-1.9, 0.4, 2.5, 8.0, 1733.0].into_iter(), 50);
+    let [low, high] = axis.bounds();
+    assert!(low >= -2.0, "lower bound {low}");
+    assert!(high >= 1733.0);
+    let labels: Vec<String> = axis.ticks().into_iter().map(|(_, label)| label).collect();
+    assert!(labels.contains(&"0".to_string()), "{labels:?}");
+    assert!(
+        labels.iter().any(|label| label.ends_with('k')),
+        "{labels:?}"
+    );
+    // Mid-scale values get room: 2.5 and 8 are more than a few columns apart.
+    assert!(axis.column(8.0) > axis.column(2.5) + 4);
+    let ticks = axis.ticks();
+    assert!(ticks.windows(2).all(|pair| pair[0].0 < pair[1].0));
+    let bounds = value_bounds([-1.99, -1.5].into_iter());
+    assert!(bounds[0] >= -2.0, "{bounds:?}");
+}
+
+#[test]
+fn the_tensor_table_sorts_by_change() {
+    let forest = fixture_forest();
+    let table = TensorTable::of(&forest, model(&forest, "acme/code-mini-python"));
+    let changes: Vec<f64> = table.by_change().iter().map(|row| row.change()).collect();
+    assert!(
+        changes.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{changes:?}"
+    );
+    // Changes are read against the family's spread, so the first row is the largest in σ.
+    let first = table.by_change()[0];
+    assert_eq!(table.largest_change(), Some(first));
+    assert!(
+        first.scaled_delta().is_some(),
+        "the fixture family has a yardstick"
+    );
+}
+
+#[test]
+fn the_tensor_view_opens_scrolls_and_closes() {
+    // The smallest screen mother draws, so the fixture's matrices overflow it.
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini");
+    harness.char('t');
+    let top = harness.screen();
+    assert!(top.contains("Tensors of code-mini"), "{top}");
+    // 80 columns: names that do not fit take their short form.
+    assert!(top.contains("L2.mlp.down"), "largest change first:\n{top}");
+    // Every matrix of the fixture fits at 80x24: j has nothing to scroll and moves nothing.
+    for _ in 0..10 {
+        harness.char('j');
+    }
+    assert_eq!(top, harness.screen(), "j stops at the end of the table");
+    harness.key(KeyCode::Esc);
+    assert!(
+        !harness.screen().contains("Tensors of"),
+        "Esc closes the view"
+    );
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+}
+
+#[test]
+fn panels_at_100x30_and_120x40() {
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("acme/code-mini-python");
+    assert_snapshot!("fixture_python_100x30", harness.screen());
+    let mut harness = Harness::with_forest(120, 40);
+    harness.select_id("acme/code-mini-python");
+    assert_snapshot!("fixture_python_120x40", harness.screen());
+    harness.char('t');
+    assert_snapshot!("fixture_tensor_view_120x40", harness.screen());
+}
+
+#[test]
+fn demo_family_panels_at_120x40() {
+    let family = common::small_family();
+    let (_, events) = common::run_scan(&common::options(&family, None));
+    let mut harness = Harness::new(120, 40);
+    for mut event in events {
+        if let ScanEvent::Finished(report) = &mut event {
+            report.root = PathBuf::from("/demo/hub");
+        }
+        harness.send(AppEvent::Scan(event));
+    }
+    harness.char('/');
+    harness.type_text("full1-c1-g0");
+    harness.key(KeyCode::Enter);
+    let screen = harness.screen();
+    assert!(!screen.contains("-0.000"));
+    assert_snapshot!("demo_grandchild_120x40", screen);
+}
