@@ -16,11 +16,10 @@ use super::tensor_table::{self, KURTOSIS_FLOOR, NoComparison, TensorRow, TensorT
 use super::theme::Theme;
 use crate::discover::ModelKind;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 /// Marks of the parent's and the child's values.
 pub const PARENT_MARK: char = '○';
@@ -127,8 +126,12 @@ impl SymlogAxis {
 /// The rows the per-layer chart shows in `rows` lines: all in layer order when they fit,
 /// otherwise the ones that changed most, in layer order. Tiny matrices are left out.
 pub fn chart_rows(table: &TensorTable, rows: usize) -> Vec<&TensorRow> {
-    let mut chosen: Vec<&TensorRow> = table
-        .by_change()
+    // With no parent there is no change to rank by: the highest kurtosis tells most.
+    let mut ranked = table.by_change();
+    if table.parent.is_none() {
+        ranked.sort_by(|a, b| b.kurtosis.total_cmp(&a.kurtosis));
+    }
+    let mut chosen: Vec<&TensorRow> = ranked
         .into_iter()
         .filter(|row| !row.small)
         .take(rows)
@@ -223,21 +226,37 @@ pub fn layer_lines(
         ));
     }
 
-    let mut note = String::new();
-    if table.parent.is_some() {
-        note.push_str(" Δ: child − parent ·");
-    }
+    // The note's parts, most important first; the pane's bottom border keeps as many as fit.
+    let mut parts: Vec<(u8, String)> = Vec::new();
     if shown.len() < usable {
-        note.push_str(&format!(
-            " {} of {usable} matrices, largest change ·",
-            shown.len()
+        let chosen_by = if table.parent.is_some() {
+            "largest change"
+        } else {
+            "highest kurtosis"
+        };
+        parts.push((
+            1,
+            format!("{} of {usable} matrices, {chosen_by}", shown.len()),
         ));
+    }
+    if table.parent.is_some() {
+        parts.push((0, "Δ: child − parent".to_string()));
     }
     let small = table.small_count();
     if small > 0 && small < table.rows.len() {
-        note.push_str(&format!(" {small} tiny left out ·"));
+        parts.push((2, format!("{small} tiny left out")));
     }
-    note.push_str(" t: every tensor ");
+    parts.push((3, "t: every tensor".to_string()));
+    let joined = |parts: &[(u8, String)]| {
+        let mut ordered: Vec<&(u8, String)> = parts.iter().collect();
+        ordered.sort_by_key(|(order, _)| *order);
+        let texts: Vec<&str> = ordered.iter().map(|(_, text)| text.as_str()).collect();
+        format!(" {} ", texts.join(" · "))
+    };
+    while parts.len() > 1 && joined(&parts).chars().count() + 2 > width {
+        parts.pop();
+    }
+    let note = joined(&parts);
     (lines, note)
 }
 
@@ -397,83 +416,100 @@ pub fn draw_lineage(
     };
     let block = block.title_bottom(Span::styled(note, theme.muted()));
     let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let lines = lineage_lines(forest, model, &chain, inner, theme);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
 
-    let key: Vec<Span<'static>> = chain
+/// The lineage as rows, one per generation from the root down: its number, the model, its
+/// median kurtosis, and a mark on a shared axis, joined to the previous generation's mark so the
+/// path reads as a line. Rows rather than a plotted chart keep every model named and every mark
+/// on its own row; when the chain is taller than the pane, the generations nearest the selected
+/// model are kept.
+pub fn lineage_lines(
+    forest: &Forest,
+    model: usize,
+    chain: &[(usize, f64)],
+    inner: Rect,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let names: Vec<String> = chain
         .iter()
-        .enumerate()
-        .flat_map(|(number, &(index, _))| {
-            let style = if index == model {
-                theme.child_series()
-            } else {
-                Style::new()
-            };
-            [
-                Span::styled(format!("{} ", number + 1), theme.key()),
-                Span::styled(format!("{}  ", short_id(forest.id(index))), style),
-            ]
-        })
+        .map(|&(index, _)| short_id(forest.id(index)))
         .collect();
-    let key_text: usize = key.iter().map(|span| span.content.chars().count()).sum();
-    let key_rows = u16::try_from(key_text.div_ceil(usize::from(inner.width.max(1))))
+    let values: Vec<String> = chain
+        .iter()
+        .map(|&(_, value)| numbers::kurtosis(value))
+        .collect();
+    let width = usize::from(inner.width);
+    let number_width = chain.len().to_string().len();
+    let value_width = values.iter().map(String::len).max().unwrap_or(1);
+    let name_width = names
+        .iter()
+        .map(|name| name.chars().count())
+        .max()
         .unwrap_or(1)
-        .clamp(1, 3);
-    let [plot, key_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(key_rows)]).areas(inner);
-    frame.render_widget(
-        Paragraph::new(Line::from(key)).wrap(Wrap { trim: true }),
-        key_area,
-    );
+        .min(width.saturating_sub(number_width + value_width + 14).max(6));
+    let plot_width = width.saturating_sub(number_width + name_width + value_width + 4);
+    let [low, high] = value_bounds(chain.iter().map(|point| point.1));
+    let column = |value: f64| -> usize {
+        let share = ((value - low) / (high - low)).clamp(0.0, 1.0);
+        (share * (plot_width.saturating_sub(1)) as f64).round() as usize
+    };
+    let rows_available = usize::from(inner.height).saturating_sub(1).max(1);
+    let skipped = chain.len().saturating_sub(rows_available);
 
-    let points: Vec<(f64, f64)> = chain
+    let low_label = numbers::kurtosis(low);
+    let high_label = numbers::kurtosis(high);
+    let gap = plot_width.saturating_sub(low_label.len() + high_label.len());
+    let lead = number_width + name_width + value_width + 3;
+    let mut lines = vec![Line::styled(
+        if skipped > 0 {
+            format!(
+                "{:<lead$} {low_label}{}{high_label}",
+                format!("{skipped} earlier above"),
+                " ".repeat(gap)
+            )
+        } else {
+            format!("{:<lead$} {low_label}{}{high_label}", "", " ".repeat(gap))
+        },
+        theme.muted(),
+    )];
+    let mut previous = chain
+        .get(skipped.wrapping_sub(1))
+        .filter(|_| skipped > 0)
+        .map(|point| column(point.1));
+    for (position, (&(index, value), (name, printed))) in chain
         .iter()
+        .zip(names.iter().zip(&values))
         .enumerate()
-        .map(|(x, &(_, value))| (x as f64, value))
-        .collect();
-    let y = value_bounds(points.iter().map(|point| point.1));
-    let last = (points.len() - 1) as f64;
-    // Numbered ticks: ratatui spreads labels evenly over the axis, and the points sit at
-    // 0, 1, … n-1 on it, so label i lands under point i.
-    let x_bounds = if points.len() > 1 {
-        [0.0, last]
-    } else {
-        [-1.0, 1.0]
-    };
-    let x_labels: Vec<Span<'static>> = if points.len() > 1 {
-        (1..=points.len())
-            .map(|number| Span::raw(number.to_string()))
-            .collect()
-    } else {
-        vec![Span::raw(""), Span::raw("1"), Span::raw("")]
-    };
-    // Line and marks share the cell-sized dot grid, so every mark sits on the line.
-    let line = Dataset::default()
-        .marker(Marker::Dot)
-        .graph_type(GraphType::Line)
-        .style(theme.muted())
-        .data(&points);
-    let marks = Dataset::default()
-        .marker(Marker::Block)
-        .graph_type(GraphType::Scatter)
-        .style(theme.child_series())
-        .data(&points);
-    let chart = Chart::new(vec![line, marks])
-        .x_axis(
-            Axis::default()
-                .bounds(x_bounds)
-                .labels(x_labels)
-                .style(theme.muted()),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels(vec![
-                    Span::raw(numbers::kurtosis(y[0])),
-                    Span::raw(numbers::kurtosis(y[1])),
-                ])
-                .style(theme.muted()),
-        );
-    frame.render_widget(chart, plot);
+        .skip(skipped)
+    {
+        let here = column(value);
+        let mut plot: Vec<char> = vec![' '; plot_width];
+        if let Some(previous) = previous {
+            let (from, to) = (previous.min(here), previous.max(here));
+            for cell in plot.iter_mut().take(to + 1).skip(from) {
+                *cell = '─';
+            }
+        }
+        if let Some(cell) = plot.get_mut(here) {
+            *cell = CHILD_MARK;
+        }
+        previous = Some(here);
+        let style = if index == model {
+            theme.child_series()
+        } else {
+            Style::new()
+        };
+        let name = super::wrap::shorten_middle(name, name_width);
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>number_width$} ", position + 1), theme.key()),
+            Span::styled(format!("{name:<name_width$} "), style),
+            Span::styled(format!("{printed:>value_width$}  "), style),
+            Span::styled(plot.into_iter().collect::<String>(), style),
+        ]));
+    }
+    lines
 }
 
 /// Linear bounds around `values` with a margin, never below the lowest possible excess

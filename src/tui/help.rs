@@ -74,7 +74,7 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "Mouse: a click selects a row, a second click opens or closes it; the wheel scrolls.",
+        "Mouse: a click selects a row, a second opens or closes it; the wheel scrolls.",
         theme.muted(),
     ));
     lines.push(Line::raw(""));
@@ -157,8 +157,13 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme
             " ↑↓ PgUp PgDn scroll · ? or Esc closes ",
             theme.muted(),
         ));
-    let lines = lines(theme);
-    let offset = scroll.fit(lines.len(), block.inner(popup).height);
+    let inner = block.inner(popup);
+    // Long rows wrap under their description (keys and words take 20 columns).
+    let lines: Vec<Line<'static>> = lines(theme)
+        .iter()
+        .flat_map(|line| crate::tui::wrap::wrap_line(line, usize::from(inner.width), 20))
+        .collect();
+    let offset = scroll.fit(lines.len(), inner.height);
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((offset, 0)),
         popup,

@@ -1,4 +1,5 @@
-//! Word wrapping for styled lines, with a hanging indent: the evidence pane's `name  value` rows
+//! Fitting text into a pane's width. `shorten_middle` keeps the start and end of an id or path;
+//! word wrapping for styled lines has a hanging indent: the evidence pane's `name  value` rows
 //! wrap under their value, so a long reason or growth note is read whole instead of cut at the
 //! border. ratatui's own wrapping cannot indent continuation rows, and the pane needs the wrapped
 //! row count to scroll.
@@ -71,9 +72,36 @@ fn split_at_width(text: &str, columns: usize) -> (String, String) {
     (text.to_string(), String::new())
 }
 
+/// `text` in `width` characters: whole if it fits, else its start, `…` and its end. An id keeps
+/// its organisation (up to the `/`) when there is room for it and a useful part of the name.
+pub fn shorten_middle(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_string();
+    }
+    if width <= 1 {
+        return "…".chars().take(width).collect();
+    }
+    let org = chars
+        .iter()
+        .position(|&c| c == '/')
+        .map_or(0, |slash| slash + 1);
+    // Without room for the organisation, the end alone tells models of one family apart.
+    let head = if org > 0 && org + 1 + 6 <= width {
+        org
+    } else {
+        0
+    };
+    let tail = width - 1 - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::wrap_line;
+    use super::{shorten_middle, wrap_line};
     use ratatui::text::{Line, Span};
 
     fn text(rows: &[Line<'static>]) -> Vec<String> {
@@ -109,5 +137,21 @@ mod tests {
         let rows = text(&wrap_line(&line, 30, 11));
         assert!(rows.iter().all(|row| row.chars().count() <= 30), "{rows:?}");
         assert_eq!(rows.concat().matches('x').count(), 50);
+    }
+
+    #[test]
+    fn long_ids_keep_their_org_and_their_end_or_their_end_alone() {
+        assert_eq!(
+            shorten_middle("mother-demo/full0-c3-int8", 40),
+            "mother-demo/full0-c3-int8"
+        );
+        assert_eq!(
+            shorten_middle("mother-demo/full0-c3-int8", 20),
+            "mother-demo/…c3-int8"
+        );
+        assert_eq!(
+            shorten_middle("organisation-with-a-long-name/model", 12),
+            "…-name/model"
+        );
     }
 }

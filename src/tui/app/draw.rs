@@ -91,10 +91,17 @@ impl App {
         });
         let filter_width = filter.as_ref().map_or(0, |text| text.chars().count());
         let fixed = title.len() + 1 + 2 + filter_width;
+        // The fullest counts that leave the whole root path; failing that, the fullest that
+        // leave a useful part of it. Zero counts go before any of the path does.
+        let fits =
+            |text: &String, root_width: usize| fixed + text.chars().count() + root_width <= width;
         let counts = counts
             .iter()
-            .find(|text| {
-                fixed + text.chars().count() + MIN_ROOT_WIDTH.min(root.chars().count()) <= width
+            .find(|text| fits(text, root.chars().count()))
+            .or_else(|| {
+                counts
+                    .iter()
+                    .find(|text| fits(text, MIN_ROOT_WIDTH.min(root.chars().count())))
             })
             .unwrap_or(&counts[counts.len() - 1])
             .clone();
@@ -291,7 +298,7 @@ fn header_counts(forest: &Forest) -> [String; 3] {
 
 /// A path in `width` characters: whole, or with its middle left out (`/home/…/hub`).
 fn shorten_path(path: &str, width: usize) -> String {
-    super::tree_view::shorten_middle(path, width)
+    crate::tui::wrap::shorten_middle(path, width)
 }
 
 /// Below this many rows the two charts take turns in one pane.

@@ -5,6 +5,7 @@
 use super::{App, Focus, Overlay};
 use crate::tui::forest::{Filter, Forest, ModelLabel, NodeId, Row};
 use crate::tui::theme::{Level, Theme};
+use crate::tui::wrap::shorten_middle;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -217,32 +218,6 @@ pub fn short_badge(badge: &str) -> String {
     }
 }
 
-/// `text` in `width` characters: whole if it fits, else its start, `…` and its end. An id keeps
-/// its organisation (up to the `/`) when there is room for it and a useful part of the name.
-pub fn shorten_middle(text: &str, width: usize) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= width {
-        return text.to_string();
-    }
-    if width <= 1 {
-        return "…".chars().take(width).collect();
-    }
-    let org = chars
-        .iter()
-        .position(|&c| c == '/')
-        .map_or(0, |slash| slash + 1);
-    let head = if org > 0 && org + 1 + 6 <= width {
-        org
-    } else {
-        (width - 1) / 3
-    };
-    let tail = width - 1 - head;
-    let mut out: String = chars[..head].iter().collect();
-    out.push('…');
-    out.extend(&chars[chars.len() - tail..]);
-    out
-}
-
 /// `text` in `width` characters, ending in `…` when cut.
 fn cut_end(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
@@ -288,25 +263,4 @@ fn highlight(text: &str, query: &str, style: Style, theme: Theme) -> Vec<Span<'s
         spans.push(Span::styled(plain, style));
     }
     spans
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shorten_middle;
-
-    #[test]
-    fn long_ids_keep_their_org_and_their_end() {
-        assert_eq!(
-            shorten_middle("mother-demo/full0-c3-int8", 40),
-            "mother-demo/full0-c3-int8"
-        );
-        assert_eq!(
-            shorten_middle("mother-demo/full0-c3-int8", 20),
-            "mother-demo/…c3-int8"
-        );
-        assert_eq!(
-            shorten_middle("organisation-with-a-long-name/model", 12),
-            "org…me/model"
-        );
-    }
 }
