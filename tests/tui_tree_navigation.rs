@@ -84,7 +84,7 @@ fn guides_show_who_hangs_from_whom() {
     assert!(screen.contains("│├▼ acme/chat-mini"), "{screen}");
     assert!(screen.contains("││  └─ mirror/chat-mini"), "{screen}");
     assert!(screen.contains("│└▼ acme/code-mini"), "{screen}");
-    assert!(screen.contains("│   └─ acme/"), "{screen}");
+    assert!(screen.contains("│   └─ …code-mini-python"), "{screen}");
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn legend(theme: Theme) -> Vec<Line<'static>> {
         Line::styled("Tree", theme.title()),
         Line::raw("  ├ └ │     guide lines: a row hangs from the row its line leads up to"),
         Line::raw("  ▶ (+4)    a closed row and how many rows are below it"),
-        Line::raw("  …         part of a long id left out: the org and the end are kept"),
+        Line::raw("  …         part of a long id left out: the name is kept, the org gives way"),
     ]
 }
 

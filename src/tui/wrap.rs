@@ -73,7 +73,7 @@ fn split_at_width(text: &str, columns: usize) -> (String, String) {
 }
 
 /// `text` in `width` characters: whole if it fits, else its start, `…` and its end. An id keeps
-/// its organisation (up to the `/`) when there is room for it and a useful part of the name.
+/// its whole name (after the `/`) and as much of its organisation as fits; a path keeps its end.
 pub fn shorten_middle(text: &str, width: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
     if chars.len() <= width {
@@ -86,9 +86,12 @@ pub fn shorten_middle(text: &str, width: usize) -> String {
         .iter()
         .position(|&c| c == '/')
         .map_or(0, |slash| slash + 1);
-    // Without room for the organisation, the end alone tells models of one family apart.
-    let head = if org > 0 && org + 1 + 6 <= width {
-        org
+    // The name after the organisation tells models of one family apart, so it is kept whole
+    // when it fits and the organisation gives up what does not; a name too long for the row
+    // keeps its end.
+    let name = chars.len() - org.saturating_sub(1);
+    let head = if org > 0 && name + 2 <= width {
+        width - 1 - name
     } else {
         0
     };
@@ -140,18 +143,18 @@ mod tests {
     }
 
     #[test]
-    fn long_ids_keep_their_org_and_their_end_or_their_end_alone() {
+    fn long_ids_keep_their_whole_name_and_what_fits_of_their_org() {
         assert_eq!(
             shorten_middle("mother-demo/full0-c3-int8", 40),
             "mother-demo/full0-c3-int8"
         );
         assert_eq!(
             shorten_middle("mother-demo/full0-c3-int8", 20),
-            "mother-demo/…c3-int8"
+            "mothe…/full0-c3-int8"
         );
         assert_eq!(
             shorten_middle("organisation-with-a-long-name/model", 12),
-            "…-name/model"
+            "organ…/model"
         );
     }
 }

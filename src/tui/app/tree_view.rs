@@ -155,10 +155,11 @@ fn model_spans(
     let count_width = count.chars().count();
     let params = format!("  {}", label.params);
     let id_width = label.id.chars().count();
-    // Full words when the id keeps a useful length beside them, else the short forms.
+    // Full words when the whole id fits beside them, else the short forms: the id is what
+    // the user reads the row by, so the words give way before any of it does.
     let full = tail_spans(label, false, theme);
     let fixed = |tail: &[Span]| tail.iter().map(Span::width).sum::<usize>() + count_width;
-    let tail = if room.saturating_sub(fixed(&full)) >= MIN_ID_WIDTH.min(id_width) {
+    let tail = if id_width + fixed(&full) <= room {
         full
     } else {
         tail_spans(label, true, theme)
