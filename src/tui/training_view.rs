@@ -104,7 +104,20 @@ impl TrainingProgress {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: Theme) {
-        let banner_height = u16::from(self.banner.is_some());
+        // The banner wraps (up to three rows) rather than lose its end, which says what to do.
+        let banner_lines: Vec<Line<'static>> = self
+            .banner
+            .iter()
+            .flat_map(|text| {
+                crate::tui::wrap::wrap_line(
+                    &Line::styled(text.clone(), theme.accent()),
+                    usize::from(area.width),
+                    0,
+                )
+            })
+            .take(3)
+            .collect();
+        let banner_height = u16::try_from(banner_lines.len()).unwrap_or(3);
         let [header, banner, body, status, bar] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(banner_height),
@@ -120,8 +133,8 @@ impl TrainingProgress {
             ])),
             header,
         );
-        if let Some(text) = &self.banner {
-            frame.render_widget(Paragraph::new(text.as_str()).style(theme.accent()), banner);
+        if !banner_lines.is_empty() {
+            frame.render_widget(Paragraph::new(banner_lines), banner);
         }
         self.draw_body(frame, body, theme);
         let message = if self.cancelling {
@@ -148,8 +161,20 @@ impl TrainingProgress {
         let block = Block::bordered().title(Span::styled(" Demo family ", theme.title()));
         let inner = block.inner(area);
         frame.render_widget(block, area);
+        let about_text = format!(
+            "Small models are trained here, in Rust, from each other, so that the explorer has a \
+             family to show. They are written as a hub cache in {}",
+            self.dir.display()
+        );
+        // As many rows as the text takes at this width, so the folder is never cut off.
+        let about_rows = crate::tui::wrap::wrap_line(
+            &Line::raw(about_text.clone()),
+            usize::from(inner.width),
+            0,
+        )
+        .len();
         let [about, _, training, writing, _, clock, last] = Layout::vertical([
-            Constraint::Length(2),
+            Constraint::Length(u16::try_from(about_rows).unwrap_or(4).min(4)),
             Constraint::Length(1),
             Constraint::Length(1),
             Constraint::Length(1),
@@ -158,11 +183,6 @@ impl TrainingProgress {
             Constraint::Length(1),
         ])
         .areas(inner);
-        let about_text = format!(
-            "Small models are trained here, in Rust, from each other, so that the explorer has a \
-             family to show. They are written as a hub cache in {}",
-            self.dir.display()
-        );
         frame.render_widget(Paragraph::new(about_text).wrap(Wrap { trim: true }), about);
         self.draw_gauge(frame, training, "trained", self.trained, theme);
         self.draw_gauge(frame, writing, "written", self.written, theme);

@@ -30,7 +30,21 @@ impl App {
             );
             return;
         }
-        let banner_height = u16::from(self.config.banner.is_some());
+        // The banner wraps (up to three rows) rather than lose its end, which says what to do.
+        let banner_lines: Vec<Line<'static>> = self
+            .config
+            .banner
+            .iter()
+            .flat_map(|text| {
+                crate::tui::wrap::wrap_line(
+                    &Line::styled(text.clone(), theme.accent()),
+                    usize::from(frame.area().width),
+                    0,
+                )
+            })
+            .take(3)
+            .collect();
+        let banner_height = u16::try_from(banner_lines.len()).unwrap_or(3);
         let [header, banner, body, status, bar] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(banner_height),
@@ -41,8 +55,8 @@ impl App {
         .areas(frame.area());
 
         frame.render_widget(Paragraph::new(self.header_line(header.width)), header);
-        if let Some(text) = &self.config.banner {
-            frame.render_widget(Paragraph::new(text.as_str()).style(theme.accent()), banner);
+        if !banner_lines.is_empty() {
+            frame.render_widget(Paragraph::new(banner_lines), banner);
         }
         match &self.forest {
             None => {
