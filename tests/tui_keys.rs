@@ -23,6 +23,7 @@ fn all_commands() -> Vec<Command> {
         Command::PreviousMatch,
         Command::JumpToParent,
         Command::Tensors,
+        Command::CloseTensors,
         Command::FocusNext,
         Command::FocusPrevious,
         Command::Export,
@@ -65,6 +66,7 @@ fn all_commands() -> Vec<Command> {
             | Command::PreviousMatch
             | Command::JumpToParent
             | Command::Tensors
+            | Command::CloseTensors
             | Command::FocusNext
             | Command::FocusPrevious
             | Command::Export

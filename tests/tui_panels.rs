@@ -12,6 +12,7 @@ use mother::tui::app::AppEvent;
 use mother::tui::charts::{SymlogAxis, value_bounds};
 use mother::tui::evidence;
 use mother::tui::forest::{Forest, NodeId};
+use mother::tui::keys::Context;
 use mother::tui::numbers;
 use mother::tui::tensor_table::TensorTable;
 use mother::tui::theme::Theme;
@@ -195,6 +196,8 @@ fn the_tensor_view_opens_scrolls_and_closes() {
     let mut harness = Harness::with_forest(80, 24);
     harness.select_id("acme/code-mini");
     harness.char('t');
+    // The view has its own keys: the tree's do not reach the model behind it.
+    assert_eq!(harness.app.context(), Context::Tensors);
     let top = harness.screen();
     assert!(top.contains("Tensors of code-mini"), "{top}");
     // 80 columns: names that do not fit take their short form.
@@ -210,6 +213,7 @@ fn the_tensor_view_opens_scrolls_and_closes() {
         "Esc closes the view"
     );
     assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+    assert_eq!(harness.app.context(), Context::Tree);
 }
 
 #[test]

@@ -12,6 +12,8 @@ pub enum Context {
     Tree,
     /// One of the panels beside the tree has focus.
     Panels,
+    /// The tensor view covers the body.
+    Tensors,
     /// The help screen is open.
     Help,
     /// Typing into the search or export prompt.
@@ -22,9 +24,10 @@ pub enum Context {
 
 impl Context {
     /// Contexts in the order the help screen lists them.
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Tree,
         Context::Panels,
+        Context::Tensors,
         Context::Scan,
         Context::Prompt,
         Context::Confirm,
@@ -36,6 +39,7 @@ impl Context {
             Context::Scan => "Scan",
             Context::Tree => "Tree",
             Context::Panels => "Panels",
+            Context::Tensors => "Tensor view",
             Context::Help => "Help screen",
             Context::Prompt => "Search and export prompts",
             Context::Confirm => "Overwrite question",
@@ -73,6 +77,7 @@ pub enum Command {
     /// Esc outside prompts: clears a filter or a search, never quits.
     Back,
     Tensors,
+    CloseTensors,
     FocusNext,
     FocusPrevious,
     Export,
@@ -166,6 +171,12 @@ pub struct KeyBinding {
 
 const TREE_AND_PANELS: &[Context] = &[Context::Tree, Context::Panels];
 const BROWSING: &[Context] = &[Context::Tree, Context::Panels, Context::Scan];
+const BROWSING_AND_TENSORS: &[Context] = &[
+    Context::Tree,
+    Context::Panels,
+    Context::Scan,
+    Context::Tensors,
+];
 
 /// Every key mother understands.
 pub const KEYS: &[KeyBinding] = &[
@@ -174,14 +185,26 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::Up,
         help: "up: select (tree, charts) or scroll (evidence, lists)",
         bar: Some("move"),
-        contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Scan,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Down), Key::char('j')],
         action: Command::Down,
         help: "down: select (tree, charts) or scroll (evidence, lists)",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Scan,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Left), Key::char('h')],
@@ -209,42 +232,74 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::First,
         help: "first row",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Scan,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::char('G'), Key::plain(KeyCode::End)],
         action: Command::Last,
         help: "last row",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Scan, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Scan,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::PageUp)],
         action: Command::PageUp,
         help: "one page up",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::PageDown)],
         action: Command::PageDown,
         help: "one page down",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::ctrl('u')],
         action: Command::HalfPageUp,
         help: "half a page up",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::ctrl('d')],
         action: Command::HalfPageDown,
         help: "half a page down",
         bar: None,
-        contexts: &[Context::Tree, Context::Panels, Context::Help],
+        contexts: &[
+            Context::Tree,
+            Context::Panels,
+            Context::Help,
+            Context::Tensors,
+        ],
     },
     KeyBinding {
         keys: &[Key::char(']')],
@@ -345,6 +400,13 @@ pub const KEYS: &[KeyBinding] = &[
         contexts: TREE_AND_PANELS,
     },
     KeyBinding {
+        keys: &[Key::char('t'), Key::plain(KeyCode::Esc)],
+        action: Command::CloseTensors,
+        help: "close the tensor view",
+        bar: Some("close"),
+        contexts: &[Context::Tensors],
+    },
+    KeyBinding {
         keys: &[Key::plain(KeyCode::Tab)],
         action: Command::FocusNext,
         help: "focus the next pane: tree, evidence, layers, lineage",
@@ -377,14 +439,14 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::Help,
         help: "this help",
         bar: Some("help"),
-        contexts: BROWSING,
+        contexts: BROWSING_AND_TENSORS,
     },
     KeyBinding {
         keys: &[Key::char('q'), Key::ctrl('c')],
         action: Command::Quit,
         help: "quit (cancels a running scan)",
         bar: Some("quit"),
-        contexts: BROWSING,
+        contexts: BROWSING_AND_TENSORS,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Esc)],

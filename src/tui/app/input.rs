@@ -28,6 +28,7 @@ impl App {
             }
             Context::Scan => self.handle_scan_key(command, key),
             Context::Tree | Context::Panels => self.handle_browse(command, key),
+            Context::Tensors => self.handle_tensor_keys(command, key),
         }
     }
 
@@ -66,7 +67,17 @@ impl App {
         Action::Continue
     }
 
-    fn unknown_key(&mut self, key: &KeyEvent) {
+    fn handle_tensor_keys(&mut self, command: Option<Command>, key: &KeyEvent) -> Action {
+        match command {
+            Some(Command::Quit) => return Action::Quit,
+            Some(Command::Help) => self.open_help(),
+            Some(command) => self.handle_tensor_view(command),
+            None => self.unknown_key(key),
+        }
+        Action::Continue
+    }
+
+    pub(super) fn unknown_key(&mut self, key: &KeyEvent) {
         let label = keys::Key::from_event(key).label();
         self.set_info(format!("{label}: not a key here — ? for help"));
     }
@@ -76,9 +87,6 @@ impl App {
             self.unknown_key(key);
             return Action::Continue;
         };
-        if self.handle_tensor_view(command) {
-            return Action::Continue;
-        }
         let on_evidence = self.focus == Focus::Evidence;
         let tree_page = isize::try_from(self.tree.page()).unwrap_or(1);
         let evidence_page = i32::from(self.evidence_scroll.viewport().max(1));
@@ -167,6 +175,7 @@ impl App {
             Command::Tensors => self.open_tensor_view(),
             Command::Quit => return Action::Quit,
             Command::CloseHelp
+            | Command::CloseTensors
             | Command::Accept
             | Command::Cancel
             | Command::DeleteChar

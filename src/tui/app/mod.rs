@@ -252,6 +252,7 @@ impl App {
             Overlay::Search { .. } | Overlay::Export { .. } => Context::Prompt,
             Overlay::ConfirmOverwrite { .. } => Context::Confirm,
             Overlay::None if self.forest.is_none() => Context::Scan,
+            Overlay::None if self.tensor_view.is_some() => Context::Tensors,
             Overlay::None if self.focus == Focus::Tree => Context::Tree,
             Overlay::None => Context::Panels,
         }

@@ -39,10 +39,11 @@ impl App {
         }
     }
 
-    /// Keys while the tensor view is open; `false` lets the key through to the explorer.
-    pub(super) fn handle_tensor_view(&mut self, command: Command) -> bool {
+    /// Moves and closes the tensor view (its own key context: the tree's keys do not reach
+    /// the model behind it).
+    pub(super) fn handle_tensor_view(&mut self, command: Command) {
         let Some(scroll) = &mut self.tensor_view else {
-            return false;
+            return;
         };
         let page = i32::from(scroll.viewport().max(1));
         match command {
@@ -55,10 +56,9 @@ impl App {
             Command::First => scroll.to_top(),
             Command::Last => scroll.to_bottom(),
             // Esc backs out of the view, as out of every other; `q` and Ctrl-c still quit.
-            Command::Tensors | Command::Back => self.tensor_view = None,
-            _ => return false,
+            Command::CloseTensors => self.tensor_view = None,
+            _ => {}
         }
-        true
     }
 
     pub(super) fn draw_tensor_view(
