@@ -4,165 +4,49 @@
 //! pty shows `-icanon -echo` while it runs and `icanon echo` after it quits).
 
 mod common;
+#[path = "pty_session/mod.rs"]
+mod pty_session;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Screen {
-    fn text(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, needle: &str, timeout: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "no {needle:?} on screen after {timeout:?}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// Whether canonical input and echo are on for the terminal `tty`, as `stty -a` reports them
-/// (both on in the cooked mode a shell expects, both off in raw mode).
-fn canonical_and_echo(tty: &Path) -> (bool, bool) {
-    let terminal = std::fs::File::open(tty).expect("open the pty for stty");
-    let output = std::process::Command::new("stty")
-        .arg("-a")
-        .stdin(terminal)
-        .output()
-        .expect("run stty");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .collect();
-    let on = |flag: &str| {
-        if words.contains(&flag) {
-            true
-        } else if words.contains(&format!("-{flag}").as_str()) {
-            false
-        } else {
-            panic!("stty -a shows neither {flag} nor -{flag}:\n{text}")
-        }
-    };
-    (on("icanon"), on("echo"))
-}
+use pty_session::Session;
+use std::time::Duration;
 
 #[test]
 fn explore_export_and_quit_in_a_real_terminal() {
     let family = common::small_family();
     let work = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 30,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_mother"));
-    command.arg(&family);
-    command.arg("--cache-dir");
-    command.arg(cache.path());
-    command.cwd(work.path());
-    command.env("TERM", "xterm-256color");
-    let mut child = pty.slave.spawn_command(command).unwrap();
-    drop(pty.slave);
-    let tty = pty.master.tty_name().expect("the pty's device name");
+    let args = [
+        family.as_os_str(),
+        "--cache-dir".as_ref(),
+        cache.path().as_os_str(),
+    ];
+    let mut session = Session::start(&args, Some(work.path()));
 
-    let screen = Screen {
-        parser: Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(30).unwrap(),
-            std::num::NonZeroU16::new(100).unwrap(),
-            0,
-        ))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let mut reader = pty.master.try_clone_reader().unwrap();
-    let (parser, raw) = (Arc::clone(&screen.parser), Arc::clone(&screen.raw));
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            parser.lock().unwrap().process(&buffer[..n]);
-            raw.lock().unwrap().extend_from_slice(&buffer[..n]);
-        }
-    });
-    let mut keys = pty.master.take_writer().unwrap();
-    let mut press = |bytes: &[u8]| {
-        keys.write_all(bytes).unwrap();
-        keys.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
-    };
-
-    let tree = screen.wait_for("Edge evidence", Duration::from_secs(120));
+    let tree = session.wait_for("Edge evidence", Duration::from_secs(120));
     assert!(
         tree.contains("mother-demo/"),
         "the forest shows the demo models:\n{tree}"
     );
-    assert!(screen.parser.lock().unwrap().screen().alternate_screen());
+    assert!(session.alternate_screen());
     assert_eq!(
-        canonical_and_echo(&tty),
+        session.canonical_and_echo(),
         (false, false),
         "the explorer runs in raw mode"
     );
 
-    press(b"j");
-    press(b"j");
-    press(b"l");
-    press(b"\r");
-    press(b"e");
-    screen.wait_for("mother-tree.dot", Duration::from_secs(5));
-    press(b"\r");
-    screen.wait_for("wrote", Duration::from_secs(5));
-    press(b"q");
-
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "mother did not quit on q"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "mother exited with {status:?}");
-    std::thread::sleep(Duration::from_millis(200));
+    session.press(b"j");
+    session.press(b"j");
+    session.press(b"l");
+    session.press(b"\r");
+    session.press(b"e");
+    session.wait_for("mother-tree.dot", Duration::from_secs(5));
+    session.press(b"\r");
+    session.wait_for("wrote", Duration::from_secs(5));
+    session.press(b"q");
+    let (status, _) = session.finish();
+    assert_eq!(status, 0, "mother exited with {status}");
 
     let dot = std::fs::read_to_string(work.path().join("mother-tree.dot")).unwrap();
     assert!(dot.starts_with("digraph mother {"), "{dot}");
     assert!(dot.contains(" -> "));
-
-    let raw = screen.raw.lock().unwrap();
-    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(4096)..]).into_owned();
-    assert!(
-        tail.contains("\x1b[?1049l"),
-        "the alternate screen was not left"
-    );
-    assert!(tail.contains("\x1b[?25h"), "the cursor was not shown again");
-    assert!(!screen.parser.lock().unwrap().screen().alternate_screen());
-    assert_eq!(
-        canonical_and_echo(&tty),
-        (true, true),
-        "raw mode was not turned off: the shell would get no line editing and no echo"
-    );
 }
