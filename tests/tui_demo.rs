@@ -8,22 +8,13 @@ use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use mother::engine::{Phase, ScanEvent};
 use mother::tui::app::AppEvent;
-use std::path::PathBuf;
 use tui_fixture::Harness;
 
 /// The app after a real scan of the small demo family, every event replayed in order.
 fn explored(width: u16, height: u16) -> Harness {
     let family = common::small_family();
     let (_, events) = common::run_scan(&common::options(&family, None));
-    let mut harness = Harness::new(width, height);
-    for mut event in events {
-        // The fixture's folder depends on the checkout; the header shows a fixed one instead.
-        if let ScanEvent::Finished(report) = &mut event {
-            report.root = PathBuf::from("/demo/hub");
-        }
-        harness.send(AppEvent::Scan(event));
-    }
-    harness
+    Harness::replay(width, height, events)
 }
 
 #[test]

@@ -7,8 +7,6 @@ mod tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
-use mother::engine::ScanEvent;
-use mother::tui::app::AppEvent;
 use mother::tui::charts::{SymlogAxis, value_bounds};
 use mother::tui::evidence;
 use mother::tui::forest::{Forest, NodeId};
@@ -16,7 +14,6 @@ use mother::tui::keys::Context;
 use mother::tui::numbers;
 use mother::tui::tensor_table::TensorTable;
 use mother::tui::theme::Theme;
-use std::path::PathBuf;
 use tui_fixture::Harness;
 
 fn fixture_forest() -> Forest {
@@ -232,13 +229,7 @@ fn panels_at_100x30_and_120x40() {
 fn demo_family_panels_at_120x40() {
     let family = common::small_family();
     let (_, events) = common::run_scan(&common::options(&family, None));
-    let mut harness = Harness::new(120, 40);
-    for mut event in events {
-        if let ScanEvent::Finished(report) = &mut event {
-            report.root = PathBuf::from("/demo/hub");
-        }
-        harness.send(AppEvent::Scan(event));
-    }
+    let mut harness = Harness::replay(120, 40, events);
     harness.char('/');
     harness.type_text("full1-c1-g0");
     harness.key(KeyCode::Enter);

@@ -7,10 +7,8 @@ mod tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
-use mother::engine::ScanEvent;
 use mother::tui::app::clipboard::osc52;
 use mother::tui::app::{Action, AppEvent};
-use std::path::PathBuf;
 use std::time::Duration;
 use tui_fixture::Harness;
 
@@ -18,14 +16,7 @@ use tui_fixture::Harness;
 fn demo(width: u16, height: u16) -> Harness {
     let family = common::small_family();
     let (_, events) = common::run_scan(&common::options(&family, None));
-    let mut harness = Harness::new(width, height);
-    for mut event in events {
-        if let ScanEvent::Finished(report) = &mut event {
-            report.root = PathBuf::from("/demo/hub");
-        }
-        harness.send(AppEvent::Scan(event));
-    }
-    harness
+    Harness::replay(width, height, events)
 }
 
 /// Every model row on screen keeps its badges whole and its confidence (or its role).

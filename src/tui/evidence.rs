@@ -240,31 +240,29 @@ fn duplicate(forest: &Forest, model: usize, original: usize, theme: Theme) -> Ve
 fn root(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
     let children = forest.children_count(model);
     let noun = if children == 1 { "child" } else { "children" };
-    let mut lines = vec![
-        Line::styled(forest.id(model).to_string(), theme.title()),
-        field(
-            "role",
-            format!("root: no scanned parent, {children} {noun}"),
-            theme.accent(),
-            theme,
-        ),
-    ];
-    lines.extend(own_kurtosis(forest, model, theme));
-    lines.push(format_line(forest, model, theme));
-    lines.push(declared_line(forest, model, theme));
-    lines
+    parentless(
+        forest,
+        model,
+        format!("root: no scanned parent, {children} {noun}"),
+        theme,
+    )
 }
 
 /// A model close to no other scanned model.
 fn unrelated(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
+    parentless(
+        forest,
+        model,
+        "unrelated: no scanned model is close to its weights".to_string(),
+        theme,
+    )
+}
+
+/// A model with no edge into it: its role, its own kurtosis, format and declared parent.
+fn parentless(forest: &Forest, model: usize, role: String, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::styled(forest.id(model).to_string(), theme.title()),
-        field(
-            "role",
-            "unrelated: no scanned model is close to its weights".to_string(),
-            theme.accent(),
-            theme,
-        ),
+        field("role", role, theme.accent(), theme),
     ];
     lines.extend(own_kurtosis(forest, model, theme));
     lines.push(format_line(forest, model, theme));

@@ -312,17 +312,7 @@ impl Forest {
 
     /// The rows from the top of its tree down to `node`, inclusive.
     pub fn path(&self, node: NodeId) -> Vec<NodeId> {
-        let mut path = vec![node];
-        let mut current = node;
-        while let Some(&above) = self.above.get(&current) {
-            if path.contains(&above) {
-                break;
-            }
-            path.push(above);
-            current = above;
-        }
-        path.reverse();
-        path
+        walk_up(node, |current| self.above.get(&current).copied())
     }
 
     /// The top row of the tree that holds `node`.
@@ -501,17 +491,9 @@ impl Forest {
 
     /// The chain from the root down to `model`, inclusive (cycle-safe).
     pub fn lineage(&self, model: usize) -> Vec<usize> {
-        let mut chain = vec![model];
-        let mut current = model;
-        while let Some(parent) = self.edge_into(current).map(|edge| edge.parent) {
-            if chain.contains(&parent) {
-                break;
-            }
-            chain.push(parent);
-            current = parent;
-        }
-        chain.reverse();
-        chain
+        walk_up(model, |current| {
+            self.edge_into(current).map(|edge| edge.parent)
+        })
     }
 
     pub fn children_count(&self, model: usize) -> usize {
@@ -607,4 +589,20 @@ fn format_badge(scanned: &crate::engine::ScannedModel) -> Option<String> {
         None if format == "safetensors" => None,
         None => Some(format.to_string()),
     }
+}
+
+/// `start` and everything `above` it, from the top down; stops at the first repeat, so a cycle
+/// in damaged input cannot loop.
+fn walk_up<T: Copy + PartialEq>(start: T, above: impl Fn(T) -> Option<T>) -> Vec<T> {
+    let mut chain = vec![start];
+    let mut current = start;
+    while let Some(next) = above(current) {
+        if chain.contains(&next) {
+            break;
+        }
+        chain.push(next);
+        current = next;
+    }
+    chain.reverse();
+    chain
 }

@@ -4,6 +4,7 @@
 //! border. ratatui's own wrapping cannot indent continuation rows, and the pane needs the wrapped
 //! row count to scroll.
 
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
@@ -52,6 +53,20 @@ pub fn wrap_line(line: &Line<'static>, width: usize, indent: usize) -> Vec<Line<
         rows.push(Line::from(row));
     }
     rows
+}
+
+/// A banner's rows: it wraps, up to three rows, rather than lose its end, which says what to do.
+pub fn banner_lines(text: Option<&str>, width: u16, style: Style) -> Vec<Line<'static>> {
+    text.iter()
+        .flat_map(|text| {
+            wrap_line(
+                &Line::styled(text.to_string(), style),
+                usize::from(width),
+                0,
+            )
+        })
+        .take(3)
+        .collect()
 }
 
 /// Columns a row holds before any word: none on the first row, the indent after.

@@ -294,6 +294,19 @@ impl Harness {
         harness
     }
 
+    /// A harness that was sent the events of a real scan, in order. The report's folder
+    /// depends on the checkout, so the header shows a fixed one instead (`/demo/hub`).
+    pub fn replay(width: u16, height: u16, events: Vec<ScanEvent>) -> Self {
+        let mut harness = Self::new(width, height);
+        for mut event in events {
+            if let ScanEvent::Finished(report) = &mut event {
+                report.root = PathBuf::from("/demo/hub");
+            }
+            harness.send(AppEvent::Scan(event));
+        }
+        harness
+    }
+
     pub fn send(&mut self, event: AppEvent) -> Action {
         let action = self.app.handle(event);
         self.draw();

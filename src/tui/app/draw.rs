@@ -30,20 +30,11 @@ impl App {
             );
             return;
         }
-        // The banner wraps (up to three rows) rather than lose its end, which says what to do.
-        let banner_lines: Vec<Line<'static>> = self
-            .config
-            .banner
-            .iter()
-            .flat_map(|text| {
-                crate::tui::wrap::wrap_line(
-                    &Line::styled(text.clone(), theme.accent()),
-                    usize::from(frame.area().width),
-                    0,
-                )
-            })
-            .take(3)
-            .collect();
+        let banner_lines = crate::tui::wrap::banner_lines(
+            self.config.banner.as_deref(),
+            frame.area().width,
+            theme.accent(),
+        );
         let banner_height = u16::try_from(banner_lines.len()).unwrap_or(3);
         let [header, banner, body, status, bar] = Layout::vertical([
             Constraint::Length(1),
