@@ -15,24 +15,7 @@ fn explore_export_and_quit_in_a_real_terminal() {
     let family = common::small_family();
     let work = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let args = [
-        family.as_os_str(),
-        "--cache-dir".as_ref(),
-        cache.path().as_os_str(),
-    ];
-    let mut session = Session::start(&args, Some(work.path()));
-
-    let tree = session.wait_for("Edge evidence", Duration::from_secs(120));
-    assert!(
-        tree.contains("mother-demo/"),
-        "the forest shows the demo models:\n{tree}"
-    );
-    assert!(session.alternate_screen());
-    assert_eq!(
-        session.canonical_and_echo(),
-        (false, false),
-        "the explorer runs in raw mode"
-    );
+    let mut session = Session::explorer(&family, cache.path(), work.path());
 
     session.press(b"j");
     session.press(b"j");

@@ -319,15 +319,7 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
     } else {
         (row.bytes_done as f64 / row.total_bytes as f64).clamp(0.0, 1.0)
     };
-    // Distinct symbols for the filled and empty parts keep the bar readable without colour.
-    let bar = LineGauge::default()
-        .ratio(ratio)
-        .label(format!("{:>3.0}%", ratio * 100.0))
-        .filled_symbol(symbols::line::THICK.horizontal)
-        .unfilled_symbol(symbols::line::NORMAL.horizontal)
-        .filled_style(theme.accent())
-        .unfilled_style(theme.muted());
-    frame.render_widget(bar, gauge);
+    frame.render_widget(progress_gauge(ratio, theme), gauge);
     let style = match row.phase {
         Phase::Reading => theme.accent(),
         Phase::Queued => theme.muted(),
@@ -348,4 +340,16 @@ fn draw_skipped_file(frame: &mut Frame, area: Rect, skipped: &Skipped, theme: Th
         Paragraph::new(format!("skipped: {}", skipped.reason)).style(theme.error()),
         reason,
     );
+}
+
+/// A progress bar with its percentage. Distinct symbols for the filled and empty parts keep it
+/// readable without colour. The demo's training screen draws its bars with it too.
+pub fn progress_gauge(ratio: f64, theme: Theme) -> LineGauge<'static> {
+    LineGauge::default()
+        .ratio(ratio)
+        .label(format!("{:>3.0}%", ratio * 100.0))
+        .filled_symbol(symbols::line::THICK.horizontal)
+        .unfilled_symbol(symbols::line::NORMAL.horizontal)
+        .filled_style(theme.accent())
+        .unfilled_style(theme.muted())
 }

@@ -9,9 +9,8 @@ use crate::units as format;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, LineGauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -217,15 +216,7 @@ impl TrainingProgress {
             None => (format!("{what:<8}    … / …"), 0.0),
         };
         frame.render_widget(Paragraph::new(text), label);
-        // Distinct symbols for the filled and empty parts keep the bar readable without colour.
-        let bar = LineGauge::default()
-            .ratio(ratio)
-            .label(format!("{:>3.0}%", ratio * 100.0))
-            .filled_symbol(symbols::line::THICK.horizontal)
-            .unfilled_symbol(symbols::line::NORMAL.horizontal)
-            .filled_style(theme.accent())
-            .unfilled_style(theme.muted());
-        frame.render_widget(bar, gauge);
+        frame.render_widget(super::scan_view::progress_gauge(ratio, theme), gauge);
     }
 }
 

@@ -74,6 +74,29 @@ impl Session {
         }
     }
 
+    /// The explorer on `folder` (fingerprints cached in `cache`, run in `cwd`), once its forest
+    /// is on screen; checks it runs on the alternate screen in raw mode.
+    pub fn explorer(folder: &Path, cache: &Path, cwd: &Path) -> Self {
+        let args = [
+            folder.as_os_str(),
+            "--cache-dir".as_ref(),
+            cache.as_os_str(),
+        ];
+        let session = Session::start(&args, Some(cwd));
+        let tree = session.wait_for("Edge evidence", Duration::from_secs(120));
+        assert!(
+            tree.contains("mother-demo/"),
+            "the forest shows the demo models:\n{tree}"
+        );
+        assert!(session.alternate_screen());
+        assert_eq!(
+            session.canonical_and_echo(),
+            (false, false),
+            "the explorer runs in raw mode"
+        );
+        session
+    }
+
     pub fn text(&self) -> String {
         self.parser.lock().expect("parser").screen().contents()
     }
