@@ -7,7 +7,7 @@
 //! arrow. The legend, a small cluster beside the forest, shows each style and the labels.
 
 use crate::engine::{Declared, ScanReport, declared_status};
-use crate::lineage::{EdgeKind, Level, Regime};
+use crate::lineage::{EdgeKind, Level, Regime, printed_confidence};
 use crate::units::si;
 use std::fmt::Write;
 
@@ -38,12 +38,16 @@ pub fn to_dot(report: &ScanReport) -> String {
     out.push_str("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
     for (index, model) in report.models.iter().enumerate() {
-        let kurtosis = recovery.summary_kurtosis.get(index).copied().unwrap_or(0.0);
+        let kurtosis = model
+            .fingerprint
+            .median_kurtosis()
+            .map_or("median kurtosis n/a".to_string(), |k| {
+                format!("median kurtosis {k:.3}")
+            });
         let label = format!(
-            "{}\n{} params, kurtosis {:.3}",
+            "{}\n{} params, {kurtosis}",
             model.entry.id,
             si(model.fingerprint.params),
-            kurtosis
         );
         let root = recovery.roots.contains(&index);
         let _ = writeln!(
@@ -56,9 +60,17 @@ pub fn to_dot(report: &ScanReport) -> String {
     }
     for edge in &recovery.edges {
         let mut label = match edge.kind {
-            EdgeKind::Finetune => format!("{:.2} {}", edge.confidence, edge.level().word()),
+            EdgeKind::Finetune => format!(
+                "{} {}",
+                printed_confidence(edge.confidence),
+                edge.level().word()
+            ),
             EdgeKind::Quantized => {
-                format!("quantized {:.2} {}", edge.confidence, edge.level().word())
+                format!(
+                    "quantized {} {}",
+                    printed_confidence(edge.confidence),
+                    edge.level().word()
+                )
             }
             EdgeKind::Cast => "cast".to_string(),
             EdgeKind::Adapter => "adapter".to_string(),

@@ -50,6 +50,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "params": model.fingerprint.params,
                 "bytes": entry.total_bytes,
                 "kurtosis": recovery.summary_kurtosis.get(index).copied(),
+                "median_kurtosis": model.fingerprint.median_kurtosis(),
                 "declared_parent": entry.declared_parent.as_ref().map(|d| json!({
                     "id": d.id,
                     "relation": d.relation,

@@ -2,7 +2,7 @@
 //! box-drawing branches, each child with the confidence of the edge into it.
 
 use crate::engine::{Declared, ScanReport, declared_status};
-use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level};
+use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level, printed_confidence};
 use crate::units::si;
 use std::fmt::Write;
 
@@ -73,19 +73,20 @@ fn counted(count: usize, singular: &str, plural: &str) -> String {
 
 fn node_line(report: &ScanReport, model: usize) -> String {
     let m = &report.models[model];
-    let kurtosis = report
-        .recovery
-        .summary_kurtosis
-        .get(model)
-        .copied()
-        .unwrap_or(0.0);
+    // The median over the matrices, as the explorer shows it: the sum the method reads grows
+    // with the layer count and one outlier matrix can swamp it.
+    let kurtosis = m
+        .fingerprint
+        .median_kurtosis()
+        .map_or("median kurtosis n/a".to_string(), |k| {
+            format!("median kurtosis {k:.3}")
+        });
     format!(
-        "{}  [{} params, {}, {}, kurtosis {:.3}]",
+        "{}  [{} params, {}, {}, {kurtosis}]",
         m.entry.id,
         si(m.fingerprint.params),
         m.fingerprint.dtype,
         m.format_name(),
-        kurtosis
     )
 }
 
@@ -101,16 +102,20 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             report.models[edge.child].fingerprint.dtype
         ),
         EdgeKind::Quantized => format!(
-            "quantised copy ({}), confidence {:.2} {}",
+            "quantised copy ({}), confidence {} {}",
             report.models[edge.child]
                 .fingerprint
                 .quantization()
                 .map_or("values on an int8 grid", |q| q.name()),
-            edge.confidence,
+            printed_confidence(edge.confidence),
             level.word()
         ),
         EdgeKind::Finetune => {
-            let mut note = format!("confidence {:.2} {}", edge.confidence, level.word());
+            let mut note = format!(
+                "confidence {} {}",
+                printed_confidence(edge.confidence),
+                level.word()
+            );
             if level == Level::Low {
                 note.push_str(" (a guess)");
             }
@@ -125,7 +130,11 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
                 DirectionBasis::Prior => "direction guessed",
                 DirectionBasis::Copy => "direction from the copy",
             };
-            let _ = write!(note, ", {direction} {:.2}", edge.direction_confidence);
+            let _ = write!(
+                note,
+                ", {direction} {}",
+                printed_confidence(edge.direction_confidence)
+            );
             if let Some(runner_up) = &edge.runner_up
                 && runner_up.relative_gap < NEAR_TIE
             {

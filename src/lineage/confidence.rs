@@ -56,6 +56,15 @@ impl Level {
     }
 }
 
+/// A confidence as every output prints it, rounded down to hundredths: a printed `1.00` is never
+/// a 0.996, and since the level thresholds are whole hundredths the printed number always reads
+/// at the level [`Level::of`] gives. JSON keeps the exact value.
+pub fn printed_confidence(confidence: f64) -> String {
+    // The nudge keeps 0.29 (stored as 0.28999…) from printing as 0.28.
+    let floored = ((confidence * 100.0) + 1e-9).floor() / 100.0;
+    format!("{:.2}", floored.clamp(0.0, 1.0))
+}
+
 /// The probability that a link is right, from the share of resamples that keep it and its
 /// relative gap to the best replacement (`None`: nothing could replace it).
 pub fn link(support: f64, replacement_gap: Option<f64>) -> f64 {

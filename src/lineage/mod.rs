@@ -43,7 +43,7 @@ mod report;
 pub mod spectrum;
 mod structure;
 
-pub use confidence::Level;
+pub use confidence::{Level, printed_confidence};
 pub use method::{Direction, Method};
 pub use names::{Matching, Naming};
 

@@ -142,6 +142,14 @@ impl TensorFingerprint {
         }
     }
 
+    /// Whether the matrix is too small for its kurtosis to be more than sampling noise (a
+    /// 2×384 token-type embedding): fewer than [`SMALL_VALUES`] values or a side under
+    /// [`SMALL_SIDE`].
+    pub fn is_small(&self) -> bool {
+        let values: usize = self.shape.iter().product();
+        values < SMALL_VALUES || self.shape.iter().any(|&side| side < SMALL_SIDE)
+    }
+
     /// Whether the two tensors hold the same values once both are rounded to the coarser of
     /// their dtypes: what a cast between them (or a fine-tune that left this tensor alone,
     /// stored at another precision) produces.
@@ -153,6 +161,11 @@ impl TensorFingerprint {
         }
     }
 }
+
+/// Matrices with fewer values than this are too small for their kurtosis to mean much.
+pub const SMALL_VALUES: usize = 4096;
+/// Matrices with a side shorter than this are too small too (a 2-row embedding).
+pub const SMALL_SIDE: usize = 8;
 
 /// Everything mother keeps about one model's weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +181,34 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// The median excess kurtosis over the matrices that are not small (over all of them when
+    /// every one is small). A summary comparable across models of different sizes: unlike the
+    /// sum, it does not grow with the number of layers, and one outlier matrix cannot move it
+    /// far. The explorer, the text output and DOT show it.
+    pub fn median_kurtosis(&self) -> Option<f64> {
+        let kurtosis = |tensor: &TensorFingerprint| tensor.moments.excess_kurtosis();
+        let mut values: Vec<f64> = self
+            .tensors
+            .iter()
+            .filter(|tensor| !tensor.is_small())
+            .map(kurtosis)
+            .collect();
+        if values.is_empty() {
+            values = self.tensors.iter().map(kurtosis).collect();
+        }
+        values.retain(|value| value.is_finite());
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let middle = values.len() / 2;
+        Some(if values.len().is_multiple_of(2) {
+            (values[middle - 1] + values[middle]) / 2.0
+        } else {
+            values[middle]
+        })
+    }
+
     /// The quantisation most of the model's matrices were rebuilt from (a GGUF block type, a
     /// GPTQ/AWQ/bitsandbytes packing), if most were quantised.
     pub fn quantization(&self) -> Option<Quantization> {

@@ -6,10 +6,7 @@ use super::theme::Level;
 /// A confidence rounded down to hundredths, as the text export prints it, with the level read
 /// from the printed number, so `0.89` never sits beside `high`.
 pub fn confidence(value: f64) -> (String, Level) {
-    // The nudge keeps 0.29 (stored as 0.28999…) from printing as 0.28.
-    let floored = ((value * 100.0) + 1e-9).floor() / 100.0;
-    let floored = floored.clamp(0.0, 1.0);
-    (format!("{floored:.2}"), Level::of(floored))
+    (crate::lineage::printed_confidence(value), Level::of(value))
 }
 
 /// Decimals that keep about four significant digits of a kurtosis of this size.

@@ -14,10 +14,7 @@ use crate::lineage::{EdgeKind, Naming};
 use crate::measure::{Fingerprint, TensorFingerprint};
 use std::collections::HashMap;
 
-/// Matrices with fewer values than this are too small for their kurtosis to mean much.
-pub const SMALL_VALUES: usize = 4096;
-/// Matrices with a side shorter than this are too small too (a 2-row embedding).
-pub const SMALL_SIDE: usize = 8;
+pub use crate::measure::{SMALL_SIDE, SMALL_VALUES};
 /// The lowest excess kurtosis any sample can have (a two-point distribution).
 pub const KURTOSIS_FLOOR: f64 = -2.0;
 
@@ -33,42 +30,12 @@ pub fn symlog_inverse(y: f64) -> f64 {
 
 /// Whether a matrix is too small for its kurtosis to be more than noise.
 pub fn is_small(tensor: &TensorFingerprint) -> bool {
-    let values: usize = tensor.shape.iter().product();
-    values < SMALL_VALUES || tensor.shape.iter().any(|&side| side < SMALL_SIDE)
+    tensor.is_small()
 }
 
-/// The median excess kurtosis over a model's matrices that are not small (over all of them when
-/// every one is small). A summary comparable across models of different sizes: unlike the sum,
-/// it does not grow with the number of layers, and one outlier matrix cannot move it far.
+/// The median excess kurtosis of a model's matrices ([`Fingerprint::median_kurtosis`]).
 pub fn median_kurtosis(fingerprint: &Fingerprint) -> Option<f64> {
-    let mut values: Vec<f64> = fingerprint
-        .tensors
-        .iter()
-        .filter(|tensor| !is_small(tensor))
-        .map(|tensor| tensor.moments.excess_kurtosis())
-        .collect();
-    if values.is_empty() {
-        values = fingerprint
-            .tensors
-            .iter()
-            .map(|tensor| tensor.moments.excess_kurtosis())
-            .collect();
-    }
-    median(&mut values)
-}
-
-fn median(values: &mut Vec<f64>) -> Option<f64> {
-    values.retain(|value| value.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    })
+    fingerprint.median_kurtosis()
 }
 
 /// A tensor name short enough for a chart axis: `encoder.layer.3.attention.self.query.weight`
