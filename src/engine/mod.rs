@@ -80,6 +80,17 @@ impl ScannedModel {
     pub fn format_name(&self) -> &'static str {
         format_name(&self.entry, &self.fingerprint)
     }
+
+    /// The format with the quantisation scheme when there is one: `gguf Q8_0`, `GPTQ-4bit` (a
+    /// scheme that already names its format stands alone), `pickle`, `safetensors`.
+    pub fn format_label(&self) -> String {
+        let format = self.format_name();
+        match self.fingerprint.quantization().map(|q| q.name()) {
+            Some(scheme) if scheme.to_lowercase().starts_with(format) => scheme.to_string(),
+            Some(scheme) => format!("{format} {scheme}"),
+            None => format.to_string(),
+        }
+    }
 }
 
 fn format_name(entry: &ModelEntry, fingerprint: &Fingerprint) -> &'static str {

@@ -373,7 +373,7 @@ pub fn lineage_points(forest: &Forest, model: usize) -> (Vec<(usize, f64)>, usiz
             adapters += 1;
             continue;
         }
-        if let Some(median) = tensor_table::median_kurtosis(&scanned.fingerprint) {
+        if let Some(median) = scanned.fingerprint.median_kurtosis() {
             points.push((index, median));
         }
     }

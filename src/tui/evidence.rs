@@ -68,7 +68,7 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         field(
             "direction",
             edge.direction_basis.words().to_string(),
-            theme.level(numbers::confidence(edge.direction_confidence).1),
+            theme.level(Level::of(edge.direction_confidence)),
             theme,
         ),
     ];
@@ -160,64 +160,51 @@ fn adapter_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>
 fn quantised_copy(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
     let scanned = &forest.report().models[edge.child];
     let what = match scanned.fingerprint.quantization() {
-        Some(quantization) => {
-            let name = quantization.name();
-            let format = scanned.format_name();
-            if name.to_lowercase().contains(&format.to_lowercase()) {
-                format!("{name} copy")
-            } else {
-                format!("{} {name} copy", format.to_uppercase())
-            }
-        }
+        Some(_) => format!("{} copy", scanned.format_label()),
         None => "quantised copy (values on an int8 grid)".to_string(),
     };
-    let mut lines = vec![
-        edge_title(forest, edge, theme),
-        Line::styled(
-            format!("{what} of {}", forest.id(edge.parent)),
-            theme.level(numbers::confidence(edge.confidence).1),
-        ),
-        confidence_line(edge, theme),
-        field(
-            "rebuild",
-            format!(
-                "{}% of the parent's norm differs after dequantising",
-                numbers::plain(edge.distance * 100.0, 2)
-            ),
-            Style::new(),
-            theme,
-        ),
-    ];
+    let moved = format!(
+        "{}% of the parent's norm differs after dequantising",
+        numbers::plain(edge.distance * 100.0, 2)
+    );
+    let mut details = vec![field("rebuild", moved, Style::new(), theme)];
     if !edge.matching.is_plain() {
-        lines.push(field("tensors", edge.matching.words(), Style::new(), theme));
+        details.push(field("tensors", edge.matching.words(), Style::new(), theme));
     }
-    lines.push(format_line(forest, edge.child, theme));
-    lines.push(declared_line(forest, edge.child, theme));
-    lines
+    let what = format!("{what} of {}", forest.id(edge.parent));
+    copy_lines(forest, edge, what, details, theme)
 }
 
 /// A cast copy: the parent's values rounded to a coarser dtype.
 fn cast_copy(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
     let dtype = &forest.report().models[edge.child].fingerprint.dtype;
-    vec![
+    let moved = format!(
+        "{}% of the parent's norm, what rounding to {dtype} moves",
+        numbers::plain(edge.distance * 100.0, 2)
+    );
+    let what = format!("cast copy of {} at {dtype}", forest.id(edge.parent));
+    let details = vec![field("rounding", moved, Style::new(), theme)];
+    copy_lines(forest, edge, what, details, theme)
+}
+
+/// The lines of a copy's edge: what the copy is, its confidence, the kind's own `details` (what
+/// the conversion moved), its format and its declared parent.
+fn copy_lines(
+    forest: &Forest,
+    edge: &Edge,
+    what: String,
+    details: Vec<Line<'static>>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![
         edge_title(forest, edge, theme),
-        Line::styled(
-            format!("cast copy of {} at {dtype}", forest.id(edge.parent)),
-            theme.level(numbers::confidence(edge.confidence).1),
-        ),
+        Line::styled(what, theme.level(edge.level())),
         confidence_line(edge, theme),
-        field(
-            "rounding",
-            format!(
-                "{}% of the parent's norm, what rounding to {dtype} moves",
-                numbers::plain(edge.distance * 100.0, 2)
-            ),
-            Style::new(),
-            theme,
-        ),
-        format_line(forest, edge.child, theme),
-        declared_line(forest, edge.child, theme),
-    ]
+    ];
+    lines.extend(details);
+    lines.push(format_line(forest, edge.child, theme));
+    lines.push(declared_line(forest, edge.child, theme));
+    lines
 }
 
 /// An identical copy: nothing to compare, every tensor has the same bytes.
@@ -323,8 +310,8 @@ fn kurtosis_change(forest: &Forest, table: &TensorTable, theme: Theme) -> Vec<Li
     let Some(parent) = table.parent else {
         return lines;
     };
-    let parent_median = tensor_table::median_kurtosis(&report.models[parent].fingerprint);
-    let child_median = tensor_table::median_kurtosis(&report.models[table.model].fingerprint);
+    let parent_median = report.models[parent].fingerprint.median_kurtosis();
+    let child_median = report.models[table.model].fingerprint.median_kurtosis();
     if let (Some(parent_median), Some(child_median)) = (parent_median, child_median) {
         let (before, after, delta) = numbers::change(parent_median, child_median);
         lines.push(field(
@@ -362,7 +349,7 @@ fn kurtosis_change(forest: &Forest, table: &TensorTable, theme: Theme) -> Vec<Li
 /// A model's own kurtosis, for nodes without a parent to compare with.
 fn own_kurtosis(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
     let fingerprint = &forest.report().models[model].fingerprint;
-    let Some(median) = tensor_table::median_kurtosis(fingerprint) else {
+    let Some(median) = fingerprint.median_kurtosis() else {
         return Vec::new();
     };
     let mut lines = vec![field(
@@ -442,13 +429,13 @@ fn finetune_verdict(edge: &Edge, declared: &Declared) -> &'static str {
     if *declared == Declared::Disagrees {
         return "weights and metadata disagree: check the declared parent";
     }
-    if numbers::confidence(edge.link_confidence).1 == Level::Low {
+    if Level::of(edge.link_confidence) == Level::Low {
         return "a guess: another parent fits nearly as well";
     }
-    if numbers::confidence(edge.direction_confidence).1 == Level::Low {
+    if Level::of(edge.direction_confidence) == Level::Low {
         return "a guess: the weights barely say which of the two is the parent";
     }
-    match numbers::confidence(edge.confidence).1 {
+    match edge.level() {
         Level::High => "confident",
         Level::Medium => "probable: parent and direction hold, with some doubt",
         Level::Low => "a guess: parent and direction are both in doubt",
@@ -459,6 +446,6 @@ fn verdict_level(edge: &Edge, declared: &Declared) -> Level {
     if *declared == Declared::Disagrees {
         Level::Low
     } else {
-        numbers::confidence(edge.confidence).1
+        edge.level()
     }
 }

@@ -208,21 +208,14 @@ impl Forest {
             .filter(|&model| model < count)
             .collect();
         unrelated.extend(0..count);
+        // Parentless models first, in the recovery's order; then any model whose parent chain
+        // never reached a top (a cycle in bad input), so every model still gets a row.
         let mut unrelated_rows = Vec::new();
-        for model in unrelated {
-            if !placed[model] && !has_parent(model) {
-                forest.place(
-                    model,
-                    Some(NodeId::Unrelated),
-                    &children,
-                    &copies,
-                    &mut placed,
-                );
-                unrelated_rows.push(NodeId::Model(model));
-            }
-        }
-        // A model whose parent chain never reached a top (a cycle in bad input) still gets a row.
-        for model in 0..count {
+        let candidates = unrelated
+            .into_iter()
+            .filter(|&model| !has_parent(model))
+            .chain(0..count);
+        for model in candidates {
             if !placed[model] {
                 forest.place(
                     model,
@@ -581,14 +574,8 @@ impl Forest {
 /// The format badge: none for plain safetensors (the default), else the format and, for
 /// quantised files, the scheme (`gguf Q8_0`, `GPTQ-4bit`, `pickle`).
 fn format_badge(scanned: &crate::engine::ScannedModel) -> Option<String> {
-    let format = scanned.format_name();
-    let scheme = scanned.fingerprint.quantization().map(|q| q.name());
-    match scheme {
-        Some(scheme) if scheme.to_lowercase().starts_with(format) => Some(scheme.to_string()),
-        Some(scheme) => Some(format!("{format} {scheme}")),
-        None if format == "safetensors" => None,
-        None => Some(format.to_string()),
-    }
+    let label = scanned.format_label();
+    (label != "safetensors").then_some(label)
 }
 
 /// `start` and everything `above` it, from the top down; stops at the first repeat, so a cycle

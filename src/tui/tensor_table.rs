@@ -11,7 +11,7 @@
 use super::forest::Forest;
 use crate::discover::ModelKind;
 use crate::lineage::{EdgeKind, Naming};
-use crate::measure::{Fingerprint, TensorFingerprint};
+use crate::measure::TensorFingerprint;
 use std::collections::HashMap;
 
 pub use crate::measure::{SMALL_SIDE, SMALL_VALUES};
@@ -26,16 +26,6 @@ pub fn symlog(x: f64) -> f64 {
 /// The inverse of [`symlog`].
 pub fn symlog_inverse(y: f64) -> f64 {
     y.signum() * (10f64.powf(y.abs()) - 1.0)
-}
-
-/// Whether a matrix is too small for its kurtosis to be more than noise.
-pub fn is_small(tensor: &TensorFingerprint) -> bool {
-    tensor.is_small()
-}
-
-/// The median excess kurtosis of a model's matrices ([`Fingerprint::median_kurtosis`]).
-pub fn median_kurtosis(fingerprint: &Fingerprint) -> Option<f64> {
-    fingerprint.median_kurtosis()
 }
 
 /// A tensor name short enough for a chart axis: `encoder.layer.3.attention.self.query.weight`
@@ -228,7 +218,7 @@ impl TensorTable {
                     norm: tensor.sum_sq.max(0.0).sqrt(),
                     parent_norm: twin.map(|twin| twin.sum_sq.max(0.0).sqrt()),
                     spread: standard_deviation(&family),
-                    small: is_small(tensor),
+                    small: tensor.is_small(),
                 }
             })
             .collect();
