@@ -7,7 +7,7 @@
 //! [--verbose] FAMILY...`, where each FAMILY folder holds `hub/` and `truth.json` (`mother demo
 //! DIR` writes such folders; so do `benches/tools/bert_family.py` and the shared real-family
 //! tool). LIST is comma-separated from: default, baseline, paper, no-prior, no-growth,
-//! no-discount (default: default,baseline,paper). `--verbose` lists every edge; `--cues` prints
+//! no-discount, no-bagging (default: default,baseline,paper). `--verbose` lists every edge; `--cues` prints
 //! the direction readings of the true edges (the ranges `src/lineage/direction.rs` rests on).
 
 use anyhow::Context;
@@ -37,6 +37,10 @@ fn method(name: &str) -> anyhow::Result<Method> {
         "no-growth" => evidence(0.5, false),
         "no-discount" => Method {
             low_rank_discount: 0.0,
+            ..default
+        },
+        "no-bagging" => Method {
+            bagged_structure: false,
             ..default
         },
         other => anyhow::bail!("unknown method {other:?}"),

@@ -58,13 +58,33 @@ pub struct Solved {
 impl Problem<'_> {
     /// The forest under one weighting of the tensors.
     pub fn solve(&self, weights: &[u32]) -> Solved {
+        self.solve_on(weights, None)
+    }
+
+    /// The forest of all tensors on the links the resamples of `tally` keep most often: each
+    /// tree is the spanning tree of the highest link counts, equal counts going to the nearer
+    /// pair ([`Method::bagged_structure`]). Distances, growth and everything reported stay
+    /// those of all tensors.
+    pub fn solve_bagged(&self, tally: &Tally) -> Solved {
+        let linked: Vec<u32> = tally.directed.iter().map(|c| c[0] + c[1]).collect();
+        self.solve_on(&vec![1; self.keys], Some((&linked, tally.resamples)))
+    }
+
+    /// `links`: when given, per pair how many of how many resamples linked it, which then
+    /// decides the shape instead of the distance.
+    fn solve_on(&self, weights: &[u32], links: Option<(&[u32], usize)>) -> Solved {
         let views: Vec<PairView> = self
             .pairs
             .iter()
             .map(|p| PairView::new(p, weights, self.mode, self.method))
             .collect();
         let arcs = structure::arcs(self.pairs, &views, self.quantized, self.method);
-        let trees = structure::spanning_trees(self.nodes, &arcs);
+        let trees = match links {
+            None => structure::spanning_trees(self.nodes, &arcs),
+            Some((linked, resamples)) => {
+                structure::spanning_trees(self.nodes, &by_link_count(&arcs, linked, resamples))
+            }
+        };
         let mut parent_arc = trees.parent_arc;
         let mut oriented = vec![None; self.nodes];
         match self.method.direction {
@@ -145,6 +165,20 @@ impl Problem<'_> {
     }
 }
 
+/// `arcs` with the cost of each set to the share of resamples that did not link its pair, plus
+/// its distance scaled below one resample's share so that it only orders equal counts.
+fn by_link_count(arcs: &[CandidateArc], linked: &[u32], resamples: usize) -> Vec<CandidateArc> {
+    let resamples = resamples.max(1) as f64;
+    // Relative distances of related models are below 2 (cosine > 0.5 keeps them under 1).
+    let tie_scale = 0.25 / resamples;
+    arcs.iter()
+        .map(|arc| CandidateArc {
+            cost: 1.0 - f64::from(linked[arc.pair]) / resamples + tie_scale * arc.cost,
+            ..*arc
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +191,26 @@ mod tests {
         assert_ne!(a, resample_weights(50, 10, 3));
         assert_eq!(a.iter().sum::<u32>(), 50);
         assert!(resample_weights(0, 1, 1).is_empty());
+    }
+
+    #[test]
+    fn link_counts_order_arcs_and_distance_only_breaks_equal_counts() {
+        let arc = |pair, cost| CandidateArc {
+            parent: 0,
+            child: 1,
+            pair,
+            cost,
+        };
+        let arcs = [arc(0, 0.010), arc(1, 0.011), arc(2, 0.5), arc(3, 1.9)];
+        let costs: Vec<f64> = by_link_count(&arcs, &[90, 110, 110, 0], 200)
+            .iter()
+            .map(|a| a.cost)
+            .collect();
+        // The nearer pair linked less often costs more; equal counts keep the distance order;
+        // even the farthest related pair never passes one resample's share.
+        assert!(costs[0] > costs[1]);
+        assert!(costs[1] < costs[2]);
+        assert!(costs[2] < costs[0]);
+        assert!(costs[3] > 1.0 && costs[3] < 1.0 + 1.0 / 200.0);
     }
 }

@@ -7,7 +7,8 @@
 //! - [`Direction::KurtosisPenalty`] is the MoTHer paper's recipe: an arborescence over
 //!   D + lambda * mean(D) * T, with T = 1 when the child has the higher summed kurtosis.
 //! - [`Direction::Evidence`] is the default: every tree rooted where the growth statistic of its
-//!   edges agrees best, the tree's centre as the prior (`direction.rs`).
+//!   edges agrees best, the tree's centre as the prior (`direction.rs`), on the links the
+//!   bootstrap resamples keep most often ([`Method::bagged_structure`]).
 
 /// How each tree gets its direction.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +37,11 @@ pub struct Method {
     pub related_cosine: f64,
     /// Candidate parents per model: its nearest related neighbours.
     pub neighbours: usize,
+    /// Take each tree's links from the bootstrap: the spanning tree of the links the resamples
+    /// keep most often (equal counts: the nearer pair), instead of the one tree all tensors
+    /// give. A near tie lets the noise of one tensor's sketch pick the link; averaging the
+    /// choice over resamples (bagging, Breiman 1996) steadies it. Off in the plain designs.
+    pub bagged_structure: bool,
 }
 
 impl Method {
@@ -44,6 +50,7 @@ impl Method {
         Self {
             direction: Direction::MaxKurtosis,
             low_rank_discount: 0.0,
+            bagged_structure: false,
             ..Self::default()
         }
     }
@@ -53,6 +60,7 @@ impl Method {
         Self {
             direction: Direction::KurtosisPenalty { lambda: 0.3 },
             low_rank_discount: 0.0,
+            bagged_structure: false,
             ..Self::default()
         }
     }
@@ -68,6 +76,7 @@ impl Default for Method {
             low_rank_discount: 0.1,
             related_cosine: 0.5,
             neighbours: 10,
+            bagged_structure: true,
         }
     }
 }

@@ -15,7 +15,9 @@
 //! - **Structure.** Each tree is the minimum spanning tree of the relative L2 distances between
 //!   related models (from the sketches: ||sketch(A) - sketch(B)||^2 estimates ||A - B||^2).
 //!   A pair whose difference is low-rank (a LoRA-style update) costs 10% less, a tie-break
-//!   that never passes over a clearly closer parent (`structure.rs`).
+//!   that never passes over a clearly closer parent (`structure.rs`). The tree reported is the
+//!   spanning tree of the links the bootstrap resamples keep most often (`bootstrap.rs`): where
+//!   two parents are nearly as close, the noise of one tensor's sketch no longer decides.
 //! - **Direction.** Every tree is rooted where the evidence on its edges agrees best
 //!   (`direction.rs`). The evidence is the growth statistic: how much the weights' energy grew
 //!   from one model to the other, in units of the energy of their difference. An update
@@ -288,8 +290,12 @@ pub fn recover_with(
         method,
         mode: options.direction,
     };
-    let solved = problem.solve(&vec![1; catalog.keys]);
     let tally = problem.tally(options.bootstrap.max(MIN_RESAMPLES), options.seed);
+    let solved = if method.bagged_structure {
+        problem.solve_bagged(&tally)
+    } else {
+        problem.solve(&vec![1; catalog.keys])
+    };
 
     let mut edges = report::Report {
         pairs: &candidate_pairs,
