@@ -140,9 +140,14 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             {
                 let _ = write!(
                     note,
-                    ", near tie: runner-up parent {} only {:.1}% farther",
+                    ", near tie: runner-up parent {} {}{}",
                     report.models[runner_up.parent].entry.id,
-                    runner_up.relative_gap * 100.0
+                    if runner_up.relative_gap >= 0.0 {
+                        "only "
+                    } else {
+                        ""
+                    },
+                    runner_up.gap_words()
                 );
             }
             note

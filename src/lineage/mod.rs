@@ -186,7 +186,20 @@ impl DirectionBasis {
 pub struct RunnerUp {
     pub parent: usize,
     /// Its distance to the child minus the chosen parent's, relative to the chosen parent's.
+    /// Negative when the runner-up is the nearer one and the bootstrap resamples chose the other.
     pub relative_gap: f64,
+}
+
+impl RunnerUp {
+    /// The gap in words: `4.2% farther`, or `1.3% nearer, but fewer resamples link it`.
+    pub fn gap_words(&self) -> String {
+        let percent = self.relative_gap.abs() * 100.0;
+        if self.relative_gap >= 0.0 {
+            format!("{percent:.1}% farther")
+        } else {
+            format!("{percent:.1}% nearer, but fewer resamples link it")
+        }
+    }
 }
 
 /// A recovered parent -> child edge. Indices point into the input slice.
@@ -363,4 +376,26 @@ fn finest_bits(fingerprint: &Fingerprint) -> u32 {
         .map(|t| t.dtype.mantissa_bits() as u32)
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunnerUp;
+
+    #[test]
+    fn a_runner_up_reads_as_farther_or_as_nearer_but_less_often_linked() {
+        let farther = RunnerUp {
+            parent: 1,
+            relative_gap: 0.042,
+        };
+        assert_eq!(farther.gap_words(), "4.2% farther");
+        let nearer = RunnerUp {
+            parent: 1,
+            relative_gap: -0.013,
+        };
+        assert_eq!(
+            nearer.gap_words(),
+            "1.3% nearer, but fewer resamples link it"
+        );
+    }
 }

@@ -115,9 +115,9 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         lines.push(field(
             "runner-up",
             format!(
-                "{} ({}% farther)",
+                "{} ({})",
                 forest.id(runner_up.parent),
-                numbers::signed(runner_up.relative_gap * 100.0, 1)
+                runner_up.gap_words()
             ),
             Style::new(),
             theme,
