@@ -101,7 +101,8 @@ pub struct EngineArgs {
     /// `finetune` (the usual case) or `pretrain` (continued pre-training).
     #[arg(long, global = true, value_enum, default_value_t = DirectionArg::Finetune)]
     pub direction: DirectionArg,
-    /// Bootstrap resamples for the edge confidences.
+    /// Bootstrap resamples over tensors: the tree is the one they agree on most, and each edge's
+    /// confidence says how many of them keep it.
     #[arg(long, global = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..))]
     pub bootstrap: u64,
 }
