@@ -177,6 +177,21 @@ const BROWSING_AND_TENSORS: &[Context] = &[
     Context::Scan,
     Context::Tensors,
 ];
+/// Where a page move works: the tree, the panels, help and the tensor view.
+const PAGE_MOVES: &[Context] = &[
+    Context::Tree,
+    Context::Panels,
+    Context::Help,
+    Context::Tensors,
+];
+/// Where a row-by-row move works: those, and the scan table while it fills.
+const ROW_MOVES: &[Context] = &[
+    Context::Tree,
+    Context::Panels,
+    Context::Scan,
+    Context::Help,
+    Context::Tensors,
+];
 
 /// Every key mother understands.
 pub const KEYS: &[KeyBinding] = &[
@@ -185,26 +200,14 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::Up,
         help: "up: select (tree, charts) or scroll (evidence, lists)",
         bar: Some("move"),
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Scan,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: ROW_MOVES,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Down), Key::char('j')],
         action: Command::Down,
         help: "down: select (tree, charts) or scroll (evidence, lists)",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Scan,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: ROW_MOVES,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Left), Key::char('h')],
@@ -232,74 +235,42 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::First,
         help: "first row",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Scan,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: ROW_MOVES,
     },
     KeyBinding {
         keys: &[Key::char('G'), Key::plain(KeyCode::End)],
         action: Command::Last,
         help: "last row",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Scan,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: ROW_MOVES,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::PageUp)],
         action: Command::PageUp,
         help: "one page up",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: PAGE_MOVES,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::PageDown)],
         action: Command::PageDown,
         help: "one page down",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: PAGE_MOVES,
     },
     KeyBinding {
         keys: &[Key::ctrl('u')],
         action: Command::HalfPageUp,
         help: "half a page up",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: PAGE_MOVES,
     },
     KeyBinding {
         keys: &[Key::ctrl('d')],
         action: Command::HalfPageDown,
         help: "half a page down",
         bar: None,
-        contexts: &[
-            Context::Tree,
-            Context::Panels,
-            Context::Help,
-            Context::Tensors,
-        ],
+        contexts: PAGE_MOVES,
     },
     KeyBinding {
         keys: &[Key::char(']')],

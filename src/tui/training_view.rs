@@ -103,17 +103,8 @@ impl TrainingProgress {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: Theme) {
-        let banner_lines =
-            crate::tui::wrap::banner_lines(self.banner.as_deref(), area.width, theme.accent());
-        let banner_height = u16::try_from(banner_lines.len()).unwrap_or(3);
-        let [header, banner, body, status, bar] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(banner_height),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [header, body, status, bar] =
+            crate::tui::wrap::screen_rows(frame, area, self.banner.as_deref(), theme.accent());
         frame.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(" mother ", theme.title()),
@@ -121,9 +112,6 @@ impl TrainingProgress {
             ])),
             header,
         );
-        if !banner_lines.is_empty() {
-            frame.render_widget(Paragraph::new(banner_lines), banner);
-        }
         self.draw_body(frame, body, theme);
         let message = if self.cancelling {
             Span::styled(

@@ -2,10 +2,13 @@
 //! word wrapping for styled lines has a hanging indent: the evidence pane's `name  value` rows
 //! wrap under their value, so a long reason or growth note is read whole instead of cut at the
 //! border. ratatui's own wrapping cannot indent continuation rows, and the pane needs the wrapped
-//! row count to scroll.
+//! row count to scroll. `screen_rows` lays out a full screen around its wrapped banner.
 
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 /// `line` broken at spaces into rows at most `width` columns wide; rows after the first start
@@ -67,6 +70,26 @@ pub fn banner_lines(text: Option<&str>, width: u16, style: Style) -> Vec<Line<'s
         })
         .take(3)
         .collect()
+}
+
+/// The rows of a full screen: header, the banner (drawn here, and taking no row when there is
+/// none), body, status line and key bar. The explorer and the first-run training screen share
+/// them, so a banner reads the same on both.
+pub fn screen_rows(frame: &mut Frame, area: Rect, banner: Option<&str>, style: Style) -> [Rect; 4] {
+    let lines = banner_lines(banner, area.width, style);
+    let banner_height = u16::try_from(lines.len()).unwrap_or(3);
+    let [header, banner, body, status, bar] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_height),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if !lines.is_empty() {
+        frame.render_widget(Paragraph::new(lines), banner);
+    }
+    [header, body, status, bar]
 }
 
 /// Columns a row holds before any word: none on the first row, the indent after.

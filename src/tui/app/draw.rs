@@ -30,25 +30,13 @@ impl App {
             );
             return;
         }
-        let banner_lines = crate::tui::wrap::banner_lines(
+        let [header, body, status, bar] = crate::tui::wrap::screen_rows(
+            frame,
+            frame.area(),
             self.config.banner.as_deref(),
-            frame.area().width,
             theme.accent(),
         );
-        let banner_height = u16::try_from(banner_lines.len()).unwrap_or(3);
-        let [header, banner, body, status, bar] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(banner_height),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(frame.area());
-
         frame.render_widget(Paragraph::new(self.header_line(header.width)), header);
-        if !banner_lines.is_empty() {
-            frame.render_widget(Paragraph::new(banner_lines), banner);
-        }
         match &self.forest {
             None => {
                 // Block border and column heading take three rows.
