@@ -122,10 +122,27 @@ impl Score {
             .enumerate()
             .map(|(i, id)| (id.as_str(), i))
             .collect();
+        let duplicate_linked = |p: usize, c: usize| {
+            recovery
+                .duplicates
+                .iter()
+                .any(|d| (d.original, d.copy) == (p, c) || (d.original, d.copy) == (c, p))
+        };
+        // A cast to the dtype its source is already stored in changes no byte: the recovery
+        // finds the two identical, and it is a duplicate.
+        let identical = |id: &str, original: &str| match (index.get(id), index.get(original)) {
+            (Some(&c), Some(&p)) => duplicate_linked(p, c),
+            _ => false,
+        };
+        let is_duplicate = |id: &str| match (truth.regime_of(id), truth.parent.get(id)) {
+            ("duplicate", Some(Some(_))) => true,
+            ("cast", Some(Some(original))) => identical(id, original),
+            _ => false,
+        };
         // Exact duplicates are one model: whichever of them the forest keeps stands for all.
         let canonical = |id: &str| -> String {
-            match (truth.regime_of(id), truth.parent.get(id)) {
-                ("duplicate", Some(Some(original))) => original.clone(),
+            match truth.parent.get(id) {
+                Some(Some(original)) if is_duplicate(id) => original.clone(),
                 _ => id.to_owned(),
             }
         };
@@ -134,12 +151,6 @@ impl Score {
             .iter()
             .map(|e| (canonical(&ids[e.parent]), canonical(&ids[e.child])))
             .collect();
-        let duplicate_linked = |p: usize, c: usize| {
-            recovery
-                .duplicates
-                .iter()
-                .any(|d| (d.original, d.copy) == (p, c) || (d.original, d.copy) == (c, p))
-        };
         for (child, parent) in &truth.parent {
             let Some(parent) = parent else { continue };
             let (Some(&c), Some(&p)) = (index.get(child.as_str()), index.get(parent.as_str()))
@@ -151,7 +162,7 @@ impl Score {
             let directed = recovered.iter().any(|(a, b)| (a, b) == (&cp, &cc));
             let linked = directed || recovered.iter().any(|(a, b)| (a, b) == (&cc, &cp));
             // A duplicate's direction cannot be seen in the weights: it counts when linked.
-            let (right, linked) = if regime == "duplicate" {
+            let (right, linked) = if is_duplicate(child) {
                 let found = duplicate_linked(p, c);
                 (found, found)
             } else {
