@@ -19,7 +19,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The demo trains and writes models: it may use the weights codecs and the statistics,
     // never the recovery it is meant to test. The explorer trains it on first run.
     ("demo", &["units", "weights", "measure"]),
-    ("lineage", &["units", "weights", "discover", "measure"]),
+    (
+        "lineage",
+        &["units", "simd", "weights", "discover", "measure"],
+    ),
     (
         "engine",
         &["units", "weights", "discover", "measure", "lineage"],

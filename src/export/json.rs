@@ -92,6 +92,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "runner_up": edge.runner_up.as_ref().map(|r| json!({
                     "parent": id(r.parent),
                     "relative_gap": r.relative_gap,
+                    "distance_gap": r.distance_gap,
                 })),
                 "matching": edge.matching,
                 "declared_parent": declared,

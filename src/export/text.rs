@@ -142,7 +142,7 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
                     note,
                     ", near tie: runner-up parent {} {}{}",
                     report.models[runner_up.parent].entry.id,
-                    if runner_up.relative_gap >= 0.0 {
+                    if runner_up.distance_gap >= 0.0 {
                         "only "
                     } else {
                         ""

@@ -15,7 +15,12 @@
 //! - **Structure.** Each tree is the minimum spanning tree of the relative L2 distances between
 //!   related models (from the sketches: ||sketch(A) - sketch(B)||^2 estimates ||A - B||^2).
 //!   A pair whose difference is low-rank (a LoRA-style update) costs 10% less, a tie-break
-//!   that never passes over a clearly closer parent (`structure.rs`). The tree reported is the
+//!   that never passes over a clearly closer parent (`structure.rs`). Every distance is scaled
+//!   by the difference's *breadth* (how many directions it spreads over, per matrix) to the
+//!   power 0.35: one fine-tune's change follows one task, while the difference between two
+//!   siblings, or between a grandparent and a grandchild, adds two runs' changes and spreads
+//!   wider. That is what tells a parent from a sibling that moved the same way and ended up
+//!   closer (README, "What the weights showed"). The tree reported is the
 //!   spanning tree of the links the bootstrap resamples keep most often (`bootstrap.rs`): where
 //!   two parents are nearly as close, the noise of one tensor's sketch no longer decides.
 //! - **Direction.** Every tree is rooted where the evidence on its edges agrees best
@@ -33,6 +38,8 @@
 //!   can be checked against what the metadata claims.
 
 mod adapters;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod bootstrap;
 mod confidence;
 mod copies;
@@ -181,21 +188,27 @@ impl DirectionBasis {
     }
 }
 
-/// The best alternative parent for a child, and how much farther it is.
+/// The best alternative parent for a child, and how it compares with the chosen one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunnerUp {
     pub parent: usize,
-    /// Its distance to the child minus the chosen parent's, relative to the chosen parent's.
-    /// Negative when the runner-up is the nearer one and the bootstrap resamples chose the other.
+    /// Its link's cost minus the chosen link's, relative to the chosen one's: the margin the
+    /// tree was decided by (distance scaled by breadth). Negative when the runner-up costs less
+    /// and the bootstrap resamples chose the other.
     pub relative_gap: f64,
+    /// Its distance to the child minus the chosen parent's, relative to the chosen parent's.
+    pub distance_gap: f64,
 }
 
 impl RunnerUp {
-    /// The gap in words: `4.2% farther`, or `1.3% nearer, but fewer resamples link it`.
+    /// The gap in words: `4.2% farther`; `1.3% nearer, but their difference spreads wider`
+    /// (breadth decided); or `1.3% nearer, but fewer resamples link it` (the resamples did).
     pub fn gap_words(&self) -> String {
-        let percent = self.relative_gap.abs() * 100.0;
-        if self.relative_gap >= 0.0 {
+        let percent = self.distance_gap.abs() * 100.0;
+        if self.distance_gap >= 0.0 {
             format!("{percent:.1}% farther")
+        } else if self.relative_gap >= 0.0 {
+            format!("{percent:.1}% nearer, but their difference spreads wider")
         } else {
             format!("{percent:.1}% nearer, but fewer resamples link it")
         }
@@ -383,19 +396,24 @@ mod tests {
     use super::RunnerUp;
 
     #[test]
-    fn a_runner_up_reads_as_farther_or_as_nearer_but_less_often_linked() {
-        let farther = RunnerUp {
-            parent: 1,
-            relative_gap: 0.042,
+    fn a_runner_up_reads_as_farther_or_says_why_the_nearer_one_lost() {
+        let words = |relative_gap, distance_gap| {
+            RunnerUp {
+                parent: 1,
+                relative_gap,
+                distance_gap,
+            }
+            .gap_words()
         };
-        assert_eq!(farther.gap_words(), "4.2% farther");
-        let nearer = RunnerUp {
-            parent: 1,
-            relative_gap: -0.013,
-        };
+        assert_eq!(words(0.042, 0.042), "4.2% farther");
         assert_eq!(
-            nearer.gap_words(),
+            words(0.02, -0.013),
+            "1.3% nearer, but their difference spreads wider"
+        );
+        assert_eq!(
+            words(-0.01, -0.013),
             "1.3% nearer, but fewer resamples link it"
         );
+        assert_eq!(words(-0.01, 0.05), "5.0% farther");
     }
 }

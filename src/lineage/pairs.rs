@@ -21,7 +21,7 @@
 
 use super::method::Method;
 use super::names::{Matching, Naming};
-use super::spectrum::{dot, energy_rank};
+use super::spectrum::{dot, energy_rank, participation};
 use crate::measure::{Fingerprint, TensorFingerprint};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -429,6 +429,10 @@ pub struct PairTensor {
     /// noise of the growth statistic (`direction.rs`).
     pub cross_variance: f64,
     pub change: Change,
+    /// How many directions the change spreads over, above storage noise
+    /// ([`participation`] of the difference's sketch); `None` when unchanged, within noise, or
+    /// in a matrix too small to tell.
+    pub breadth: Option<f64>,
 }
 
 /// A candidate pair of models (a < b) and its matched tensors.
@@ -566,6 +570,15 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
             None => Change::Spread,
         }
     };
+    // A quantisation grid's error spreads over every direction: across it, breadth says
+    // nothing about training.
+    let on_grid = |e: &Entry| e.tensor.on_int8_grid || e.tensor.quantized.is_some();
+    let breadth = match change {
+        Change::LowRank(_) | Change::Spread if !on_grid(x) && !on_grid(y) => {
+            participation(&diff, x.rows, x.cols, diff_sq - noise)
+        }
+        _ => None,
+    };
     PairTensor {
         key: x.key,
         dot: dot(x.sketch, y.sketch),
@@ -578,5 +591,6 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
         kurtosis_b: y.kurtosis,
         cross_variance: 4.0 * (x.sum_sq + y.sum_sq) / 2.0 * diff_sq / (x.elements.max(1) as f64),
         change,
+        breadth,
     }
 }

@@ -98,7 +98,8 @@ impl Report<'_> {
 
     /// For every model with a parent, the cost of the cheapest other related pair that would
     /// reconnect its tree if the link to its parent were cut: every pair outside the tree
-    /// covers the tree path between its two models.
+    /// covers the tree path between its two models (a quantised model's pairs, only its own
+    /// link: it may not become a parent).
     fn replacement_costs(&self) -> Vec<Option<f64>> {
         let parent_arc = &self.solved.parent_arc;
         let arcs = &self.solved.arcs;
@@ -149,6 +150,19 @@ impl Report<'_> {
                 continue;
             }
             let (mut x, mut y) = (self.pairs[p].a, self.pairs[p].b);
+            // A quantised model stays a leaf: its pairs can only replace its own link.
+            match (self.quantized[x], self.quantized[y]) {
+                (false, false) => {}
+                (true, true) => continue,
+                (true, false) | (false, true) => {
+                    let leaf = if self.quantized[x] { x } else { y };
+                    if parent_of(leaf).is_some() {
+                        let slot = &mut replacement[leaf];
+                        *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
+                    }
+                    continue;
+                }
+            }
             for _ in 0..2 * n {
                 if x == y {
                     break;
@@ -173,9 +187,11 @@ impl Report<'_> {
             .filter(|a| a.child == child && a.parent != chosen.parent)
             .filter(|a| !self.descends_from(a.parent, child))
             .min_by(|x, y| x.cost.total_cmp(&y.cost))?;
+        let distance = |arc: &CandidateArc| self.solved.views[arc.pair].distance;
         Some(RunnerUp {
             parent: best.parent,
             relative_gap: (best.cost - chosen.cost) / chosen.cost.abs().max(1e-12),
+            distance_gap: (distance(best) - distance(chosen)) / distance(chosen).max(1e-12),
         })
     }
 

@@ -97,6 +97,100 @@ pub fn energy_rank(
     }
 }
 
+/// How many directions a `rows x cols` matrix (row-major) spreads its energy over: the
+/// participation ratio (sum s^2)^2 / sum s^4 of its singular values s, with `energy` standing in
+/// for sum s^2 (the caller takes storage noise out of it). One direction gives 1, k equal ones
+/// give k. sum s^4 is the squared Frobenius norm of the Gram matrix over the shorter side, so no
+/// decomposition is needed; and isotropic noise of small energy barely adds to it, which is why
+/// this ratio rather than an entropy of the spectrum. `None` for a zero matrix.
+pub fn participation(matrix: &[f64], rows: usize, cols: usize, energy: f64) -> Option<f64> {
+    debug_assert_eq!(matrix.len(), rows * cols);
+    let quartic = gram_quartic(matrix, rows, cols);
+    (quartic > 0.0 && quartic.is_finite() && energy > 0.0)
+        .then(|| (energy * energy / quartic).clamp(1.0, rows.min(cols) as f64))
+}
+
+/// Rows and columns of the Gram blocks [`gram_quartic`] computes at a time.
+pub(super) const BLOCK: usize = 4;
+pub(super) const BLOCK_COLS: usize = 16;
+
+/// The squared Frobenius norm of the Gram matrix of a `rows x cols` matrix over its shorter
+/// side, which is the sum of the fourth powers of its singular values.
+///
+/// The values are first laid out long side by (padded) short side, so that the Gram entries
+/// (i, j) of a 4 x 16 block are 64 running sums over one contiguous row per step: 20 loads feed
+/// 64 multiply-adds, where a dot product per entry needs 2 loads for each (the breadth is computed
+/// for every changed matrix of every candidate pair, and this kept recovery of 1,000 models
+/// near its old time).
+fn gram_quartic(matrix: &[f64], rows: usize, cols: usize) -> f64 {
+    let (short, long) = (rows.min(cols), rows.max(cols));
+    let width = short.div_ceil(BLOCK_COLS) * BLOCK_COLS;
+    // In f32, twice the lanes per register: a ratio of energies needs no more than its six
+    // digits (the sketches themselves are stored in f32).
+    let laid: Vec<f32> = if cols <= rows && cols == width {
+        matrix.iter().map(|&v| v as f32).collect()
+    } else {
+        let mut laid = vec![0.0f32; long * width];
+        for (r, row) in matrix.chunks_exact(cols).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                let (k, i) = if cols <= rows { (r, c) } else { (c, r) };
+                laid[k * width + i] = v as f32;
+            }
+        }
+        laid
+    };
+    let (mut below, mut diagonal) = (0.0f64, 0.0f64);
+    for bi in (0..short).step_by(BLOCK) {
+        // Column blocks up to the diagonal; the entries above it are skipped below.
+        for bj in (0..=bi).step_by(BLOCK_COLS) {
+            let acc = gram_block(&laid, width, bi, bj);
+            for (p, row) in acc.iter().enumerate() {
+                // Entries left of the diagonal stand for themselves and their mirrors.
+                let left = (bi + p).saturating_sub(bj).min(BLOCK_COLS);
+                below += row[..left]
+                    .iter()
+                    .map(|&g| f64::from(g) * f64::from(g))
+                    .sum::<f64>();
+                if left < BLOCK_COLS {
+                    diagonal += f64::from(row[left]) * f64::from(row[left]);
+                }
+            }
+        }
+    }
+    2.0 * below + diagonal
+}
+
+/// One block of the Gram matrix: `acc[p][q]` sums `line[bi + p] * line[bj + q]` over the lines
+/// (AVX2 when the CPU has it, same bits).
+#[allow(unsafe_code)] // the AVX2 version, after the run-time check
+fn gram_block(laid: &[f32], width: usize, bi: usize, bj: usize) -> [[f32; BLOCK_COLS]; BLOCK] {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::avx2() {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { super::avx2::gram_block(laid, width, bi, bj) };
+    }
+    gram_block_portable(laid, width, bi, bj)
+}
+
+/// [`gram_block`] without vector instructions: the reference the AVX2 code must match.
+pub fn gram_block_portable(
+    laid: &[f32],
+    width: usize,
+    bi: usize,
+    bj: usize,
+) -> [[f32; BLOCK_COLS]; BLOCK] {
+    let mut acc = [[0.0f32; BLOCK_COLS]; BLOCK];
+    for line in laid.chunks_exact(width) {
+        let (a, b) = (&line[bi..bi + BLOCK], &line[bj..bj + BLOCK_COLS]);
+        for p in 0..BLOCK {
+            for q in 0..BLOCK_COLS {
+                acc[p][q] += a[p] * b[q];
+            }
+        }
+    }
+    acc
+}
+
 /// A downdated squared norm below this share of the last one summed in full keeps too few
 /// correct digits (about half of f64's are left at the square root of its epsilon).
 const RECOMPUTE_BELOW: f64 = 1.5e-8;
@@ -250,5 +344,105 @@ mod tests {
         let mut one = vec![0.0; 16];
         one[5] = 2.0;
         assert_eq!(energy_rank(&one, 4, 4, 0.0, 2), Some(1));
+    }
+
+    /// `m` transposed, row-major.
+    fn transposed(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+        (0..cols)
+            .flat_map(|j| (0..rows).map(move |i| m[i * cols + j]))
+            .collect()
+    }
+
+    #[test]
+    fn participation_counts_equal_directions_and_reads_either_side() {
+        // k orthogonal directions of equal energy: e_i e_i^T for i < k.
+        for k in [1usize, 3, 16] {
+            let mut m = vec![0.0; 32 * 24];
+            for i in 0..k {
+                m[i * 24 + i] = 2.0;
+            }
+            let energy = norm_sq(&m);
+            let ratio = participation(&m, 32, 24, energy).unwrap();
+            assert!((ratio - k as f64).abs() < 1e-9, "k = {k}: {ratio}");
+        }
+        // The same ratio from the short side and the long side.
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let m = product(
+            &random_matrix(&mut rng, 40, 3),
+            &random_matrix(&mut rng, 3, 16),
+            40,
+            3,
+            16,
+        );
+        let energy = norm_sq(&m);
+        let tall = participation(&m, 40, 16, energy).unwrap();
+        let wide = participation(&transposed(&m, 40, 16), 16, 40, energy).unwrap();
+        assert!((tall - wide).abs() < 1e-9 * tall);
+        assert!((1.0..=3.0).contains(&tall));
+        assert_eq!(participation(&[0.0; 16], 4, 4, 0.0), None);
+    }
+
+    #[test]
+    fn a_sum_of_two_independent_changes_spreads_wider_than_either() {
+        // Why a link's cost grows with breadth: the difference between two siblings is the sum
+        // of two runs' changes, which share no directions.
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let mut change = || {
+            product(
+                &random_matrix(&mut rng, 64, 4),
+                &random_matrix(&mut rng, 4, 64),
+                64,
+                4,
+                64,
+            )
+        };
+        let (a, b) = (change(), change());
+        let sum: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+        let ratio = |m: &[f64]| participation(m, 64, 64, norm_sq(m)).unwrap();
+        assert!(ratio(&sum) > 1.5 * ratio(&a).max(ratio(&b)));
+    }
+
+    #[test]
+    fn storage_noise_taken_out_of_the_energy_leaves_the_ratio_nearly_alone() {
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let signal = product(
+            &random_matrix(&mut rng, 64, 2),
+            &random_matrix(&mut rng, 2, 64),
+            64,
+            2,
+            64,
+        );
+        let noise: Vec<f64> = random_matrix(&mut rng, 64, 64)
+            .iter()
+            .map(|v| 0.3 * v)
+            .collect();
+        let noisy: Vec<f64> = signal.iter().zip(&noise).map(|(s, n)| s + n).collect();
+        let clean = participation(&signal, 64, 64, norm_sq(&signal)).unwrap();
+        let corrected = participation(&noisy, 64, 64, norm_sq(&noisy) - norm_sq(&noise)).unwrap();
+        let uncorrected = participation(&noisy, 64, 64, norm_sq(&noisy)).unwrap();
+        assert!(
+            (corrected - clean).abs() < 0.1 * clean,
+            "{corrected} vs {clean}"
+        );
+        assert!(uncorrected > corrected);
+    }
+
+    #[test]
+    fn the_vector_gram_block_gives_the_portable_bits() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let (lines, width) = (37, 32);
+        let laid: Vec<f32> = random_matrix(&mut rng, lines, width)
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        for (bi, bj) in [(0, 0), (4, 0), (20, 16), (16, 16)] {
+            let portable = gram_block_portable(&laid, width, bi, bj);
+            assert_eq!(gram_block(&laid, width, bi, bj), portable);
+            let expected: f64 = (0..lines)
+                .map(|k| f64::from(laid[k * width + bi + 1] * laid[k * width + bj + 2]))
+                .sum();
+            let got = f64::from(portable[1][2]);
+            assert!((got - expected).abs() < 1e-5 * expected.abs().max(1.0));
+        }
     }
 }

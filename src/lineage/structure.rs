@@ -3,7 +3,8 @@
 //!
 //! Every candidate pair is summarised under the weights ([`PairView`]); related pairs become two
 //! arcs (or one, when a quantised model may only be a leaf). The default and the plain design
-//! give both arcs of a pair the same cost, the pair's distance (less the low-rank discount), so
+//! give both arcs of a pair the same cost, the pair's distance (less the low-rank discount, and
+//! for the default times its breadth to [`Method::breadth_power`]), so
 //! the minimum arborescence is a minimum spanning tree whose direction is chosen afterwards
 //! (`direction.rs`); the paper's recipe adds its kurtosis penalty to one of the two. The
 //! connected groups of arcs are the trees: each gets its own minimum arborescence, with the root
@@ -39,6 +40,9 @@ pub struct PairView {
     /// Summed kurtosis of a minus b over the changed tensors, over their summed magnitudes: in
     /// [-1, 1], positive when the paper's cue says a is the parent.
     pub kurtosis_score: f64,
+    /// Geometric mean over the changed tensors of how many directions each change spreads
+    /// over (`PairTensor::breadth`); 1 when none tells.
+    pub breadth: f64,
 }
 
 impl PairView {
@@ -48,6 +52,7 @@ impl PairView {
         let mut rescale = RescaleFit::default();
         let (mut kurtosis, mut kurtosis_size) = (0.0, 0.0);
         let (mut spread, mut low_rank) = (false, false);
+        let (mut log_breadth, mut breadth_weight) = (0.0, 0.0);
         for t in &pair.tensors {
             let w = f64::from(weights[t.key as usize]);
             if w == 0.0 {
@@ -68,6 +73,10 @@ impl PairView {
             rescale.add(w, t);
             kurtosis += w * (t.kurtosis_a - t.kurtosis_b);
             kurtosis_size += w * (t.kurtosis_a.abs() + t.kurtosis_b.abs());
+            if let Some(breadth) = t.breadth {
+                log_breadth += w * breadth.ln();
+                breadth_weight += w;
+            }
             match t.change {
                 Change::Spread | Change::Unprobed => spread = true,
                 Change::LowRank(_) => low_rank = true,
@@ -108,6 +117,11 @@ impl PairView {
             kurtosis_score: match mode {
                 DirectionMode::Finetune => kurtosis_score,
                 DirectionMode::Pretrain => -kurtosis_score,
+            },
+            breadth: if breadth_weight > 0.0 {
+                (log_breadth / breadth_weight).exp()
+            } else {
+                1.0
             },
         }
     }
@@ -255,7 +269,7 @@ pub fn arcs(
         } else {
             0.0
         };
-        let base = view.distance * (1.0 - discount);
+        let base = view.distance * (1.0 - discount) * view.breadth.powf(method.breadth_power);
         for (parent, child, score) in [
             (pair.a, pair.b, view.kurtosis_score),
             (pair.b, pair.a, -view.kurtosis_score),

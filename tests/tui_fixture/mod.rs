@@ -213,6 +213,7 @@ pub fn report() -> ScanReport {
     chat.runner_up = Some(RunnerUp {
         parent: 2,
         relative_gap: 0.41,
+        distance_gap: 0.41,
     });
     let mut code = edge(0, 2, EdgeKind::Finetune, 0.71, 0.55);
     code.regime = Regime::LowRank;
@@ -222,6 +223,7 @@ pub fn report() -> ScanReport {
     python.runner_up = Some(RunnerUp {
         parent: 1,
         relative_gap: 0.03,
+        distance_gap: 0.03,
     });
     let quantized = edge(1, 4, EdgeKind::Quantized, 0.97, 0.99);
     let adapter = edge(1, 6, EdgeKind::Adapter, 1.0, 1.0);
