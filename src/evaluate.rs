@@ -293,6 +293,7 @@ mod tests {
                 regime: Regime::Full,
                 rank: None,
                 kurtosis_drop: 0.0,
+                breadth: None,
                 runner_up: None,
                 matching: Default::default(),
             },

@@ -57,6 +57,7 @@ fn report() -> ScanReport {
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.1,
+        breadth: None,
         runner_up: None,
         matching: Default::default(),
     };

@@ -89,6 +89,7 @@ pub fn to_json(report: &ScanReport) -> Value {
                 "regime": edge.regime,
                 "rank": edge.rank,
                 "kurtosis_drop": edge.kurtosis_drop,
+                "breadth": edge.breadth,
                 "runner_up": edge.runner_up.as_ref().map(|r| json!({
                     "parent": id(r.parent),
                     "relative_gap": r.relative_gap,

@@ -35,6 +35,7 @@ pub fn edges(models: &[LineageInput<'_>], stands_for: &[usize]) -> Vec<Edge> {
                 regime: Regime::LowRank,
                 rank: declared_rank(model),
                 kurtosis_drop: 0.0,
+                breadth: None,
                 runner_up: None,
                 matching: Matching::default(),
             })

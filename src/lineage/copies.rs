@@ -161,6 +161,7 @@ impl Copies {
                     regime: Regime::Faint,
                     rank: None,
                     kurtosis_drop: summary[*parent] - summary[child],
+                    breadth: None,
                     runner_up: None,
                     matching: Matching {
                         shared: models[child].fingerprint.tensors.len(),

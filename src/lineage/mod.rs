@@ -246,6 +246,9 @@ pub struct Edge {
     pub rank: Option<u32>,
     /// Summary kurtosis of parent minus child (positive when the paper's cue agrees).
     pub kurtosis_drop: f64,
+    /// How many directions the difference spreads over per changed matrix (geometric mean of
+    /// the participation ratios); `None` for copies and where no matrix could tell.
+    pub breadth: Option<f64>,
     pub runner_up: Option<RunnerUp>,
     /// How the two models' matrices were matched: prefixes dropped, heads only one holds.
     pub matching: Matching,

@@ -91,6 +91,8 @@ impl Report<'_> {
                 None
             },
             kurtosis_drop: self.summary[parent] - self.summary[child],
+            breadth: (!quantized && pair.tensors.iter().any(|t| t.breadth.is_some()))
+                .then_some(view.breadth),
             runner_up: self.runner_up(child, arc),
             matching: Matching::default(),
         }

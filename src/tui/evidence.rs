@@ -103,6 +103,17 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         Style::new(),
         theme,
     ));
+    if let Some(breadth) = edge.breadth {
+        lines.push(field(
+            "breadth",
+            format!(
+                "{} directions per changed matrix",
+                numbers::plain(breadth, 1)
+            ),
+            Style::new(),
+            theme,
+        ));
+    }
     let table = TensorTable::of(forest, edge.child);
     lines.extend(kurtosis_change(forest, &table, theme));
     // The matching is only known where matrices were compared.

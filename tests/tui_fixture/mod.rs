@@ -119,6 +119,7 @@ fn edge(parent: usize, child: usize, kind: EdgeKind, confidence: f64, direction:
         regime: Regime::Full,
         rank: None,
         kurtosis_drop: 0.0,
+        breadth: None,
         runner_up: None,
         matching: Default::default(),
     }
