@@ -370,7 +370,7 @@ fn is_quantized(fingerprint: &Fingerprint) -> bool {
     let quantized = fingerprint
         .tensors
         .iter()
-        .filter(|t| t.on_int8_grid || t.quantized.is_some())
+        .filter(|t| t.is_quantized())
         .count();
     quantized * 2 > fingerprint.tensors.len()
 }

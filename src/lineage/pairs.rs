@@ -429,10 +429,11 @@ pub struct PairTensor {
     /// noise of the growth statistic (`direction.rs`).
     pub cross_variance: f64,
     pub change: Change,
-    /// How many directions the change spreads over, above storage noise
-    /// ([`participation`] of the difference's sketch); `None` when unchanged, within noise, or
-    /// in a matrix too small to tell.
-    pub breadth: Option<f64>,
+    /// The logarithm of how many directions the change spreads over, above storage noise
+    /// ([`participation`] of the difference's sketch; a logarithm because every resample
+    /// averages it so); `None` when unchanged, within noise, quantised, or in a matrix too
+    /// small to tell.
+    pub log_breadth: Option<f64>,
 }
 
 /// A candidate pair of models (a < b) and its matched tensors.
@@ -572,10 +573,11 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
     };
     // A quantisation grid's error spreads over every direction: across it, breadth says
     // nothing about training.
-    let on_grid = |e: &Entry| e.tensor.on_int8_grid || e.tensor.quantized.is_some();
-    let breadth = match change {
-        Change::LowRank(_) | Change::Spread if !on_grid(x) && !on_grid(y) => {
-            participation(&diff, x.rows, x.cols, diff_sq - noise)
+    let log_breadth = match change {
+        Change::LowRank(_) | Change::Spread
+            if !x.tensor.is_quantized() && !y.tensor.is_quantized() =>
+        {
+            participation(&diff, x.rows, x.cols, diff_sq - noise).map(f64::ln)
         }
         _ => None,
     };
@@ -591,6 +593,6 @@ fn pair_tensor(x: &Entry, y: &Entry, probe: bool) -> PairTensor {
         kurtosis_b: y.kurtosis,
         cross_variance: 4.0 * (x.sum_sq + y.sum_sq) / 2.0 * diff_sq / (x.elements.max(1) as f64),
         change,
-        breadth,
+        log_breadth,
     }
 }

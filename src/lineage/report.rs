@@ -91,8 +91,7 @@ impl Report<'_> {
                 None
             },
             kurtosis_drop: self.summary[parent] - self.summary[child],
-            breadth: (!quantized && pair.tensors.iter().any(|t| t.breadth.is_some()))
-                .then_some(view.breadth),
+            breadth: view.breadth.filter(|_| !quantized),
             runner_up: self.runner_up(child, arc),
             matching: Matching::default(),
         }
@@ -142,8 +141,7 @@ impl Report<'_> {
         };
         let mut cheapest: Vec<Option<f64>> = vec![None; self.pairs.len()];
         for arc in arcs {
-            let slot = &mut cheapest[arc.pair];
-            *slot = Some(slot.map_or(arc.cost, |c: f64| c.min(arc.cost)));
+            keep_min(&mut cheapest[arc.pair], arc.cost);
         }
         let mut replacement: Vec<Option<f64>> = vec![None; n];
         for (p, cost) in cheapest.into_iter().enumerate() {
@@ -159,8 +157,7 @@ impl Report<'_> {
                 (true, false) | (false, true) => {
                     let leaf = if self.quantized[x] { x } else { y };
                     if parent_of(leaf).is_some() {
-                        let slot = &mut replacement[leaf];
-                        *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
+                        keep_min(&mut replacement[leaf], cost);
                     }
                     continue;
                 }
@@ -171,8 +168,7 @@ impl Report<'_> {
                 }
                 let deeper = if depth[x] >= depth[y] { &mut x } else { &mut y };
                 let Some(up) = parent_of(*deeper) else { break };
-                let slot = &mut replacement[*deeper];
-                *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
+                keep_min(&mut replacement[*deeper], cost);
                 *deeper = up;
             }
         }
@@ -211,6 +207,11 @@ impl Report<'_> {
         }
         false
     }
+}
+
+/// Keeps the smaller of `slot` and `cost` in `slot`.
+fn keep_min(slot: &mut Option<f64>, cost: f64) {
+    *slot = Some(slot.map_or(cost, |c| c.min(cost)));
 }
 
 /// The growth statistic, a -> b, and its noise.

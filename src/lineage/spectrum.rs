@@ -127,18 +127,20 @@ fn gram_quartic(matrix: &[f64], rows: usize, cols: usize) -> f64 {
     let width = short.div_ceil(BLOCK_COLS) * BLOCK_COLS;
     // In f32, twice the lanes per register: a ratio of energies needs no more than its six
     // digits (the sketches themselves are stored in f32).
-    let laid: Vec<f32> = if cols <= rows && cols == width {
-        matrix.iter().map(|&v| v as f32).collect()
+    let mut laid = vec![0.0f32; long * width];
+    if cols <= rows {
+        for (line, row) in laid.chunks_exact_mut(width).zip(matrix.chunks_exact(cols)) {
+            line.iter_mut()
+                .zip(row)
+                .for_each(|(out, &v)| *out = v as f32);
+        }
     } else {
-        let mut laid = vec![0.0f32; long * width];
         for (r, row) in matrix.chunks_exact(cols).enumerate() {
             for (c, &v) in row.iter().enumerate() {
-                let (k, i) = if cols <= rows { (r, c) } else { (c, r) };
-                laid[k * width + i] = v as f32;
+                laid[c * width + r] = v as f32;
             }
         }
-        laid
-    };
+    }
     let (mut below, mut diagonal) = (0.0f64, 0.0f64);
     for bi in (0..short).step_by(BLOCK) {
         // Column blocks up to the diagonal; the entries above it are skipped below.
@@ -264,7 +266,12 @@ mod tests {
             .collect()
     }
 
-    fn product(a: &[f64], b: &[f64], rows: usize, inner: usize, cols: usize) -> Vec<f64> {
+    /// A random `rows x cols` matrix of rank `inner`: the product of two random thin factors.
+    fn random_low_rank(rng: &mut ChaCha8Rng, rows: usize, inner: usize, cols: usize) -> Vec<f64> {
+        let (a, b) = (
+            random_matrix(rng, rows, inner),
+            random_matrix(rng, inner, cols),
+        );
         let mut out = vec![0.0; rows * cols];
         for i in 0..rows {
             for k in 0..inner {
@@ -295,13 +302,7 @@ mod tests {
     fn products_of_thin_factors_need_their_width() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for (rows, cols, width) in [(64, 64, 1), (64, 64, 8), (40, 64, 5), (64, 17, 3)] {
-            let m = product(
-                &random_matrix(&mut rng, rows, width),
-                &random_matrix(&mut rng, width, cols),
-                rows,
-                width,
-                cols,
-            );
+            let m = random_low_rank(&mut rng, rows, width, cols);
             let floor = 1e-9 * norm_sq(&m);
             assert_eq!(energy_rank(&m, rows, cols, floor, 32), Some(width as u32));
             assert_eq!(energy_rank(&m, rows, cols, floor, width - 1), None);
@@ -318,13 +319,7 @@ mod tests {
         // A rank-2 signal on top of noise: two directions leave the noise and a little of the
         // signal (a pivot column carries its share of the noise, so it misses the signal's
         // direction slightly).
-        let signal = product(
-            &random_matrix(&mut rng, 64, 2),
-            &random_matrix(&mut rng, 2, 64),
-            64,
-            2,
-            64,
-        );
+        let signal = random_low_rank(&mut rng, 64, 2, 64);
         let scaled: Vec<f64> = signal
             .iter()
             .zip(&noise)
@@ -367,13 +362,7 @@ mod tests {
         }
         // The same ratio from the short side and the long side.
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let m = product(
-            &random_matrix(&mut rng, 40, 3),
-            &random_matrix(&mut rng, 3, 16),
-            40,
-            3,
-            16,
-        );
+        let m = random_low_rank(&mut rng, 40, 3, 16);
         let energy = norm_sq(&m);
         let tall = participation(&m, 40, 16, energy).unwrap();
         let wide = participation(&transposed(&m, 40, 16), 16, 40, energy).unwrap();
@@ -387,15 +376,7 @@ mod tests {
         // Why a link's cost grows with breadth: the difference between two siblings is the sum
         // of two runs' changes, which share no directions.
         let mut rng = ChaCha8Rng::seed_from_u64(12);
-        let mut change = || {
-            product(
-                &random_matrix(&mut rng, 64, 4),
-                &random_matrix(&mut rng, 4, 64),
-                64,
-                4,
-                64,
-            )
-        };
+        let mut change = || random_low_rank(&mut rng, 64, 4, 64);
         let (a, b) = (change(), change());
         let sum: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
         let ratio = |m: &[f64]| participation(m, 64, 64, norm_sq(m)).unwrap();
@@ -405,13 +386,7 @@ mod tests {
     #[test]
     fn storage_noise_taken_out_of_the_energy_leaves_the_ratio_nearly_alone() {
         let mut rng = ChaCha8Rng::seed_from_u64(13);
-        let signal = product(
-            &random_matrix(&mut rng, 64, 2),
-            &random_matrix(&mut rng, 2, 64),
-            64,
-            2,
-            64,
-        );
+        let signal = random_low_rank(&mut rng, 64, 2, 64);
         let noise: Vec<f64> = random_matrix(&mut rng, 64, 64)
             .iter()
             .map(|v| 0.3 * v)

@@ -41,8 +41,8 @@ pub struct PairView {
     /// [-1, 1], positive when the paper's cue says a is the parent.
     pub kurtosis_score: f64,
     /// Geometric mean over the changed tensors of how many directions each change spreads
-    /// over (`PairTensor::breadth`); 1 when none tells.
-    pub breadth: f64,
+    /// over (`PairTensor::log_breadth`); `None` when none tells.
+    pub breadth: Option<f64>,
 }
 
 impl PairView {
@@ -73,8 +73,8 @@ impl PairView {
             rescale.add(w, t);
             kurtosis += w * (t.kurtosis_a - t.kurtosis_b);
             kurtosis_size += w * (t.kurtosis_a.abs() + t.kurtosis_b.abs());
-            if let Some(breadth) = t.breadth {
-                log_breadth += w * breadth.ln();
+            if let Some(log) = t.log_breadth {
+                log_breadth += w * log;
                 breadth_weight += w;
             }
             match t.change {
@@ -118,11 +118,7 @@ impl PairView {
                 DirectionMode::Finetune => kurtosis_score,
                 DirectionMode::Pretrain => -kurtosis_score,
             },
-            breadth: if breadth_weight > 0.0 {
-                (log_breadth / breadth_weight).exp()
-            } else {
-                1.0
-            },
+            breadth: (breadth_weight > 0.0).then(|| (log_breadth / breadth_weight).exp()),
         }
     }
 }
@@ -269,7 +265,8 @@ pub fn arcs(
         } else {
             0.0
         };
-        let base = view.distance * (1.0 - discount) * view.breadth.powf(method.breadth_power);
+        let breadth = view.breadth.map_or(1.0, |b| b.powf(method.breadth_power));
+        let base = view.distance * (1.0 - discount) * breadth;
         for (parent, child, score) in [
             (pair.a, pair.b, view.kurtosis_score),
             (pair.b, pair.a, -view.kurtosis_score),

@@ -129,6 +129,12 @@ pub struct TensorHead {
 }
 
 impl TensorFingerprint {
+    /// Whether the values were stored quantised: rebuilt from a quantisation, or on an int8
+    /// grid (a quantised-then-dequantised copy).
+    pub fn is_quantized(&self) -> bool {
+        self.on_int8_grid || self.quantized.is_some()
+    }
+
     /// The hash of this tensor's values at `precision`: its content hash at its own dtype, a
     /// rounded hash at a coarser one, `None` where it has none (a finer dtype).
     pub fn hash_at(&self, precision: FloatDtype) -> Option<u64> {
