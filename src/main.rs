@@ -5,10 +5,11 @@
 
 use mother::cli::{Cli, Command, EngineArgs};
 use mother::demo::DemoPlan;
+use mother::discover::Discovery;
 use mother::engine::ScanOptions;
 use mother::headless::{EXIT_NO_MODELS, no_models_message};
 use mother::tui::TuiOptions;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -56,7 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(path) => {
                 // Both checks come before the terminal is touched, so that their messages are
                 // plain lines in the shell and not flashes on an alternate screen.
-                if !has_something_to_show(&path)? {
+                let found = mother::discover::discover(&path)?;
+                if found.models.is_empty() && found.skipped.is_empty() {
                     eprintln!("mother: {}", no_models_message(&path));
                     return Ok(ExitCode::from(EXIT_NO_MODELS));
                 }
@@ -64,7 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "use `mother scan {}` to print the forest (add --json for JSON)",
                     path.display()
                 ))?;
-                explore(path, &cli.engine, None)?;
+                explore(path, &cli.engine, found)?;
                 Ok(ExitCode::SUCCESS)
             }
             None => explore_default(&cli.engine),
@@ -79,9 +81,14 @@ fn explore_default(engine: &EngineArgs) -> anyhow::Result<ExitCode> {
         "use `mother scan` to print the forest of your Hugging Face cache (add --json for JSON)",
     )?;
     let cache = mother::discover::default_hub_cache();
-    if let Some(cache) = cache.as_deref().filter(|c| has_models(c)) {
-        explore(cache.to_path_buf(), engine, None)?;
-        return Ok(ExitCode::SUCCESS);
+    if let Some(cache) = cache.as_deref() {
+        match mother::discover::discover(cache) {
+            Ok(found) if !found.models.is_empty() => {
+                explore(cache.to_path_buf(), engine, found)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {}
+        }
     }
     let searched = cache.map_or_else(
         || "your Hugging Face cache (no location is set)".to_string(),
@@ -104,22 +111,14 @@ fn hub_cache() -> anyhow::Result<PathBuf> {
     })
 }
 
-fn has_models(cache: &Path) -> bool {
-    mother::discover::discover(cache).is_ok_and(|d| !d.models.is_empty())
-}
-
-/// Whether the explorer has anything to show under `root`: a model, or something skipped whose
-/// reason the user should read. A root that cannot be read is an error with its reason.
-fn has_something_to_show(root: &Path) -> anyhow::Result<bool> {
-    let found = mother::discover::discover(root)?;
-    Ok(!found.models.is_empty() || !found.skipped.is_empty())
-}
-
-fn explore(root: PathBuf, engine: &EngineArgs, banner: Option<String>) -> anyhow::Result<()> {
+/// The explorer on `root`, whose discovery `found` the caller has just made (to know there is
+/// something to show); the first scan starts from it instead of walking the folder again.
+fn explore(root: PathBuf, engine: &EngineArgs, found: Discovery) -> anyhow::Result<()> {
     mother::tui::run(TuiOptions {
         scan: scan_options(root, engine),
-        banner,
+        banner: None,
         demo: None,
+        found: Some(found),
     })
 }
 
@@ -131,6 +130,7 @@ fn explore_demo(plan: DemoPlan, engine: &EngineArgs, banner: String) -> anyhow::
         scan: scan_options(root, engine),
         banner: Some(banner),
         demo,
+        found: None,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ mod declared;
 
 pub use declared::{Declared, declared_status};
 
-use crate::discover::{ModelEntry, ModelKind, Skipped, discover};
+use crate::discover::{Discovery, ModelEntry, ModelKind, Skipped, discover};
 use crate::lineage::{DirectionMode, LineageInput, LineageOptions, Recovery, recover};
 use crate::measure::cache::{CacheKey, FingerprintCache};
 use crate::measure::{Fingerprint, fingerprint_model};
@@ -118,7 +118,17 @@ pub fn scan(
     events: &Sender<ScanEvent>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<ScanReport>> {
-    let discovery = discover(&options.root)?;
+    scan_found(discover(&options.root)?, options, events, cancel)
+}
+
+/// [`scan`] of what a discovery of `options.root` just found, for a caller that had to look
+/// first (whether there is anything to show) and should not walk the cache twice.
+pub fn scan_found(
+    discovery: Discovery,
+    options: &ScanOptions,
+    events: &Sender<ScanEvent>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Option<ScanReport>> {
     let cache = open_cache(options);
     let _ = events.send(ScanEvent::Discovered {
         models: discovery.models.clone(),
@@ -348,12 +358,20 @@ pub struct ScanHandle {
 /// Starts [`scan`] on a background thread; the final report also arrives as
 /// [`ScanEvent::Finished`].
 pub fn spawn_scan(options: ScanOptions) -> ScanHandle {
+    spawn_scan_found(options, None)
+}
+
+/// [`spawn_scan`], starting from `found` when it is given (see [`scan_found`]).
+pub fn spawn_scan_found(options: ScanOptions, found: Option<Discovery>) -> ScanHandle {
     let (sender, events) = crossbeam_channel::unbounded();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let thread = std::thread::Builder::new()
         .name("mother-scan".into())
-        .spawn(move || scan(&options, &sender, &flag))
+        .spawn(move || match found {
+            Some(discovery) => scan_found(discovery, &options, &sender, &flag),
+            None => scan(&options, &sender, &flag),
+        })
         .expect("the operating system refused to start the scan thread");
     ScanHandle {
         events,

@@ -20,6 +20,7 @@ pub mod training_view;
 pub mod wrap;
 
 use crate::demo::{DemoPlan, DemoProgress, build_demo};
+use crate::discover::Discovery;
 use crate::engine::{self, ScanHandle, ScanOptions};
 use anyhow::Context as _;
 use app::{Action, App, AppConfig, AppEvent};
@@ -40,6 +41,9 @@ pub struct TuiOptions {
     pub banner: Option<String>,
     /// A demo family to train, on its own screen, before the scan of `scan.root` starts.
     pub demo: Option<DemoPlan>,
+    /// What a discovery of `scan.root` found just before, when the caller looked (a rescan
+    /// looks again: the cache may have changed).
+    pub found: Option<Discovery>,
 }
 
 /// Fails, before anything is written to the terminal, when stdin or stdout is not a terminal
@@ -96,7 +100,7 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
         started: Instant::now(),
         export_dir,
     });
-    let mut scan = Some(start_scan(&options.scan, &sender));
+    let mut scan = Some(start_scan(&options.scan, options.found, &sender));
 
     let outcome = (|| -> anyhow::Result<()> {
         loop {
@@ -133,7 +137,7 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
                 }
                 Action::Rescan => {
                     finish_scan(scan.take());
-                    scan = Some(start_scan(&options.scan, &sender));
+                    scan = Some(start_scan(&options.scan, None, &sender));
                 }
             }
         }
@@ -277,8 +281,12 @@ fn install_panic_hook() -> Arc<AtomicBool> {
     active
 }
 
-fn start_scan(options: &ScanOptions, sender: &Sender<AppEvent>) -> ScanHandle {
-    let handle = engine::spawn_scan(options.clone());
+fn start_scan(
+    options: &ScanOptions,
+    found: Option<Discovery>,
+    sender: &Sender<AppEvent>,
+) -> ScanHandle {
+    let handle = engine::spawn_scan_found(options.clone(), found);
     event::spawn_forwarder(handle.events.clone(), sender.clone());
     handle
 }
