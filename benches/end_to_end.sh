@@ -9,7 +9,7 @@
 #   MOTHER_PERF_ONLY="throughput memory" benches/end_to_end.sh
 #
 # Parts: throughput (target 1), memory (target 2), scale (target 4), rescan (target 5).
-# Target 3 (sketch error) is the test `cargo test --release --test sketch_accuracy -- --nocapture`.
+# Target 3 (sketch error) is the test `cargo test --release --test it sketch_accuracy -- --nocapture`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

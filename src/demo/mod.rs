@@ -11,7 +11,7 @@
 //! embedding and biases frozen, and stores the merged `W + (alpha / r) B A`. On the small family
 //! full fine-tunes lower the summed excess kurtosis of the 2-D tensors on 11 of 12 edges, and
 //! LoRA fine-tunes on none of 6 (a low-rank update is itself heavy-tailed), so the direction cue
-//! depends on how a model was made (`cargo test --release --test demo_kurtosis --
+//! depends on how a model was made (`cargo test --release --test it demo_kurtosis --
 //! --nocapture` prints these counts).
 //!
 //! ## Layout

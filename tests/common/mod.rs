@@ -1,8 +1,9 @@
 //! Shared test fixtures: demo families trained once per spec and reused by every test binary
 //! (they live under cargo's target tmp dir). A file lock serialises the builds across test
-//! binaries and processes, and a family is reused only when its `truth.json` names the same spec
-//! and trainer format (`build_demo` writes it last), so a trainer change never reuses stale
-//! weights.
+//! binaries, processes and the test threads of one binary (each call opens the lock file anew,
+//! and a `flock` lock belongs to the open file), and a family is reused only when its
+//! `truth.json` names the same spec and trainer format (`build_demo` writes it last), so a
+//! trainer change never reuses stale weights.
 
 #![allow(dead_code)]
 

@@ -1,8 +1,8 @@
 //! The explorer on a real trained demo family: the scan's own events drive the app, then
 //! synthetic keys walk the recovered forest. Snapshots of what a person sees.
 
-mod common;
-mod tui_fixture;
+use crate::common;
+use crate::tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use mother::discover::{DeclaredParent, DiscoverError, Discovery, Format, ModelKind, discover};
 
-mod common;
+use crate::common;
 use common::discovery::{ids, reason_for, safetensors_bytes};
 
 /// Writes `files` (name -> content) into `dir`, creating folders as needed.

@@ -2,8 +2,8 @@
 //! chart scales stay within what kurtosis can be, and the tensor view sorts and scrolls. On the
 //! hand-made fixture forest (every node kind, no training) and one real demo family scan.
 
-mod common;
-mod tui_fixture;
+use crate::common;
+use crate::tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;

@@ -4,7 +4,7 @@
 //! layout, compressed or encrypted records, big-endian data, non-contiguous tensors, archives
 //! cut short).
 
-mod common;
+use crate::common;
 
 use common::formats::{
     f32_bytes, fingerprint, fingerprint_file, values, weight_file, write_safetensors,

@@ -1,8 +1,8 @@
 //! Moments merged across chunks against a slow two-pass reference, and excess kurtosis against
 //! values known by hand and by distribution.
 
-mod reference;
-mod simd_twin;
+use crate::reference;
+use crate::simd_twin;
 
 use mother::measure::Moments;
 use mother::measure::moments::{ShiftedSums, sum_and_sum_sq, sum_and_sum_sq_portable};
@@ -262,7 +262,7 @@ fn the_byte_and_value_paths_give_the_same_bits_with_the_vector_paths_on_and_off(
         digest.push(serde_json::to_string(&a).unwrap());
     }
     simd_twin::assert_same_without_simd(
-        "the_byte_and_value_paths_give_the_same_bits_with_the_vector_paths_on_and_off",
+        "measure_moments::the_byte_and_value_paths_give_the_same_bits_with_the_vector_paths_on_and_off",
         &digest.join(" "),
     );
 }

@@ -4,7 +4,7 @@
 //! truncation, spliced opcodes) through the whole reader. Every input must give `Ok` or a specific error, never a panic, and whatever
 //! opens must stream all its tensors. Each test prints how many inputs it tried.
 
-mod common;
+use crate::common;
 
 use common::formats::{scratch_dir, values};
 use common::torch_writer::{PtTensor, state_dict_pickle, torch_save};

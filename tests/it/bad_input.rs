@@ -5,11 +5,10 @@
 //! Nothing may be written inside the scanned tree, and no `.bin`/`.pt` beside safetensors
 //! weights may be opened.
 
-#[path = "bad_input/corpus.rs"]
 mod corpus;
-mod header_differential;
-#[path = "bad_input/scan.rs"]
 mod scan;
+
+use crate::header_differential;
 
 use corpus::*;
 use scan::{Forest, forest, run_scan, tree_digest};

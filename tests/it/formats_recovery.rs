@@ -12,7 +12,7 @@
 //! stranger's hostile `pytorch_model.bin` in the same cache is refused with its reason, and the
 //! marker file its payload would create never appears.
 
-mod common;
+use crate::common;
 
 use common::formats::{hub_repo, values, write_safetensors};
 use common::gguf_writer::{GgufTensor, Q4_K, Q8_0, Value, gguf_bytes};

@@ -1,7 +1,7 @@
 //! The engine end to end on a trained demo family: the fingerprint cache, determinism of the
 //! outputs, and that scanning never writes inside the scanned tree.
 
-mod common;
+use crate::common;
 
 use mother::engine::{Phase, ScanEvent};
 use mother::export::{to_dot, to_json};

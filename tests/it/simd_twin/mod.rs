@@ -8,8 +8,9 @@ use std::process::Command;
 const CHILD: &str = "MOTHER_SIMD_TWIN_CHILD";
 const MARK: &str = "simd-twin digest: ";
 
-/// In the test process: runs `test` (its name in this test binary) again with the vector paths
-/// off and asserts that it computed the same `digest`. In that child: prints `digest`.
+/// In the test process: runs `test` (its full name in this test binary, module path included)
+/// again with the vector paths off and asserts that it computed the same `digest`. In that
+/// child: prints `digest`.
 pub fn assert_same_without_simd(test: &str, digest: &str) {
     assert!(!digest.contains('\n'), "a digest is one line");
     if std::env::var_os(CHILD).is_some() {

@@ -4,7 +4,7 @@
 //! never opened), a GGUF in a quant type mother does not decode (skipped with the reason), and a
 //! split GGUF set with a part missing.
 
-mod common;
+use crate::common;
 
 use common::formats::{f32_bytes, hub_repo, values, write_safetensors};
 use common::gguf_writer::{F32, GgufTensor, IQ2_XS, Q8_0, Value, gguf_bytes};

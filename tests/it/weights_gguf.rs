@@ -3,7 +3,7 @@
 //! rope permutation undone, F32/F16 copies that fingerprint exactly like safetensors, Q8_0 and
 //! Q4_K copies within their quantisation error, and every header limit as its own error.
 
-mod common;
+use crate::common;
 
 use common::formats::{
     assert_same_statistics, f32_bytes, fingerprint_file, values, write_safetensors,

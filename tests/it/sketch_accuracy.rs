@@ -9,9 +9,9 @@
 //! each recovered edge. Then it recovers the forest a second time from fingerprints whose
 //! "sketch" is the whole matrix (exact distances, exact ranks) and checks the edges agree.
 //!
-//! Run with `cargo test --release --test sketch_accuracy -- --nocapture` to see the figures.
+//! Run with `cargo test --release --test it sketch_accuracy -- --nocapture` to see the figures.
 
-mod common;
+use crate::common;
 
 use mother::demo::read_truth;
 use mother::engine::{ScanOptions, ScanReport, scan};

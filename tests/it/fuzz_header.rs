@@ -5,7 +5,7 @@
 //! The same inputs also go through the reference reader (the `safetensors` crate): mother
 //! refuses whatever it refuses, and reads what both read the same way.
 
-mod header_differential;
+use crate::header_differential;
 
 use header_differential::{Stricter, Verdict};
 use mother::weights::SafetensorsFile;

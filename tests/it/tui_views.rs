@@ -1,6 +1,6 @@
 //! Snapshots of every view and panel, driven by synthetic events on the fixture forest.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;

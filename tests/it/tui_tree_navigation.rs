@@ -2,8 +2,8 @@
 //! closed rows, filters, sorts, paging, tree jumps, a jump list, copying, and keys that do not
 //! surprise (Esc never quits, unknown keys say so, messages expire).
 
-mod common;
-mod tui_fixture;
+use crate::common;
+use crate::tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;

@@ -3,7 +3,7 @@
 //! parent to child. Models are stored in mixed dtypes, so every kurtosis is taken at BF16
 //! precision (each value rounded as a cast to BF16 would), where all of them can be compared.
 
-mod common;
+use crate::common;
 
 use mother::demo::read_truth;
 use mother::weights::FloatDtype;

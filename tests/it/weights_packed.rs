@@ -3,7 +3,7 @@
 //! quantisation named), sharded layers are put back together, and damaged or unknown packings
 //! refuse the model with the tensor and the reason, never a panic.
 
-mod common;
+use crate::common;
 
 use common::formats::{values, weight_file, write_safetensors};
 use common::packed_writer::{self, Entry};

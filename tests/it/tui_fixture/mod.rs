@@ -2,7 +2,7 @@
 //! explorer can be driven before the engine exists. Nothing here was measured; swap
 //! `report()` for a real demo family scan once the engine lands.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+#![allow(dead_code)] // each test module uses a different part of the harness
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use mother::discover::{DeclaredParent, ModelConfig, ModelEntry, ModelKind, Skipped};

@@ -1,7 +1,7 @@
 //! Driving the explorer with synthetic events: search, jumping to parents, focus, mouse,
 //! the export prompt's refusal to overwrite, rescans and quitting.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use mother::engine::ScanEvent;

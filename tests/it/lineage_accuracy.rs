@@ -3,7 +3,7 @@
 //! the forest, which is scored against the truth (`mother::evaluate`, the same scoring as
 //! `cargo run --release --example evaluate`, which prints README's tables).
 
-mod common;
+use crate::common;
 
 use mother::demo::FamilySpec;
 use mother::discover::ModelKind;

@@ -1,7 +1,7 @@
 //! fingerprint_model on real safetensors files: totals, per-tensor statistics against a slow
 //! reference, sharded models, progress, cancellation and damaged values.
 
-mod reference;
+use crate::reference;
 
 use mother::discover::WeightFile;
 use mother::measure::sketch::sketch_matrix;

@@ -1,6 +1,6 @@
 //! The key table: complete, unambiguous, and the same table the help screen shows.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mother::tui::keys::{self, Command, Context, KEYS};

@@ -2,7 +2,7 @@
 //! found, refined to the packing of a quantised checkpoint (`gptq`, ...) once its fingerprint
 //! is in. At 80 columns every column still fits.
 
-mod tui_fixture;
+use crate::tui_fixture;
 
 use mother::engine::{Phase, ScanEvent};
 use mother::tui::app::AppEvent;

@@ -4,7 +4,7 @@
 //! or a specific error, never a panic, and whatever opens must stream and decode every tensor.
 //! Each test prints how many inputs it tried.
 
-mod common;
+use crate::common;
 
 use common::formats::{scratch_dir, values};
 use common::gguf_writer::{F16, F32, GgufTensor, Q4_K, Q8_0, Value, gguf_bytes, llama_metadata};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use mother::discover::discover;
 
-mod common;
+use crate::common;
 use common::discovery::{ids, safetensors_bytes};
 
 const C1: &str = "1111111111111111111111111111111111111111";

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use mother::discover::{DeclaredParent, Discovery, Format, ModelKind, discover};
 
-mod common;
+use crate::common;
 use common::discovery::{ids, reason_for, safetensors_bytes};
 
 const C1: &str = "1111111111111111111111111111111111111111";
