@@ -1,4 +1,4 @@
-//! Shared test fixtures: demo families trained once per spec and reused by every test binary
+//! Shared test fixtures: demo families trained once per spec and reused by every test
 //! (they live under cargo's target tmp dir). A file lock serialises the builds across test
 //! binaries, processes and the test threads of one binary (each call opens the lock file anew,
 //! and a `flock` lock belongs to the open file), and a family is reused only when its

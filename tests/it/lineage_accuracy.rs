@@ -27,7 +27,7 @@ struct Family {
 }
 
 impl Family {
-    /// Trains `spec` once (shared with the other test binaries under `name`) and scans it.
+    /// Trains `spec` once (shared with the other tests under `name`) and scans it.
     fn build(name: &str, spec: &FamilySpec) -> Family {
         Family::load(&common::family(name, spec))
     }

@@ -129,7 +129,7 @@ fn median(values: &mut [f64]) -> f64 {
 #[test]
 fn sketch_distances_are_close_to_exact_and_do_not_change_the_forest() {
     let started = std::time::Instant::now();
-    // The small family shared with the other test binaries (trained once per run).
+    // The small family shared with the other tests (trained once per target folder).
     let dir = common::small_family();
     let truth = read_truth(&dir).expect("the family's truth.json").truth;
     let options = ScanOptions {
