@@ -57,6 +57,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Some(path) => {
                 // Both checks come before the terminal is touched, so that their messages are
                 // plain lines in the shell and not flashes on an alternate screen.
+                // Something to show is a model, or something skipped whose reason the user
+                // should read; a root that cannot be read is an error with its reason.
                 let found = mother::discover::discover(&path)?;
                 if found.models.is_empty() && found.skipped.is_empty() {
                     eprintln!("mother: {}", no_models_message(&path));
@@ -81,14 +83,12 @@ fn explore_default(engine: &EngineArgs) -> anyhow::Result<ExitCode> {
         "use `mother scan` to print the forest of your Hugging Face cache (add --json for JSON)",
     )?;
     let cache = mother::discover::default_hub_cache();
-    if let Some(cache) = cache.as_deref() {
-        match mother::discover::discover(cache) {
-            Ok(found) if !found.models.is_empty() => {
-                explore(cache.to_path_buf(), engine, found)?;
-                return Ok(ExitCode::SUCCESS);
-            }
-            _ => {}
-        }
+    if let Some(cache) = cache.as_deref()
+        && let Ok(found) = mother::discover::discover(cache)
+        && !found.models.is_empty()
+    {
+        explore(cache.to_path_buf(), engine, found)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let searched = cache.map_or_else(
         || "your Hugging Face cache (no location is set)".to_string(),
