@@ -22,6 +22,8 @@ pub struct Truth {
     pub parent: BTreeMap<String, Option<String>>,
     /// How every non-root model came from its parent.
     pub regime: BTreeMap<String, String>,
+    /// Merged models and their sources (`"merges"`; not in `parent`: a merge has two).
+    pub merges: BTreeMap<String, Vec<String>>,
 }
 
 impl Truth {
@@ -67,7 +69,27 @@ impl Truth {
                 .entry(child.clone())
                 .or_insert_with(|| default.to_owned());
         }
-        Some(Truth { parent, regime })
+        let merges = json
+            .get("merges")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .map(|(merged, sources)| {
+                        let sources = sources.as_array().map_or(Vec::new(), |list| {
+                            list.iter()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect()
+                        });
+                        (merged.clone(), sources)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Truth {
+            parent,
+            regime,
+            merges,
+        })
     }
 
     /// The regime of `id` (`full` when unknown).

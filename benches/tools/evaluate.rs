@@ -16,7 +16,8 @@ use mother::discover::ModelKind;
 use mother::engine::{ScanOptions, scan};
 use mother::evaluate::{BINS, Judged, Score, Truth, reliability};
 use mother::lineage::{
-    Direction, DirectionMode, EdgeKind, LineageInput, LineageOptions, Method, Regime, recover_with,
+    Direction, DirectionMode, EdgeKind, LineageInput, LineageOptions, Method, Regime,
+    nearest_lines, recover_with,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -70,6 +71,7 @@ fn main() -> anyhow::Result<()> {
     let mut methods = vec!["default".to_owned(), "baseline".into(), "paper".into()];
     let mut verbose = false;
     let mut cues = false;
+    let mut merges = false;
     let mut readings: Vec<(String, Regime, f64, Option<f64>)> = Vec::new();
     let mut families = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -86,12 +88,13 @@ fn main() -> anyhow::Result<()> {
             }
             "--verbose" => verbose = true,
             "--cues" => cues = true,
+            "--merges" => merges = true,
             _ => families.push(PathBuf::from(arg)),
         }
     }
     anyhow::ensure!(
         !families.is_empty(),
-        "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] FAMILY..."
+        "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] [--cues] [--merges] FAMILY..."
     );
     let methods: Vec<(String, Method)> = methods
         .into_iter()
@@ -116,6 +119,9 @@ fn main() -> anyhow::Result<()> {
             || dir.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
+        if merges {
+            print_merges(&name, &truth, &ids, &inputs);
+        }
         for (m, (method_name, method)) in methods.iter().enumerate() {
             let recovery = recover_with(&inputs, &LineageOptions::default(), method);
             let score = Score::of(&truth, &ids, &recovery);
@@ -217,6 +223,43 @@ fn main() -> anyhow::Result<()> {
 
 /// Ranges of the direction readings on the true edges, per regime: what the evidence in
 /// `direction.rs` is calibrated against.
+/// The merges the default method finds, judged against the truth's, and how near a line between
+/// two others the models that are no merges come (the share left off it, against the threshold
+/// `MAX_OFF_LINE`).
+fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInput<'_>]) {
+    let recovery = recover_with(inputs, &LineageOptions::default(), &Method::default());
+    let mut right = 0;
+    let mut wrong = Vec::new();
+    for merge in &recovery.merges {
+        let mut found: Vec<&str> = merge.sources.iter().map(|&s| ids[s].as_str()).collect();
+        found.sort_unstable();
+        let mut true_sources: Vec<&str> = truth
+            .merges
+            .get(&ids[merge.model])
+            .map_or(Vec::new(), |list| list.iter().map(String::as_str).collect());
+        true_sources.sort_unstable();
+        if found == true_sources {
+            right += 1;
+        } else {
+            wrong.push(ids[merge.model].clone());
+        }
+    }
+    let nearest = nearest_lines(inputs, &Method::default())
+        .into_iter()
+        .flatten()
+        .filter(|fit| !truth.merges.contains_key(&ids[fit.model]))
+        .min_by(|x, y| x.off_line.total_cmp(&y.off_line));
+    println!(
+        "{name} | merges found {} | right (sources as the truth has them) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
+        recovery.merges.len(),
+        truth.merges.len(),
+        nearest.map_or("-".to_owned(), |fit| format!(
+            "{:.4} ({})",
+            fit.off_line, ids[fit.model]
+        )),
+    );
+}
+
 fn print_cues(readings: &[(String, Regime, f64, Option<f64>)]) {
     let range = |values: &[f64]| {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);

@@ -4,7 +4,7 @@
 //! Line styles say how far to trust an edge at a glance, in black and white too: a high
 //! confidence edge is solid black, a medium one solid grey, a low one (a guess) dashed red.
 //! Exact links have their own: an adapter is dotted, a duplicate a thick grey line without an
-//! arrow. The legend, a small cluster beside the forest, shows each style and the labels.
+//! arrow, a merge a dashed blue line from each of its two sources. The legend, a small cluster beside the forest, shows each style and the labels.
 
 use crate::engine::{Declared, ScanReport, declared_status};
 use crate::lineage::{EdgeKind, Level, Regime, printed_confidence};
@@ -111,13 +111,25 @@ pub fn to_dot(report: &ScanReport) -> String {
             quote(&report.models[duplicate.copy].entry.id),
         );
     }
-    write_legend(&mut out);
+    for merge in &recovery.merges {
+        for (&source, weight) in merge.sources.iter().zip(merge.weights) {
+            let _ = writeln!(
+                out,
+                "  {} -> {} [label={}{MERGE_STYLE}];",
+                quote(&report.models[source].entry.id),
+                quote(&report.models[merge.model].entry.id),
+                quote(&format!("merge {weight:.2}")),
+            );
+        }
+    }
+    write_legend(&mut out, !recovery.merges.is_empty());
     out.push_str("}\n");
     out
 }
 
 const ADAPTER_STYLE: &str = ", style=dotted";
 const DUPLICATE_STYLE: &str = ", style=bold, penwidth=3, color=gray60, arrowhead=none";
+const MERGE_STYLE: &str = ", style=dashed, color=blue, fontcolor=blue";
 
 /// The line style of an inferred edge: the less sure, the less it looks like a fact.
 fn level_style(level: Level) -> &'static str {
@@ -131,7 +143,8 @@ fn level_style(level: Level) -> &'static str {
 /// A cluster with one sample edge per line style and a note on the labels. Its node names
 /// start with `legend:`, which sets them apart from model ids in practice (ids are quoted and
 /// would have to be spelled exactly so to meet them).
-fn write_legend(out: &mut String) {
+/// The merge sample shows only when the graph has a merge.
+fn write_legend(out: &mut String, merges: bool) {
     out.push_str("  subgraph cluster_legend {\n");
     out.push_str(
         "    label=\"Legend\"; fontname=\"Helvetica\"; fontsize=10; style=rounded; color=gray70;\n",
@@ -145,7 +158,8 @@ fn write_legend(out: &mut String) {
         ("adapter", "adapter (declared)", ADAPTER_STYLE),
         ("duplicate", "duplicate (identical)", DUPLICATE_STYLE),
     ];
-    for (name, label, style) in samples {
+    let merge = ("merge", "merge (one per source, its weight)", MERGE_STYLE);
+    for (name, label, style) in samples.into_iter().chain(merges.then_some(merge)) {
         let _ = writeln!(
             out,
             "    \"legend:{name}:parent\" -> \"legend:{name}:child\" [label={}{style}];",

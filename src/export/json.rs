@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 /// The JSON document of `mother scan --json`:
 /// `{"models": [...], "edges": [...], "roots": [...], "unrelated": [...], "duplicates": [...],
-/// "skipped": [...]}`. Models and edges refer to each other by model id.
+/// "merges": [...], "skipped": [...]}`. Models and edges refer to each other by model id. A
+/// merge has two parents, so it is not an edge: `merges` lists each with its two sources and
+/// their weights, the larger first.
 pub fn to_json(report: &ScanReport) -> Value {
     let recovery = &report.recovery;
     let id = |index: usize| report.models[index].entry.id.clone();
@@ -106,6 +108,18 @@ pub fn to_json(report: &ScanReport) -> Value {
         .iter()
         .map(|d| json!({"original": id(d.original), "copy": id(d.copy)}))
         .collect();
+    let merges: Vec<Value> = recovery
+        .merges
+        .iter()
+        .map(|m| {
+            json!({
+                "model": id(m.model),
+                "sources": m.sources.iter().map(|&s| id(s)).collect::<Vec<_>>(),
+                "weights": m.weights,
+                "off_line": m.off_line,
+            })
+        })
+        .collect();
     let skipped: Vec<Value> = report
         .skipped
         .iter()
@@ -118,6 +132,7 @@ pub fn to_json(report: &ScanReport) -> Value {
         "roots": recovery.roots.iter().map(|&r| id(r)).collect::<Vec<_>>(),
         "unrelated": recovery.unrelated.iter().map(|&r| id(r)).collect::<Vec<_>>(),
         "duplicates": duplicates,
+        "merges": merges,
         "skipped": skipped,
     })
 }

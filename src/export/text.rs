@@ -57,6 +57,21 @@ pub fn to_text(report: &ScanReport) -> String {
             );
         }
     }
+    if !recovery.merges.is_empty() {
+        out.push_str("\nMerges (weights mixed from two models, kept out of the tree):\n");
+        for m in &recovery.merges {
+            let _ = writeln!(
+                out,
+                "  {} = {:.2} x {} + {:.2} x {}  ({:.1}% off the line between them)",
+                report.models[m.model].entry.id,
+                m.weights[0],
+                report.models[m.sources[0]].entry.id,
+                m.weights[1],
+                report.models[m.sources[1]].entry.id,
+                m.off_line * 100.0
+            );
+        }
+    }
     if !report.skipped.is_empty() {
         out.push_str("\nSkipped:\n");
         for s in &report.skipped {

@@ -45,6 +45,7 @@ mod confidence;
 mod copies;
 mod direction;
 pub mod edmonds;
+mod merges;
 mod method;
 mod names;
 mod pairs;
@@ -53,6 +54,7 @@ pub mod spectrum;
 mod structure;
 
 pub use confidence::{Level, printed_confidence};
+pub use merges::{MAX_OFF_LINE, Merge};
 pub use method::{Direction, Method};
 pub use names::{Matching, Naming};
 
@@ -279,6 +281,10 @@ pub struct Recovery {
     /// Models linked to nothing.
     pub unrelated: Vec<usize>,
     pub duplicates: Vec<Duplicate>,
+    /// Models found to be merges of two others, in model order. They are kept out of the tree
+    /// (`merges.rs`), so that none becomes the hub of the family it was made from; the price is
+    /// that a fine-tune of a merge hangs from the merge's nearest source instead.
+    pub merges: Vec<Merge>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
 }
@@ -305,6 +311,12 @@ pub fn recover_with(
         .collect();
     let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
     let candidate_pairs = pairs::candidates(&catalog, method);
+    // Merges stay out of the tree: every pair of theirs goes, so none can become a hub.
+    let merged = merges::find(&catalog, &candidate_pairs, &in_forest);
+    let candidate_pairs: Vec<pairs::Pair> = candidate_pairs
+        .into_iter()
+        .filter(|p| merged[p.a].is_none() && merged[p.b].is_none())
+        .collect();
     let quantized: Vec<bool> = fingerprints.iter().map(|fp| is_quantized(fp)).collect();
     let summary: Vec<f64> = fingerprints.iter().map(|fp| summary_kurtosis(fp)).collect();
     let finest: Vec<u32> = fingerprints.iter().map(|fp| finest_bits(fp)).collect();
@@ -353,15 +365,31 @@ pub fn recover_with(
         .map(|i| duplicates.iter().any(|d| d.copy == i))
         .collect();
     let unrelated = (0..n)
-        .filter(|&i| !is_duplicate[i] && !has_child[i] && !has_parent[i])
+        .filter(|&i| !is_duplicate[i] && merged[i].is_none() && !has_child[i] && !has_parent[i])
         .collect();
     Recovery {
         edges,
         roots,
         unrelated,
         duplicates,
+        merges: merged.into_iter().flatten().collect(),
         summary_kurtosis: summary,
     }
+}
+
+/// For every model, the line between two other models it lies nearest (its best fit as a merge,
+/// `merges.rs`), whatever its share off that line: what `evaluate` reads to show how far the
+/// models that are not merges stay from [`MAX_OFF_LINE`].
+pub fn nearest_lines(models: &[LineageInput<'_>], method: &Method) -> Vec<Option<Merge>> {
+    let n = models.len();
+    let copies = copies::find(models);
+    let fingerprints: Vec<&Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
+    let in_forest: Vec<bool> = (0..n)
+        .map(|i| !models[i].is_adapter && copies.source[i].is_none())
+        .collect();
+    let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
+    let candidate_pairs = pairs::candidates(&catalog, method);
+    merges::best_fits(&catalog, &candidate_pairs, &in_forest)
 }
 
 /// A model is quantised when most of its matrices were stored block-quantised (GGUF) or sit on

@@ -13,7 +13,7 @@ use super::numbers;
 use super::tensor_table::{self, TensorTable};
 use super::theme::{Level, Theme};
 use crate::discover::ModelKind;
-use crate::lineage::{Edge, EdgeKind};
+use crate::lineage::{Edge, EdgeKind, MAX_OFF_LINE, Merge};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
@@ -43,6 +43,9 @@ fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>
             EdgeKind::Quantized => quantised_copy(forest, edge, theme),
             EdgeKind::Cast => cast_copy(forest, edge, theme),
         };
+    }
+    if let Some(merge) = forest.merge(model) {
+        return merged(forest, merge, theme);
     }
     if let Some(original) = forest.original_of(model) {
         return duplicate(forest, model, original, theme);
@@ -231,6 +234,52 @@ fn duplicate(forest: &Forest, model: usize, original: usize, theme: Theme) -> Ve
         ),
         format_line(forest, model, theme),
         declared_line(forest, model, theme),
+    ]
+}
+
+/// A merge of two models: its sources, their weights and how exactly it sits between them.
+fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
+    let [first, second] = merge.sources;
+    let [w_first, w_second] = merge.weights;
+    vec![
+        Line::styled(forest.id(merge.model).to_string(), theme.title()),
+        Line::styled(
+            format!(
+                "merge of {} and {}: its weights lie between theirs",
+                forest.id(first),
+                forest.id(second)
+            ),
+            theme.level(Level::High),
+        ),
+        field(
+            "weights",
+            format!(
+                "{} of {}, {} of {}",
+                numbers::plain(w_first, 2),
+                forest.id(first),
+                numbers::plain(w_second, 2),
+                forest.id(second)
+            ),
+            Style::new(),
+            theme,
+        ),
+        field(
+            "fit",
+            format!(
+                "{}% of its squared distance to the nearer source lies off the line between \
+                 them (a merge leaves next to nothing; above {}% it would be taken for a fine-tune)",
+                numbers::plain(merge.off_line * 100.0, 1),
+                numbers::plain(MAX_OFF_LINE * 100.0, 0)
+            ),
+            Style::new(),
+            theme,
+        ),
+        Line::styled(
+            "kept out of the tree so that it cannot become its sources' parent; it hangs under the source with the larger weight",
+            theme.muted(),
+        ),
+        format_line(forest, merge.model, theme),
+        declared_line(forest, merge.model, theme),
     ]
 }
 

@@ -5,7 +5,7 @@
 
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Level, Regime};
+use crate::lineage::{Edge, EdgeKind, Level, Merge, Regime};
 use crate::units as format;
 use std::collections::{HashMap, HashSet};
 
@@ -129,6 +129,9 @@ pub struct Forest {
     edge_into: Vec<Option<usize>>,
     /// The original of each duplicate copy.
     original_of: Vec<Option<usize>>,
+    /// For a merge, its index in the recovery's merges (it also has an `original_of`: the
+    /// source it hangs under).
+    merge_of: Vec<Option<usize>>,
     tree_count: usize,
     unrelated_count: usize,
 }
@@ -155,6 +158,17 @@ impl Forest {
             {
                 original_of[duplicate.copy] = Some(duplicate.original);
                 copies[duplicate.original].push(duplicate.copy);
+            }
+        }
+        // A merge hangs, like a copy, under its main source; the panel names both.
+        let mut merge_of = vec![None; count];
+        for (index, merge) in report.recovery.merges.iter().enumerate() {
+            let source = merge.sources[0];
+            let in_range = merge.model < count && source < count && merge.model != source;
+            if in_range && edge_into[merge.model].is_none() && original_of[merge.model].is_none() {
+                original_of[merge.model] = Some(source);
+                merge_of[merge.model] = Some(index);
+                copies[source].push(merge.model);
             }
         }
         let id = |model: usize| report.models[model].entry.id.as_str();
@@ -189,6 +203,7 @@ impl Forest {
             descendants: HashMap::new(),
             edge_into,
             original_of,
+            merge_of,
             tree_count: 0,
             unrelated_count: 0,
         };
@@ -471,8 +486,15 @@ impl Forest {
             .map(|index| &self.report.recovery.edges[index])
     }
 
+    /// The model a duplicate copies, or the main source a merge hangs under.
     pub fn original_of(&self, model: usize) -> Option<usize> {
         self.original_of.get(model).copied().flatten()
+    }
+
+    /// The merge this model is, if the recovery found it to be one.
+    pub fn merge(&self, model: usize) -> Option<&Merge> {
+        let index = self.merge_of.get(model).copied().flatten()?;
+        self.report.recovery.merges.get(index)
     }
 
     /// The model's parent in the tree: the recovered parent, or the original of a copy.
@@ -545,6 +567,7 @@ impl Forest {
                     });
                 }
             }
+            (None, Some(_)) if self.merge(model).is_some() => badges.push("merge".to_string()),
             (None, Some(_)) => badges.push("dup".to_string()),
             (None, None) => root = self.children.contains_key(&NodeId::Model(model)),
         }

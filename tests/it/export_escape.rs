@@ -70,6 +70,7 @@ fn report() -> ScanReport {
             roots: vec![0],
             unrelated: Vec::new(),
             duplicates: Vec::new(),
+            merges: Vec::new(),
             summary_kurtosis: vec![3.0, 2.9, 2.8],
         },
     }

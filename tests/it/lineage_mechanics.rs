@@ -664,3 +664,64 @@ fn low_rank_trees_keep_their_shape_and_direction() {
             .all(|e| e.regime == Regime::LowRank && e.rank == Some(2))
     );
 }
+
+/// `t` of `a` plus `1 - t` of `b`, matrix by matrix (mergekit's linear merge).
+fn linear_merge(a: &Model, b: &Model, t: f32) -> Model {
+    let mut merged = a.clone();
+    for ((_, _, _, v), (_, _, _, w)) in merged.matrices.iter_mut().zip(&b.matrices) {
+        for (x, y) in v.iter_mut().zip(w) {
+            *x = t * *x + (1.0 - t) * y;
+        }
+    }
+    merged
+}
+
+#[test]
+fn a_merge_of_two_siblings_is_reported_as_such_and_does_not_rewire_the_tree() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let (mut models, truth) = two_families(&mut rng, decayed);
+    // Children 1 and 4 of the first family's root mixed 60/40; children 7 and 4 mixed 70/30
+    // and stored in BF16. Both sit between their sources, as close to the root as to either.
+    let merged = models.len();
+    models.push(linear_merge(&models[1], &models[4], 0.6));
+    models.push(stored(
+        &linear_merge(&models[7], &models[4], 0.7),
+        FloatDtype::BF16,
+    ));
+    let recovery = Zoo::new(&models).recover();
+
+    let found: Vec<(usize, [usize; 2])> = recovery
+        .merges
+        .iter()
+        .map(|m| (m.model, m.sources))
+        .collect();
+    assert_eq!(found, vec![(merged, [1, 4]), (merged + 1, [7, 4])]);
+    let weights = recovery.merges[0].weights;
+    assert!(
+        (weights[0] - 0.6).abs() < 0.02 && (weights[1] - 0.4).abs() < 0.02,
+        "{weights:?}"
+    );
+    assert!(
+        recovery.merges.iter().all(|m| m.off_line < 0.01),
+        "{:?}",
+        recovery.merges
+    );
+    // Neither merge is in the tree, and the tree is the one without them.
+    assert_eq!(pairs(&recovery), truth);
+    assert!(!recovery.unrelated.contains(&merged));
+    assert!(!recovery.unrelated.contains(&(merged + 1)));
+}
+
+#[test]
+fn fine_tunes_chains_and_siblings_are_no_merges() {
+    let mut rng = ChaCha8Rng::seed_from_u64(32);
+    let (mut models, _) = two_families(&mut rng, decayed);
+    // A chain of three generations, and a LoRA-style pair of siblings.
+    let deep = models.len();
+    models.push(decayed(&models[2], &mut rng));
+    models.push(decayed(&models[deep], &mut rng));
+    models.push(low_rank(&models[0], 4, 0.05, &mut rng));
+    models.push(low_rank(&models[0], 4, 0.05, &mut rng));
+    let recovery = Zoo::new(&models).recover();
+    assert!(recovery.merges.is_empty(), "{:?}", recovery.merges);
+}

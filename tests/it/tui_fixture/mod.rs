@@ -245,6 +245,7 @@ pub fn report() -> ScanReport {
                 original: 1,
                 copy: 5,
             }],
+            merges: Vec::new(),
             summary_kurtosis,
         },
     }
