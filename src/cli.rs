@@ -156,7 +156,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Leave out the extras (duplicate, quantised and cast copies, adapter, other architecture,
-    /// README parents).
+    /// README parents, a linear merge).
     #[arg(long)]
     pub no_extras: bool,
 }

@@ -53,7 +53,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<PathBuf> {
     if terminal {
         eprintln!(
             "\r\x1b[2Ktrained {} models in {:.1} s",
-            demo.truth.len(),
+            demo.truth.len() + demo.merges.len(),
             started.elapsed().as_secs_f64()
         );
     }

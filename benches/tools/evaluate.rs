@@ -49,6 +49,10 @@ fn method(name: &str) -> anyhow::Result<Method> {
             breadth_power: 0.0,
             ..default
         },
+        "no-merges" => Method {
+            merges: false,
+            ..default
+        },
         other => match other.strip_prefix("breadth") {
             Some(power) => {
                 let (power, discount) = match power.strip_suffix("-no-discount") {

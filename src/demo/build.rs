@@ -2,7 +2,7 @@
 //! (models, copies, the adapter), write them as a hub cache, and write `truth.json` last.
 
 use super::error::DemoError;
-use super::family::{self, Arch, HowMade, Plan};
+use super::family::{self, Arch, HowMade, MERGE_WEIGHT, Plan};
 use super::files::{self, NamedTensors, StoredDtype};
 use super::hub;
 use super::mlp::Mlp;
@@ -36,8 +36,10 @@ pub struct Demo {
     pub dir: PathBuf,
     /// The hub cache inside it, `dir/hub`.
     pub hub: PathBuf,
-    /// Every repo id and its parent (`None` for roots).
+    /// Every repo id and its parent (`None` for roots), merges aside.
     pub truth: BTreeMap<String, Option<String>>,
+    /// Every merge and its two sources (a merge has two parents, so it is not in `truth`).
+    pub merges: BTreeMap<String, Vec<String>>,
     /// Repos holding full weights (`model.safetensors`), copies included.
     pub models: usize,
     /// Repos holding a PEFT adapter.
@@ -102,6 +104,7 @@ pub fn build_demo(
         dir: dir.to_owned(),
         hub,
         truth: truth.truth,
+        merges: truth.merges,
         models: repos.iter().filter(|r| !r.is_adapter).count(),
         adapters: repos.iter().filter(|r| r.is_adapter).count(),
     })
@@ -281,6 +284,35 @@ fn repo_contents(spec: &FamilySpec, plan: &Plan, trained: &[Trained]) -> Vec<Rep
             texts: vec![(
                 "config.json",
                 files::config_json(node.arch, &spec.shape, StoredDtype::Bf16),
+            )],
+        });
+    }
+    if let Some(([first, second], id)) = &plan.merge {
+        let (a, b) = (
+            files::model_tensors(&trained[*first].model),
+            files::model_tensors(&trained[*second].model),
+        );
+        // What mergekit's linear merge does with the two files: a weighted sum, tensor by
+        // tensor, of the values they store.
+        let merged = a
+            .into_iter()
+            .zip(b)
+            .map(|((name, shape, x), (_, _, y))| {
+                let values = x
+                    .iter()
+                    .zip(&y)
+                    .map(|(&p, &q)| MERGE_WEIGHT * p + (1.0 - MERGE_WEIGHT) * q)
+                    .collect();
+                (name, shape, values)
+            })
+            .collect();
+        repos.push(RepoContent {
+            id: id.clone(),
+            is_adapter: false,
+            weights: ("model.safetensors", merged, StoredDtype::F32),
+            texts: vec![(
+                "config.json",
+                files::config_json(plan.nodes[*first].arch, &spec.shape, StoredDtype::F32),
             )],
         });
     }

@@ -81,7 +81,12 @@ pub struct Plan {
     pub adapter: Option<(usize, String)>,
     /// Indices of the models whose README declares their parent.
     pub declared: Vec<usize>,
+    /// The two models mixed into a merge ([`MERGE_WEIGHT`] of the first), and its repo id.
+    pub merge: Option<([usize; 2], String)>,
 }
+
+/// The share of the first source in the `merge` extra.
+pub const MERGE_WEIGHT: f32 = 0.6;
 
 /// Mixes the family seed with a model's index (SplitMix64), so every model has its own stream.
 pub fn model_seed(family_seed: u64, index: u64) -> u64 {
@@ -211,6 +216,14 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
         (true, Some(&source)) => Some((source, format!("{ORG}/{}-adapter", short_name(source)))),
         (true, None) => return Err(needs("adapter", "a LoRA tree with children")),
     };
+    let merge = match (spec.extras.merge, first_full_children.as_slice()) {
+        (false, _) => None,
+        (true, [.., first, second]) => Some((
+            [*first, *second],
+            format!("{ORG}/{}-merge", short_name(*first)),
+        )),
+        (true, _) => return Err(needs("merge", "a full tree with two children or more")),
+    };
     let declared = if spec.extras.declared {
         if first_full_children.is_empty() {
             return Err(needs("declared", "a full tree with children"));
@@ -226,6 +239,7 @@ pub fn plan(spec: &FamilySpec) -> Result<Plan, DemoError> {
         cast,
         adapter,
         declared,
+        merge,
     })
 }
 

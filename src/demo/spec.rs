@@ -25,6 +25,9 @@ pub struct Extras {
     pub other_arch: bool,
     /// `README.md` front matter naming the parent, for the children of the first full tree.
     pub declared: bool,
+    /// A linear merge of the last two children of the first full tree (mergekit's `linear`,
+    /// 60/40, of what the two store), in F32.
+    pub merge: bool,
 }
 
 impl Extras {
@@ -36,6 +39,7 @@ impl Extras {
             adapter: true,
             other_arch: true,
             declared: true,
+            merge: true,
         }
     }
 
@@ -47,6 +51,7 @@ impl Extras {
             adapter: false,
             other_arch: false,
             declared: false,
+            merge: false,
         }
     }
 }

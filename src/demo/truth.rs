@@ -16,7 +16,8 @@
 //!                                                           "merged_as": "mother-demo/lora0-c0" } },
 //!     "other_arch":     [ "mother-demo/narrow0-root", ... ],
 //!     "declared":       { "mother-demo/full0-c0": "mother-demo/full0-root", ... }
-//!   }
+//!   },
+//!   "merges": { "mother-demo/full0-c2-merge": [ "mother-demo/full0-c2", "mother-demo/full0-c3" ] }
 //! }
 //! ```
 //! `truth` maps every repo to its parent (`null` for roots). Regimes: `pretrain` (roots),
@@ -41,6 +42,10 @@ pub struct Truth {
     pub truth: BTreeMap<String, Option<String>>,
     pub regime: BTreeMap<String, String>,
     pub extras: TruthExtras,
+    /// Every merge and its sources, the larger weight first; a merge has two parents, so it is
+    /// not in `truth` (the convention of `../shared/tools/real-family`).
+    #[serde(default)]
+    pub merges: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -124,12 +129,23 @@ pub(super) fn truth_of(spec: &FamilySpec, plan: &Plan) -> Truth {
             },
         );
     }
+    let mut merges = BTreeMap::new();
+    if let Some(([first, second], id)) = &plan.merge {
+        merges.insert(
+            id.clone(),
+            vec![
+                plan.nodes[*first].id.clone(),
+                plan.nodes[*second].id.clone(),
+            ],
+        );
+    }
     Truth {
         format: FORMAT,
         spec: serde_json::to_value(spec).unwrap_or_default(),
         truth,
         regime,
         extras,
+        merges,
     }
 }
 

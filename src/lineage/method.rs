@@ -50,6 +50,9 @@ pub struct Method {
     /// edges right over the 28 families it was chosen on (of 1,312: 1,298 at 0.25, 1,305 at
     /// 0.35, 1,300 at 0.4, 1,303 at 0.5; README, protocol round 5).
     pub breadth_power: f64,
+    /// Find merges (a model on the line between two others, `merges.rs`) and keep them out of
+    /// the tree. Off in the plain designs, which take every model as a tree node.
+    pub merges: bool,
 }
 
 impl Method {
@@ -60,6 +63,7 @@ impl Method {
             low_rank_discount: 0.0,
             bagged_structure: false,
             breadth_power: 0.0,
+            merges: false,
             ..Self::default()
         }
     }
@@ -71,6 +75,7 @@ impl Method {
             low_rank_discount: 0.0,
             bagged_structure: false,
             breadth_power: 0.0,
+            merges: false,
             ..Self::default()
         }
     }
@@ -88,6 +93,7 @@ impl Default for Method {
             neighbours: 10,
             bagged_structure: true,
             breadth_power: 0.35,
+            merges: true,
         }
     }
 }

@@ -312,7 +312,11 @@ pub fn recover_with(
     let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
     let candidate_pairs = pairs::candidates(&catalog, method);
     // Merges stay out of the tree: every pair of theirs goes, so none can become a hub.
-    let merged = merges::find(&catalog, &candidate_pairs, &in_forest);
+    let merged = if method.merges {
+        merges::find(&catalog, &candidate_pairs, &in_forest)
+    } else {
+        vec![None; n]
+    };
     let candidate_pairs: Vec<pairs::Pair> = candidate_pairs
         .into_iter()
         .filter(|p| merged[p.a].is_none() && merged[p.b].is_none())

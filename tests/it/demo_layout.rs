@@ -125,6 +125,20 @@ fn f32_values(file: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     (view.shape().to_vec(), values)
 }
 
+/// A tensor's values in whatever float dtype the file stores them.
+fn stored_values(file: &SafeTensors, name: &str) -> Vec<f32> {
+    let view = file.tensor(name).expect(name);
+    let dtype = match view.dtype() {
+        safetensors::Dtype::F32 => FloatDtype::F32,
+        safetensors::Dtype::F16 => FloatDtype::F16,
+        safetensors::Dtype::BF16 => FloatDtype::BF16,
+        other => panic!("{name}: {other:?} is no float dtype of the demo"),
+    };
+    let mut values = Vec::new();
+    dtype.decode_into(view.data(), &mut values);
+    values
+}
+
 #[test]
 fn tiny_family_follows_the_hub_layout_and_truth() {
     let temp = tempfile::tempdir().expect("temp dir");
@@ -133,17 +147,23 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     assert_eq!(truth.truth, demo.truth);
 
     // 7 full-tree models, 7 LoRA-tree models, 3 of the other architecture, duplicate,
-    // quantised and cast copies, and the adapter.
-    assert_eq!(demo.models, 7 + 7 + 3 + 3);
+    // quantised and cast copies, the merge, and the adapter. A merge has two parents: it is
+    // listed apart from `truth`.
+    assert_eq!(demo.models, 7 + 7 + 3 + 3 + 1);
     assert_eq!(demo.adapters, 1);
-    assert_eq!(demo.truth.len(), demo.models + demo.adapters);
+    assert_eq!(demo.merges, truth.merges);
+    assert_eq!(demo.merges.len(), 1);
+    assert_eq!(
+        demo.truth.len() + demo.merges.len(),
+        demo.models + demo.adapters
+    );
 
     let repos: Vec<PathBuf> = entries(&demo.hub)
         .into_iter()
         .filter(|p| p.is_dir())
         .collect();
-    assert_eq!(repos.len(), demo.truth.len());
-    for id in demo.truth.keys() {
+    assert_eq!(repos.len(), demo.truth.len() + demo.merges.len());
+    for id in demo.truth.keys().chain(demo.merges.keys()) {
         let repo = repo_dir(&demo.hub, id);
         assert!(repos.contains(&repo), "no repo folder for {id}");
         check_repo(&repo);
@@ -276,6 +296,26 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         let view = cast_file.tensor(name).expect(name);
         assert_eq!(view.dtype(), safetensors::Dtype::BF16, "{name}");
         assert_eq!(view.data(), rounded.as_slice(), "{name}");
+    }
+
+    // Merge: 0.6 of the first source plus the rest of the second, of the values they store.
+    let (merge, sources) = demo.merges.iter().next().expect("merge");
+    assert_eq!(sources.len(), 2);
+    let read = |id: &str| snapshot_file(&demo.hub, id, "model.safetensors");
+    let (merge_bytes, first_bytes, second_bytes) =
+        (read(merge), read(&sources[0]), read(&sources[1]));
+    let merge_file = SafeTensors::deserialize(&merge_bytes).expect("safetensors");
+    let first = SafeTensors::deserialize(&first_bytes).expect("safetensors");
+    let second = SafeTensors::deserialize(&second_bytes).expect("safetensors");
+    for name in merge_file.names() {
+        let (_, merged) = f32_values(&merge_file, name);
+        let (a, b) = (stored_values(&first, name), stored_values(&second, name));
+        let expected: Vec<f32> = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| 0.6 * x + (1.0 - 0.6) * y)
+            .collect();
+        assert_eq!(merged, expected, "{name}");
     }
 
     // Adapter: PEFT config and factors that, merged into the base, give the LoRA child.

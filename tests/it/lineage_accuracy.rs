@@ -169,8 +169,9 @@ fn small_family_is_recovered() {
 
 /// The acceptance figure, on the showcase family `mother demo` trains: full and LoRA trees with
 /// every extra (an exact duplicate, an int8 copy, a PEFT adapter, a tree of another
-/// architecture, README-declared parents), stored in mixed dtypes, and a BF16 cast copy. At least 95% of each regime's edges right, every
-/// extra placed, and no wrong edge at confidence 0.9 or more.
+/// architecture, README-declared parents, a linear merge of two siblings), stored in mixed
+/// dtypes, and a BF16 cast copy. At least 95% of each regime's edges right, every extra placed,
+/// and no wrong edge at confidence 0.9 or more.
 #[test]
 fn default_family_is_recovered() {
     let family = Family::build("default", &FamilySpec::default_family());
@@ -186,4 +187,18 @@ fn default_family_is_recovered() {
     for extra in ["duplicate", "quantized", "cast", "adapter"] {
         assert_eq!(score.directed_of(&[extra]), (1, 1), "{extra}");
     }
+    // The linear merge of two siblings is found with its sources, the larger weight first, and
+    // kept out of the tree (`check` saw the trees right without it).
+    let recovery = family.recover(&Method::default());
+    let found: Vec<(String, Vec<String>)> = recovery
+        .merges
+        .iter()
+        .map(|m| {
+            let sources = m.sources.iter().map(|&s| family.ids[s].clone()).collect();
+            (family.ids[m.model].clone(), sources)
+        })
+        .collect();
+    let expected: Vec<(String, Vec<String>)> = family.truth.merges.clone().into_iter().collect();
+    assert_eq!(expected.len(), 1);
+    assert_eq!(found, expected);
 }
