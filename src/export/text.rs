@@ -1,24 +1,28 @@
 //! The readable forest that `mother scan` prints without `--json`: one tree per root drawn with
-//! box-drawing branches, each child with the confidence of the edge into it.
+//! box-drawing branches, each child with the confidence of the edge into it, and each merge
+//! under its main source (with its own fine-tunes below it).
 
 use crate::engine::{Declared, ScanReport, declared_status};
-use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level, printed_confidence};
+use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level, Merge, printed_confidence};
 use crate::units::si;
 use std::fmt::Write;
 
 /// The recovered forest as indented text.
 pub fn to_text(report: &ScanReport) -> String {
     let recovery = &report.recovery;
-    let mut children: Vec<Vec<&Edge>> = vec![Vec::new(); report.models.len()];
+    let mut children: Vec<Vec<Branch>> = (0..report.models.len()).map(|_| Vec::new()).collect();
     for edge in &recovery.edges {
-        children[edge.parent].push(edge);
+        children[edge.parent].push(Branch::Edge(edge));
+    }
+    for merge in &recovery.merges {
+        children[merge.sources[0]].push(Branch::Merge(merge));
     }
     for list in &mut children {
         list.sort_by(|a, b| {
-            report.models[a.child]
+            report.models[a.child()]
                 .entry
                 .id
-                .cmp(&report.models[b.child].entry.id)
+                .cmp(&report.models[b.child()].entry.id)
         });
     }
     let mut out = String::new();
@@ -58,7 +62,9 @@ pub fn to_text(report: &ScanReport) -> String {
         }
     }
     if !recovery.merges.is_empty() {
-        out.push_str("\nMerges (weights mixed from two models, kept out of the tree):\n");
+        out.push_str(
+            "\nMerges (weights mixed from two models; each hangs under its main source):\n",
+        );
         for m in &recovery.merges {
             let _ = writeln!(
                 out,
@@ -144,6 +150,7 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
                 DirectionBasis::Tree => "direction from its tree",
                 DirectionBasis::Prior => "direction guessed",
                 DirectionBasis::Copy => "direction from the copy",
+                DirectionBasis::Merge => "direction from the merge",
             };
             let _ = write!(
                 note,
@@ -179,25 +186,47 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
     note
 }
 
+/// What hangs under a model in the text tree: a child by its edge, or a merge it is the main
+/// source of.
+enum Branch<'a> {
+    Edge(&'a Edge),
+    Merge(&'a Merge),
+}
+
+impl Branch<'_> {
+    fn child(&self) -> usize {
+        match self {
+            Branch::Edge(edge) => edge.child,
+            Branch::Merge(merge) => merge.model,
+        }
+    }
+}
+
 fn write_children(
     report: &ScanReport,
-    children: &[Vec<&Edge>],
+    children: &[Vec<Branch>],
     parent: usize,
     prefix: &str,
     out: &mut String,
 ) {
     let list = &children[parent];
-    for (position, edge) in list.iter().enumerate() {
+    for (position, branch) in list.iter().enumerate() {
         let last = position + 1 == list.len();
+        let note = match branch {
+            Branch::Edge(edge) => edge_note(report, edge),
+            Branch::Merge(merge) => format!(
+                "merge: {:.2} of this parent and {:.2} of {}",
+                merge.weights[0], merge.weights[1], report.models[merge.sources[1]].entry.id
+            ),
+        };
         let _ = writeln!(
             out,
-            "{prefix}{} {}  ({})",
+            "{prefix}{} {}  ({note})",
             if last { "└──" } else { "├──" },
-            node_line(report, edge.child),
-            edge_note(report, edge)
+            node_line(report, branch.child()),
         );
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-        write_children(report, children, edge.child, &deeper, out);
+        write_children(report, children, branch.child(), &deeper, out);
     }
 }
 

@@ -16,9 +16,18 @@
 //! -0.9 for the share to fall under 0.05).
 //!
 //! TIES and DARE merges (sparsified task vectors) are not on the line and are not found; they
-//! stay in the tree as ordinary models (README, "Where it still fails").
+//! stay in the tree as ordinary models (README, "Merged models").
+//!
+//! A model fine-tuned from a merge is nearer the merge than anything else. Once the tree is
+//! built without the merges, such a model is moved under its merge ([`adopt`]), unless it is a
+//! source of the merge or an ancestor of one (a parent of two merged siblings is often nearer
+//! the merge than either sibling).
 
+use super::bootstrap::resample_weights;
 use super::pairs::{Catalog, Pair};
+use super::report::{edge_growth, median_rank, ratio};
+use super::structure::PairView;
+use super::{DirectionBasis, DirectionMode, Edge, EdgeKind, Method, Regime, RunnerUp, confidence};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -225,6 +234,149 @@ pub fn find(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Option
         }
         let model = fit.model;
         out[model] = Some(fit);
+    }
+    out
+}
+
+/// What [`adopt`] reads besides the pairs.
+pub struct Adoption<'a> {
+    pub merged: &'a [Option<Merge>],
+    /// The tree built without the merges.
+    pub edges: &'a [Edge],
+    pub keys: usize,
+    pub summary: &'a [f64],
+    pub mode: DirectionMode,
+    pub method: &'a Method,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+/// The fine-tunes of merges: every model whose nearest model is a merge, that is no merge
+/// itself, no source of that merge and no ancestor of a source in the tree, gets an edge from
+/// the merge. Its link confidence is the share of bootstrap resamples (over tensors) that keep
+/// the merge nearest, lowered as usual when the runner-up is close; its direction is certain.
+/// `merge_pairs` are the candidate pairs that hold a merge, `pairs` the others.
+pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Vec<Edge> {
+    let merged = adoption.merged;
+    let n = merged.len();
+    if merge_pairs.is_empty() {
+        return Vec::new();
+    }
+    let mut parent = vec![None; n];
+    for e in adoption.edges {
+        parent[e.child] = Some(e.parent);
+    }
+    let ancestors_of = |v: usize| {
+        let mut out = Vec::new();
+        let mut at = v;
+        while let Some(p) = parent[at] {
+            if out.contains(&p) || out.len() > n {
+                break;
+            }
+            out.push(p);
+            at = p;
+        }
+        out
+    };
+    let mut of_model: Vec<Vec<&Pair>> = vec![Vec::new(); n];
+    for p in merge_pairs.iter().chain(pairs) {
+        of_model[p.a].push(p);
+        of_model[p.b].push(p);
+    }
+    let all = vec![1u32; adoption.keys];
+    let view =
+        |p: &Pair, weights: &[u32]| PairView::new(p, weights, adoption.mode, adoption.method);
+    let nearest = |list: &[&Pair], weights: &[u32]| -> Vec<(f64, usize)> {
+        let mut ranked: Vec<(f64, usize)> = list
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (view(p, weights), i))
+            .filter(|(v, _)| v.related && v.distance.is_finite())
+            .map(|(v, i)| (v.distance, i))
+            .collect();
+        ranked.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        ranked
+    };
+    let mut out = Vec::new();
+    for child in 0..n {
+        if merged[child].is_some() || of_model[child].is_empty() {
+            continue;
+        }
+        // Its own descendants are no candidates: a fine-tune's child is as near as its parent.
+        let list: Vec<&Pair> = of_model[child]
+            .iter()
+            .copied()
+            .filter(|p| {
+                let other = if p.a == child { p.b } else { p.a };
+                !ancestors_of(other).contains(&child)
+            })
+            .collect();
+        let list = &list;
+        let ranked = nearest(list, &all);
+        let Some(&(best_distance, best)) = ranked.first() else {
+            continue;
+        };
+        let pair = list[best];
+        let other = if pair.a == child { pair.b } else { pair.a };
+
+        let Some(merge) = &merged[other] else {
+            continue;
+        };
+        let is_older = merge
+            .sources
+            .iter()
+            .any(|&s| s == child || ancestors_of(s).contains(&child));
+        if is_older {
+            continue;
+        }
+        let kept = (0..adoption.resamples)
+            .filter(|&r| {
+                let weights = resample_weights(adoption.keys, adoption.seed, r as u64);
+                nearest(list, &weights).first().map(|&(_, i)| i) == Some(best)
+            })
+            .count();
+        let support = ratio(kept as f64, adoption.resamples as f64);
+        let runner_up = ranked.get(1).map(|&(distance, i)| {
+            let p = list[i];
+            let gap = (distance - best_distance) / best_distance.max(1e-12);
+            RunnerUp {
+                parent: if p.a == child { p.b } else { p.a },
+                relative_gap: gap,
+                distance_gap: gap,
+            }
+        });
+        let link = confidence::link(support, runner_up.as_ref().map(|r| r.relative_gap));
+        let v = view(pair, &all);
+        let way = usize::from(other != pair.a);
+        let parent_sum_sq = if way == 0 { v.sum_sq_a } else { v.sum_sq_b };
+        out.push(Edge {
+            parent: other,
+            child,
+            kind: EdgeKind::Finetune,
+            distance: ratio(v.diff_sq, parent_sum_sq).sqrt(),
+            confidence: link,
+            link_confidence: link,
+            direction_confidence: 1.0,
+            direction_basis: DirectionBasis::Merge,
+            growth: edge_growth(&v).map(|(g, _)| if way == 0 { g } else { -g }),
+            growth_sigma: edge_growth(&v).map(|(_, sigma)| sigma),
+            shrink: match (v.regime, v.rescaled_growth) {
+                (Regime::Full, Some(r)) => {
+                    Some((if way == 0 { r.shrink } else { -r.shrink }, r.shrink_sigma))
+                }
+                _ => None,
+            },
+            regime: v.regime,
+            rank: if v.regime == Regime::LowRank {
+                median_rank(pair)
+            } else {
+                None
+            },
+            kurtosis_drop: adoption.summary[other] - adoption.summary[child],
+            breadth: v.breadth,
+            runner_up,
+            matching: Default::default(),
+        });
     }
     out
 }

@@ -151,6 +151,9 @@ pub enum DirectionBasis {
     Tree,
     /// Nothing in the weights: the tree's centre, then storage precision, then kurtosis.
     Prior,
+    /// The parent is a merge of two other models, and the child is none of them: the merge
+    /// came first.
+    Merge,
 }
 
 impl Regime {
@@ -181,6 +184,7 @@ impl DirectionBasis {
     pub fn words(self) -> &'static str {
         match self {
             DirectionBasis::Copy => "a copy is always the child",
+            DirectionBasis::Merge => "a merge's fine-tune comes after the merge",
             DirectionBasis::Growth => "this edge's growth statistic",
             DirectionBasis::Tree => "the growth of the other edges in its tree",
             DirectionBasis::Prior => {
@@ -281,9 +285,9 @@ pub struct Recovery {
     /// Models linked to nothing.
     pub unrelated: Vec<usize>,
     pub duplicates: Vec<Duplicate>,
-    /// Models found to be merges of two others, in model order. They are kept out of the tree
-    /// (`merges.rs`), so that none becomes the hub of the family it was made from; the price is
-    /// that a fine-tune of a merge hangs from the merge's nearest source instead.
+    /// Models found to be merges of two others, in model order. No edge leads into a merge
+    /// (`merges.rs`): it has two parents, and in the tree it would become the hub of the family
+    /// it was made from. Edges may lead out of one, to its own fine-tunes.
     pub merges: Vec<Merge>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
@@ -317,10 +321,9 @@ pub fn recover_with(
     } else {
         vec![None; n]
     };
-    let candidate_pairs: Vec<pairs::Pair> = candidate_pairs
+    let (merge_pairs, candidate_pairs): (Vec<pairs::Pair>, Vec<pairs::Pair>) = candidate_pairs
         .into_iter()
-        .filter(|p| merged[p.a].is_none() && merged[p.b].is_none())
-        .collect();
+        .partition(|p| merged[p.a].is_some() || merged[p.b].is_some());
     let quantized: Vec<bool> = fingerprints.iter().map(|fp| is_quantized(fp)).collect();
     let summary: Vec<f64> = fingerprints.iter().map(|fp| summary_kurtosis(fp)).collect();
     let finest: Vec<u32> = fingerprints.iter().map(|fp| finest_bits(fp)).collect();
@@ -350,6 +353,23 @@ pub fn recover_with(
         summary: &summary,
     }
     .edges();
+    // A fine-tune of a merge moves under it, with its subtree.
+    let adopted = merges::adopt(
+        &merges::Adoption {
+            merged: &merged,
+            edges: &edges,
+            keys: catalog.keys,
+            summary: &summary,
+            mode: options.direction,
+            method,
+            resamples: options.bootstrap.max(MIN_RESAMPLES),
+            seed: options.seed,
+        },
+        &merge_pairs,
+        &candidate_pairs,
+    );
+    edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
+    edges.extend(adopted);
     for edge in &mut edges {
         edge.matching = catalog.matching(edge.parent, edge.child);
     }
@@ -363,7 +383,10 @@ pub fn recover_with(
         has_parent[e.child] = true;
         has_child[e.parent] = true;
     }
-    let roots = (0..n).filter(|&i| has_child[i] && !has_parent[i]).collect();
+    // A merge with fine-tunes of its own hangs under its sources, not at the top of a tree.
+    let roots = (0..n)
+        .filter(|&i| has_child[i] && !has_parent[i] && merged[i].is_none())
+        .collect();
     let duplicates = copies.duplicates();
     let is_duplicate: Vec<bool> = (0..n)
         .map(|i| duplicates.iter().any(|d| d.copy == i))

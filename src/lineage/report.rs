@@ -215,17 +215,17 @@ fn keep_min(slot: &mut Option<f64>, cost: f64) {
 }
 
 /// The growth statistic, a -> b, and its noise.
-fn edge_growth(view: &PairView) -> Option<(f64, f64)> {
+pub(super) fn edge_growth(view: &PairView) -> Option<(f64, f64)> {
     view.growth.map(|g| (g, view.growth_sigma))
 }
 
 /// `x / y`, or 0 when `y` is not positive.
-fn ratio(x: f64, y: f64) -> f64 {
+pub(super) fn ratio(x: f64, y: f64) -> f64 {
     if y > 0.0 { x / y } else { 0.0 }
 }
 
 /// Median rank over the matrices whose change is low-rank.
-fn median_rank(pair: &Pair) -> Option<u32> {
+pub(super) fn median_rank(pair: &Pair) -> Option<u32> {
     let mut ranks: Vec<u32> = pair
         .tensors
         .iter()

@@ -275,7 +275,7 @@ fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
             theme,
         ),
         Line::styled(
-            "kept out of the tree so that it cannot become its sources' parent; it hangs under the source with the larger weight",
+            "it has two parents, so no edge leads into it: it hangs under the source with the larger weight, and only its own fine-tunes hang under it",
             theme.muted(),
         ),
         format_line(forest, merge.model, theme),

@@ -725,3 +725,37 @@ fn fine_tunes_chains_and_siblings_are_no_merges() {
     let recovery = Zoo::new(&models).recover();
     assert!(recovery.merges.is_empty(), "{:?}", recovery.merges);
 }
+
+#[test]
+fn a_fine_tune_of_a_merge_hangs_under_the_merge() {
+    for seed in [41, 42, 43] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut models, mut truth) = two_families(&mut rng, decayed);
+        // A merge of two siblings, a fine-tune of the merge and a fine-tune of that.
+        let merged = models.len();
+        models.push(linear_merge(&models[1], &models[4], 0.5));
+        let tuned = models.len();
+        models.push(decayed(&models[merged], &mut rng));
+        models.push(decayed(&models[tuned], &mut rng));
+        truth.extend([(merged, tuned), (tuned, tuned + 1)]);
+        truth.sort_unstable();
+        let recovery = Zoo::new(&models).recover();
+        assert_eq!(
+            recovery.merges.len(),
+            1,
+            "seed {seed}: {:?}",
+            recovery.merges
+        );
+        assert_eq!(recovery.merges[0].model, merged);
+        assert_eq!(pairs(&recovery), truth, "seed {seed}");
+        let adopted = recovery
+            .edges
+            .iter()
+            .find(|e| e.child == tuned)
+            .expect("edge");
+        assert_eq!(adopted.direction_basis, DirectionBasis::Merge);
+        assert!(adopted.confidence >= 0.9, "seed {seed}: {adopted:?}");
+        // The merge hangs under its sources, not at the top of a tree of its own.
+        assert!(!recovery.roots.contains(&merged));
+    }
+}
