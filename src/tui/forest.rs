@@ -504,10 +504,13 @@ impl Forest {
             .or_else(|| self.original_of(model))
     }
 
-    /// The chain from the root down to `model`, inclusive (cycle-safe).
+    /// The chain from the root down to `model`, inclusive (cycle-safe); through a merge, by
+    /// its main source.
     pub fn lineage(&self, model: usize) -> Vec<usize> {
         walk_up(model, |current| {
-            self.edge_into(current).map(|edge| edge.parent)
+            self.edge_into(current)
+                .map(|edge| edge.parent)
+                .or_else(|| self.merge(current).map(|merge| merge.sources[0]))
         })
     }
 
