@@ -261,10 +261,15 @@ fn header_counts(forest: &Forest) -> [String; 3] {
         report.skipped.len(),
         report.recovery.duplicates.len(),
     );
-    let full = format!(
+    let merges = report.recovery.merges.len();
+    let mut full = format!(
         "{models} · {trees} · {unrelated} unrelated · {skipped} skipped · {}",
         counted(duplicates, "duplicate")
     );
+    // Merges are rare, so their count shows only when there are some.
+    if merges > 0 {
+        full.push_str(&format!(" · {}", counted(merges, "merge")));
+    }
     // Shorter: the zero counts say nothing, so they go.
     let mut parts = vec![models.clone(), trees.clone()];
     for (count, word) in [(unrelated, "unrelated"), (skipped, "skipped")] {
@@ -275,13 +280,21 @@ fn header_counts(forest: &Forest) -> [String; 3] {
     if duplicates > 0 {
         parts.push(counted(duplicates, "duplicate"));
     }
+    if merges > 0 {
+        parts.push(counted(merges, "merge"));
+    }
     let compact = parts.join(" · ");
     // Shortest: abbreviated words.
     let mut short = vec![
         format!("{} mod", report.models.len()),
         format!("{} tr", forest.tree_count()),
     ];
-    for (count, word) in [(unrelated, "unrel"), (skipped, "skip"), (duplicates, "dup")] {
+    for (count, word) in [
+        (unrelated, "unrel"),
+        (skipped, "skip"),
+        (duplicates, "dup"),
+        (merges, "merge"),
+    ] {
         if count > 0 {
             short.push(format!("{count} {word}"));
         }
