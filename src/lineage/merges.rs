@@ -105,18 +105,14 @@ fn direct(catalog: &Catalog, x: usize, y: usize) -> HashMap<u32, f64> {
         .collect()
 }
 
-/// Whether `model` lies on the line through `a` and `b`, and where.
+/// Whether `model` lies on the line through `a` and `b`, and where; `rounding` is the storage
+/// noise of each of the model's tensors, by key.
 fn fit(
-    catalog: &Catalog,
-    model: usize,
+    (model, rounding): (usize, &HashMap<u32, f64>),
     (a, ma): (usize, &HashMap<u32, f64>),
     (b, mb): (usize, &HashMap<u32, f64>),
     ab: &HashMap<u32, f64>,
 ) -> Option<Merge> {
-    let rounding: HashMap<u32, f64> = catalog.models[model]
-        .iter()
-        .map(|e| (e.key, e.rounding))
-        .collect();
     let (mut d_ma, mut d_mb, mut d_ab, mut noise) = (0.0, 0.0, 0.0, 0.0);
     // Key order, so that the sums do not depend on hashing.
     let mut keys: Vec<u32> = ma.keys().copied().collect();
@@ -173,6 +169,10 @@ fn all_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Vec<Me
         }
         list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         list.truncate(NEAREST);
+        let rounding: HashMap<u32, f64> = catalog.models[model]
+            .iter()
+            .map(|e| (e.key, e.rounding))
+            .collect();
         for (i, &(_, a)) in list.iter().enumerate() {
             for &(_, b) in &list[i + 1..] {
                 let (Some(ma), Some(mb)) = (distances.get(model, a), distances.get(model, b))
@@ -187,7 +187,7 @@ fn all_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Vec<Me
                         &owned
                     }
                 };
-                out[model].extend(fit(catalog, model, (a, ma), (b, mb), ab));
+                out[model].extend(fit((model, &rounding), (a, ma), (b, mb), ab));
             }
         }
     }

@@ -8,6 +8,9 @@
 //!   beside the forest, never as parents: storage precision is not lineage. Adapters hang under
 //!   their declared base (`adapters.rs`). A quantised model (most of its matrices on an int8
 //!   grid) may only be a leaf (Model Atlas: 99.4% of documented quantised edges).
+//! - **Merges** (`merges.rs`). A model on the line between two others (a linear merge, SLERP)
+//!   would become the hub of the family it was made from; it is reported beside the tree, and
+//!   only its own fine-tunes hang under it.
 //! - **Relatedness.** Two models are compared over the 2-D tensors they both hold under the same
 //!   name and shape, and are related only when the cosine similarity of those weights is above
 //!   0.5 ([`Method::related_cosine`]): models from different random initialisations are near
@@ -315,7 +318,8 @@ pub fn recover_with(
         .collect();
     let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
     let candidate_pairs = pairs::candidates(&catalog, method);
-    // Merges stay out of the tree: every pair of theirs goes, so none can become a hub.
+    // Merges stay out of the tree: their pairs are set apart, so none can become a hub; they
+    // serve only to hang a merge's own fine-tunes under it, once the tree stands.
     let merged = if method.merges {
         merges::find(&catalog, &candidate_pairs, &in_forest)
     } else {
