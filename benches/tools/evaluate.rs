@@ -235,14 +235,11 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
     let mut right = 0;
     let mut wrong = Vec::new();
     for merge in &recovery.merges {
-        let mut found: Vec<&str> = merge.sources.iter().map(|&s| ids[s].as_str()).collect();
-        found.sort_unstable();
-        let mut true_sources: Vec<&str> = truth
-            .merges
-            .get(&ids[merge.model])
-            .map_or(Vec::new(), |list| list.iter().map(String::as_str).collect());
-        true_sources.sort_unstable();
-        if found == true_sources {
+        // Right when both sources found are among the truth's (task arithmetic and TIES list
+        // their base too, which is no source of the mix).
+        let true_sources = truth.merges.get(&ids[merge.model]);
+        let is_source = |s: &usize| true_sources.is_some_and(|list| list.contains(&ids[*s]));
+        if merge.sources.iter().all(is_source) {
             right += 1;
         } else {
             wrong.push(ids[merge.model].clone());
@@ -254,7 +251,7 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
         .filter(|fit| !truth.merges.contains_key(&ids[fit.model]))
         .min_by(|x, y| x.off_line.total_cmp(&y.off_line));
     println!(
-        "{name} | merges found {} | right (sources as the truth has them) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
+        "{name} | merges found {} | right (both sources among the truth's) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
         recovery.merges.len(),
         truth.merges.len(),
         nearest.map_or("-".to_owned(), |fit| format!(

@@ -46,7 +46,10 @@ const MIN_WEIGHT: f64 = 0.05;
 /// off it.)
 const MIN_SIGNAL: f64 = 16.0;
 
-/// Sources tried per model: pairs among its nearest candidates.
+/// The first source is one of the model's this many nearest candidates (a merge is nearest the
+/// source it takes more from); the second may be any candidate. A SLERP that takes 0.6 of one
+/// fine-tune and 0.4 of a far one (`l3-merges`, round 7) sits nearer the base and its other
+/// descendants than the far source, which was 12th.
 const NEAREST: usize = 6;
 
 /// A model found to be a merge of two others.
@@ -151,8 +154,8 @@ fn fit(
     })
 }
 
-/// For every model, its fits as a merge of two of its nearest candidates, whatever their share
-/// off the line.
+/// For every model, its fits as a merge of two of its candidates (the first among its
+/// [`NEAREST`]), whatever their share off the line.
 fn all_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Vec<Merge>> {
     let n = catalog.models.len();
     let distances = Distances::new(pairs);
@@ -168,12 +171,11 @@ fn all_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Vec<Me
             continue;
         }
         list.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-        list.truncate(NEAREST);
         let rounding: HashMap<u32, f64> = catalog.models[model]
             .iter()
             .map(|e| (e.key, e.rounding))
             .collect();
-        for (i, &(_, a)) in list.iter().enumerate() {
+        for (i, &(_, a)) in list.iter().enumerate().take(NEAREST) {
             for &(_, b) in &list[i + 1..] {
                 let (Some(ma), Some(mb)) = (distances.get(model, a), distances.get(model, b))
                 else {
