@@ -5,7 +5,8 @@
 
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Level, Merge, Regime};
+use crate::lineage::{Edge, EdgeKind, Level, Merge, Naming, Regime};
+use crate::measure::TensorFingerprint;
 use crate::units as format;
 use std::collections::{HashMap, HashSet};
 
@@ -116,6 +117,27 @@ pub struct ModelLabel {
     pub badges: Vec<String>,
 }
 
+/// The excess kurtosis of the family's matrices of one shape.
+type ByShape = Vec<(Vec<usize>, Vec<f64>)>;
+
+/// What a tree's members hold: how many there are and, per matrix name and shape, the excess
+/// kurtosis of each member's matrix.
+#[derive(Debug, Default)]
+pub struct Family {
+    pub members: usize,
+    kurtosis: HashMap<String, ByShape>,
+}
+
+impl Family {
+    /// The kurtosis of the members' matrices of this name and shape.
+    pub fn kurtosis(&self, name: &str, shape: &[usize]) -> &[f64] {
+        self.kurtosis
+            .get(name)
+            .and_then(|shapes| shapes.iter().find(|(s, _)| s == shape))
+            .map_or(&[], |(_, values)| values.as_slice())
+    }
+}
+
 pub struct Forest {
     report: ScanReport,
     /// The top rows: the trees, then the Unrelated and Skipped groups.
@@ -132,6 +154,9 @@ pub struct Forest {
     /// For a merge, its index in the recovery's merges (it also has an `original_of`: the
     /// source it hangs under).
     merge_of: Vec<Option<usize>>,
+    /// Per tree (by its root), what the tensor table reads of the family: built once, because
+    /// every frame asks for it (up to three times, once per panel).
+    families: HashMap<usize, Family>,
     tree_count: usize,
     unrelated_count: usize,
 }
@@ -204,6 +229,7 @@ impl Forest {
             edge_into,
             original_of,
             merge_of,
+            families: HashMap::new(),
             tree_count: 0,
             unrelated_count: 0,
         };
@@ -258,10 +284,52 @@ impl Forest {
             forest.children.insert(NodeId::Skipped, files);
         }
         forest.labels = (0..count).map(|model| forest.model_label(model)).collect();
+        forest.families = forest.families();
         for top in forest.tops.clone() {
             forest.count_descendants(top);
         }
         forest
+    }
+
+    /// Every tree's family: its members (adapters aside: their matrices are other) and, per
+    /// matrix name (read without wrapper prefixes) and shape, the members' kurtosis.
+    fn families(&self) -> HashMap<usize, Family> {
+        let mut families: HashMap<usize, Family> = HashMap::new();
+        for (model, scanned) in self.report.models.iter().enumerate() {
+            if matches!(scanned.entry.kind, ModelKind::Adapter { .. }) {
+                continue;
+            }
+            let root = self.lineage(model).first().copied().unwrap_or(model);
+            let family = families.entry(root).or_default();
+            family.members += 1;
+            let naming = Naming::of(&scanned.fingerprint);
+            // One tensor per name, the last, as a name lookup in the model would find it.
+            let by_name: HashMap<&str, &TensorFingerprint> = scanned
+                .fingerprint
+                .tensors
+                .iter()
+                .map(|tensor| (naming.canonical(&tensor.name), tensor))
+                .collect();
+            for (name, tensor) in by_name {
+                let shapes = family.kurtosis.entry(name.to_string()).or_default();
+                let kurtosis = tensor.moments.excess_kurtosis();
+                match shapes.iter_mut().find(|(shape, _)| *shape == tensor.shape) {
+                    Some((_, values)) => values.push(kurtosis),
+                    None => shapes.push((tensor.shape.clone(), vec![kurtosis])),
+                }
+            }
+        }
+        families
+    }
+
+    /// The family of `model`'s tree, if it has one (adapters have none).
+    pub fn family(&self, model: usize) -> Option<&Family> {
+        let root = self.lineage(model).first().copied().unwrap_or(model);
+        let scanned = self.report.models.get(model)?;
+        if matches!(scanned.entry.kind, ModelKind::Adapter { .. }) {
+            return None;
+        }
+        self.families.get(&root)
     }
 
     fn place(

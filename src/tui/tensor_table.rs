@@ -181,16 +181,7 @@ impl TensorTable {
         let parent_tensors = parent.map(canonical_map);
 
         // The family: every model of the same tree, adapters aside (their matrices are other).
-        let root = forest.lineage(model).first().copied().unwrap_or(model);
-        let members: Vec<usize> = if is_adapter(model) {
-            Vec::new()
-        } else {
-            (0..report.models.len())
-                .filter(|&other| !is_adapter(other))
-                .filter(|&other| forest.lineage(other).first() == Some(&root))
-                .collect()
-        };
-        let member_tensors: Vec<_> = members.iter().map(|&other| canonical_map(other)).collect();
+        let family = forest.family(model);
 
         let fingerprint = &report.models[model].fingerprint;
         let naming = Naming::of(fingerprint);
@@ -203,12 +194,7 @@ impl TensorTable {
                     .as_ref()
                     .and_then(|tensors| tensors.get(canonical))
                     .filter(|twin| twin.shape == tensor.shape);
-                let family: Vec<f64> = member_tensors
-                    .iter()
-                    .filter_map(|tensors| tensors.get(canonical))
-                    .filter(|other| other.shape == tensor.shape)
-                    .map(|other| other.moments.excess_kurtosis())
-                    .collect();
+                let family = family.map_or(&[][..], |f| f.kurtosis(canonical, &tensor.shape));
                 TensorRow {
                     name: tensor.name.clone(),
                     short: short_name(canonical),
@@ -217,7 +203,7 @@ impl TensorTable {
                     parent_kurtosis: twin.map(|twin| twin.moments.excess_kurtosis()),
                     norm: tensor.sum_sq.max(0.0).sqrt(),
                     parent_norm: twin.map(|twin| twin.sum_sq.max(0.0).sqrt()),
-                    spread: standard_deviation(&family),
+                    spread: standard_deviation(family),
                     small: tensor.is_small(),
                 }
             })
@@ -238,7 +224,7 @@ impl TensorTable {
             parent,
             no_comparison,
             rows,
-            family: members.len(),
+            family: family.map_or(0, |f| f.members),
         }
     }
 
