@@ -4,7 +4,8 @@
 //! A merge of A and B sits between them, and, when they are siblings, about as close to their
 //! parent as to either of them. A spanning tree makes such a model the hub that A, B and their
 //! parent hang from, and rewires the family around it (METHOD.md). So merges are found before
-//! the tree is built, and kept out of it: a merge may only be a leaf under one of its sources.
+//! the tree is built and kept out of it: no edge leads into a merge (it has two parents), and
+//! only its own fine-tunes hang under it.
 //!
 //! The test is exact geometry on the sketches, which are linear: the sketch of t A + (1 - t) B
 //! is t sketch(A) + (1 - t) sketch(B). Over the tensors M, A and B share, M is projected on the
@@ -18,10 +19,11 @@
 //! TIES and DARE merges (sparsified task vectors) are not on the line and are not found; they
 //! stay in the tree as ordinary models (README, "Merged models").
 //!
-//! A model fine-tuned from a merge is nearer the merge than anything else. Once the tree is
-//! built without the merges, such a model is moved under its merge ([`adopt`]), unless it is a
-//! source of the merge or an ancestor of one (a parent of two merged siblings is often nearer
-//! the merge than either sibling).
+//! A model fine-tuned from a merge is usually nearer the merge than anything else. Once the
+//! tree is built without the merges, such a model is moved under its merge ([`adopt`]), unless
+//! it is a source of the merge or an ancestor of one (a parent of two merged siblings is often
+//! nearer the merge than either sibling). A fine-tune that moved on towards one of the merge's
+//! sources is nearer that source, and stays where distance puts it (README, "Merged models").
 
 use super::bootstrap::resample_weights;
 use super::pairs::{Catalog, Pair};
