@@ -214,3 +214,30 @@ fn shipped_sample_dot_is_current() {
         "regenerate with: mother scan DEMO --dot assets/demo-forest.dot"
     );
 }
+
+/// A merge has two parents, so `--json` lists it apart: under `merges`, with both sources and
+/// their weights, and no edge leads into it.
+#[test]
+fn the_json_lists_the_merge_apart_from_the_edges() {
+    let family = common::family("default", &mother::demo::FamilySpec::default_family());
+    let truth = mother::demo::read_truth(&family).expect("truth.json");
+    let (report, _) = common::run_scan(&common::options(&family, None));
+    let json = to_json(&report);
+    let merges = json["merges"].as_array().expect("a merges list");
+    assert_eq!(merges.len(), 1, "{merges:?}");
+    let (id, sources) = truth.merges.iter().next().expect("the demo's merge");
+    assert_eq!(merges[0]["model"], serde_json::json!(id));
+    assert_eq!(merges[0]["sources"], serde_json::json!(sources));
+    let weights: Vec<f64> = merges[0]["weights"]
+        .as_array()
+        .expect("weights")
+        .iter()
+        .map(|w| w.as_f64().expect("a number"))
+        .collect();
+    assert!(
+        (weights[0] - 0.6).abs() < 0.01 && (weights[1] - 0.4).abs() < 0.01,
+        "{weights:?}"
+    );
+    let edges = json["edges"].as_array().expect("edges");
+    assert!(edges.iter().all(|e| e["child"] != serde_json::json!(id)));
+}
