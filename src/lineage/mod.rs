@@ -304,6 +304,35 @@ pub fn recover(models: &[LineageInput<'_>], options: &LineageOptions) -> Recover
 /// The fewest bootstrap resamples behind a confidence.
 const MIN_RESAMPLES: usize = 100;
 
+/// What every recovery starts from: the exact copies, the models that take part in the tree
+/// (neither adapters nor copies), their tensors catalogued, and the candidate pairs.
+struct Compared<'a> {
+    copies: copies::Copies,
+    in_forest: Vec<bool>,
+    catalog: pairs::Catalog<'a>,
+    pairs: Vec<pairs::Pair>,
+}
+
+impl<'a> Compared<'a> {
+    fn new(models: &[LineageInput<'a>], method: &Method) -> Self {
+        let copies = copies::find(models);
+        let fingerprints: Vec<&'a Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
+        let in_forest: Vec<bool> = models
+            .iter()
+            .zip(&copies.source)
+            .map(|(model, source)| !model.is_adapter && source.is_none())
+            .collect();
+        let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
+        let pairs = pairs::candidates(&catalog, method);
+        Self {
+            copies,
+            in_forest,
+            catalog,
+            pairs,
+        }
+    }
+}
+
 /// Recovers the forest with explicit method choices (for evaluating the alternatives).
 pub fn recover_with(
     models: &[LineageInput<'_>],
@@ -311,13 +340,13 @@ pub fn recover_with(
     method: &Method,
 ) -> Recovery {
     let n = models.len();
-    let copies = copies::find(models);
+    let Compared {
+        copies,
+        in_forest,
+        catalog,
+        pairs: candidate_pairs,
+    } = Compared::new(models, method);
     let fingerprints: Vec<&Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
-    let in_forest: Vec<bool> = (0..n)
-        .map(|i| !models[i].is_adapter && copies.source[i].is_none())
-        .collect();
-    let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
-    let candidate_pairs = pairs::candidates(&catalog, method);
     // Merges stay out of the tree: their pairs are set apart, so none can become a hub; they
     // serve only to hang a merge's own fine-tunes under it, once the tree stands.
     let merged = if method.merges {
@@ -412,15 +441,8 @@ pub fn recover_with(
 /// `merges.rs`), whatever its share off that line: what `evaluate` reads to show how far the
 /// models that are not merges stay from [`MAX_OFF_LINE`].
 pub fn nearest_lines(models: &[LineageInput<'_>], method: &Method) -> Vec<Option<Merge>> {
-    let n = models.len();
-    let copies = copies::find(models);
-    let fingerprints: Vec<&Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
-    let in_forest: Vec<bool> = (0..n)
-        .map(|i| !models[i].is_adapter && copies.source[i].is_none())
-        .collect();
-    let catalog = pairs::Catalog::new(&fingerprints, &in_forest);
-    let candidate_pairs = pairs::candidates(&catalog, method);
-    merges::best_fits(&catalog, &candidate_pairs, &in_forest)
+    let compared = Compared::new(models, method);
+    merges::best_fits(&compared.catalog, &compared.pairs, &compared.in_forest)
 }
 
 /// A model is quantised when most of its matrices were stored block-quantised (GGUF) or sit on
