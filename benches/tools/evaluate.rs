@@ -235,7 +235,7 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
     let mut right = 0;
     let mut wrong = Vec::new();
     for merge in &recovery.merges {
-        // Right when both sources found are among the truth's (task arithmetic and TIES list
+        // Right when all sources found are among the truth's (task arithmetic and TIES list
         // their base too, which is no source of the mix).
         let true_sources = truth.merges.get(&ids[merge.model]);
         let is_source = |s: &usize| true_sources.is_some_and(|list| list.contains(&ids[*s]));
@@ -251,7 +251,7 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
         .filter(|fit| !truth.merges.contains_key(&ids[fit.model]))
         .min_by(|x, y| x.off_line.total_cmp(&y.off_line));
     println!(
-        "{name} | merges found {} | right (both sources among the truth's) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
+        "{name} | merges found {} | right (all sources among the truth's) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
         recovery.merges.len(),
         truth.merges.len(),
         nearest.map_or("-".to_owned(), |fit| format!(

@@ -112,7 +112,7 @@ pub fn to_dot(report: &ScanReport) -> String {
         );
     }
     for merge in &recovery.merges {
-        for (&source, weight) in merge.sources.iter().zip(merge.weights) {
+        for (&source, weight) in merge.sources.iter().zip(&merge.weights) {
             let _ = writeln!(
                 out,
                 "  {} -> {} [label={}{MERGE_STYLE}];",

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 /// The JSON document of `mother scan --json`:
 /// `{"models": [...], "edges": [...], "roots": [...], "unrelated": [...], "duplicates": [...],
 /// "merges": [...], "skipped": [...]}`. Models and edges refer to each other by model id. A
-/// merge has two parents, so it is not an edge: `merges` lists each with its two sources and
-/// their weights, the larger first.
+/// merge has several parents, so it is not an edge: `merges` lists each with its two or three
+/// sources and their weights, the largest first (a task-arithmetic merge's base comes last,
+/// with a negative weight).
 pub fn to_json(report: &ScanReport) -> Value {
     let recovery = &report.recovery;
     let id = |index: usize| report.models[index].entry.id.clone();

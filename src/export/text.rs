@@ -63,18 +63,20 @@ pub fn to_text(report: &ScanReport) -> String {
     }
     if !recovery.merges.is_empty() {
         out.push_str(
-            "\nMerges (weights mixed from two models; each hangs under its main source):\n",
+            "\nMerges (weights mixed from two or three models; each hangs under its main source):\n",
         );
         for m in &recovery.merges {
             let _ = writeln!(
                 out,
-                "  {} = {:.2} x {} + {:.2} x {}  ({:.1}% off the line between them)",
+                "  {} = {}  ({:.1}% off the {} them)",
                 report.models[m.model].entry.id,
-                m.weights[0],
-                report.models[m.sources[0]].entry.id,
-                m.weights[1],
-                report.models[m.sources[1]].entry.id,
-                m.off_line * 100.0
+                m.formula(|s| report.models[s].entry.id.clone()),
+                m.off_line * 100.0,
+                if m.sources.len() == 2 {
+                    "line between"
+                } else {
+                    "plane through"
+                }
             );
         }
     }
@@ -214,10 +216,28 @@ fn write_children(
         let last = position + 1 == list.len();
         let note = match branch {
             Branch::Edge(edge) => edge_note(report, edge),
-            Branch::Merge(merge) => format!(
-                "merge: {:.2} of this parent and {:.2} of {}",
-                merge.weights[0], merge.weights[1], report.models[merge.sources[1]].entry.id
-            ),
+            Branch::Merge(merge) if merge.base().is_some() => {
+                format!(
+                    "merge: {}",
+                    merge.summary(|s| report.models[s].entry.id.clone())
+                )
+            }
+            Branch::Merge(merge) => {
+                let parts: Vec<String> = merge
+                    .sources
+                    .iter()
+                    .zip(&merge.weights)
+                    .enumerate()
+                    .map(|(i, (&s, w))| match i {
+                        0 => format!("{w:.2} of this parent"),
+                        _ => format!("{w:.2} of {}", report.models[s].entry.id),
+                    })
+                    .collect();
+                match parts.split_last() {
+                    Some((last, rest)) => format!("merge: {} and {last}", rest.join(", ")),
+                    None => "merge".to_owned(),
+                }
+            }
         };
         let _ = writeln!(
             out,

@@ -9,7 +9,7 @@
 //!   their declared base (`adapters.rs`). A quantised model (most of its matrices on an int8
 //!   grid) may only be a leaf (Model Atlas: 99.4% of documented quantised edges).
 //! - **Merges** (`merges.rs`). A model on the line between two others (a linear merge, SLERP)
-//!   would become the hub of the family it was made from; it is reported beside the tree, and
+//!   or on the plane of three (a soup, task arithmetic) would become the hub of the family it was made from; it is reported beside the tree, and
 //!   only its own fine-tunes hang under it.
 //! - **Relatedness.** Two models are compared over the 2-D tensors they both hold under the same
 //!   name and shape, and are related only when the cosine similarity of those weights is above
@@ -154,7 +154,7 @@ pub enum DirectionBasis {
     Tree,
     /// Nothing in the weights: the tree's centre, then storage precision, then kurtosis.
     Prior,
-    /// The parent is a merge of two other models, and the child is none of them: the merge
+    /// The parent is a merge of other models, and the child is none of them: the merge
     /// came first.
     Merge,
 }
@@ -288,8 +288,8 @@ pub struct Recovery {
     /// Models linked to nothing.
     pub unrelated: Vec<usize>,
     pub duplicates: Vec<Duplicate>,
-    /// Models found to be merges of two others, in model order. No edge leads into a merge
-    /// (`merges.rs`): it has two parents, and in the tree it would become the hub of the family
+    /// Models found to be merges of two or three others, in model order. No edge leads into a
+    /// merge (`merges.rs`): it has several parents, and in the tree it would become the hub of the family
     /// it was made from. Edges may lead out of one, to its own fine-tunes.
     pub merges: Vec<Merge>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.

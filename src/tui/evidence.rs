@@ -237,37 +237,27 @@ fn duplicate(forest: &Forest, model: usize, original: usize, theme: Theme) -> Ve
     ]
 }
 
-/// A merge of two models: its sources, their weights and how exactly it sits between them.
+/// A merge: its sources, their weights and how exactly it sits among them.
 fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
-    let [first, second] = merge.sources;
-    let [w_first, w_second] = merge.weights;
+    let id = |s: usize| forest.id(s).to_string();
+    let (among, shape) = match merge.sources.len() {
+        2 => (": its weights lie between theirs", "the line between them"),
+        // The summary says it: the base plus a share of each fine-tune's change.
+        _ if merge.base().is_some() => ("", "their plane"),
+        _ => (": its weights lie inside their triangle", "their plane"),
+    };
     vec![
         Line::styled(forest.id(merge.model).to_string(), theme.title()),
         Line::styled(
-            format!(
-                "merge of {} and {}: its weights lie between theirs",
-                forest.id(first),
-                forest.id(second)
-            ),
+            format!("{}{among}", merge.summary(id)),
             theme.level(Level::High),
         ),
-        field(
-            "weights",
-            format!(
-                "{} of {}, {} of {}",
-                numbers::plain(w_first, 2),
-                forest.id(first),
-                numbers::plain(w_second, 2),
-                forest.id(second)
-            ),
-            Style::new(),
-            theme,
-        ),
+        field("weights", merge.formula(id), Style::new(), theme),
         field(
             "fit",
             format!(
-                "{}% of its squared distance to the nearer source lies off the line between \
-                 them (a merge leaves next to nothing; above {}% it would be taken for a fine-tune)",
+                "{}% of its squared distance to the nearest source lies off {shape} (a merge \
+                 leaves next to nothing; above {}% it would be taken for a fine-tune)",
                 numbers::plain(merge.off_line * 100.0, 1),
                 numbers::plain(MAX_OFF_LINE * 100.0, 0)
             ),
@@ -275,7 +265,11 @@ fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
             theme,
         ),
         Line::styled(
-            "it has two parents, so no edge leads into it: it hangs under the source with the larger weight, and only its own fine-tunes hang under it",
+            format!(
+                "it has {} parents, so no edge leads into it: it hangs under the source with \
+                 the largest weight, and only its own fine-tunes hang under it",
+                merge.sources.len()
+            ),
             theme.muted(),
         ),
         format_line(forest, merge.model, theme),

@@ -13,6 +13,8 @@ use mother::lineage::{
     DirectionMode, EdgeKind, LineageInput, LineageOptions, Method, Recovery, recover_with,
 };
 use mother::measure::Fingerprint;
+use mother::weights::{FloatDtype, Format};
+use safetensors::SafeTensors;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
@@ -201,4 +203,132 @@ fn default_family_is_recovered() {
     let expected: Vec<(String, Vec<String>)> = family.truth.merges.clone().into_iter().collect();
     assert_eq!(expected.len(), 1);
     assert_eq!(found, expected);
+}
+
+/// A tensor's values, whatever float dtype the demo stored it in.
+fn stored_values(view: &safetensors::tensor::TensorView<'_>) -> Vec<f32> {
+    let dtype = match view.dtype() {
+        safetensors::Dtype::F32 => FloatDtype::F32,
+        safetensors::Dtype::F16 => FloatDtype::F16,
+        safetensors::Dtype::BF16 => FloatDtype::BF16,
+        other => panic!("{other:?} is no float dtype of the demo"),
+    };
+    let mut values = Vec::new();
+    dtype.decode_into(view.data(), &mut values);
+    values
+}
+
+/// Writes into `dir` the merge mergekit's linear method makes of the demo models `parts` (each
+/// with its weight; task arithmetic gives the base a negative one), from their stored values,
+/// stored as `dtype`, and adds it to the family as `id`.
+fn add_merge(family: &mut Family, demo: &Path, dir: &Path, id: &str, parts: &[(&str, f32)]) {
+    let bytes: Vec<Vec<u8>> = parts
+        .iter()
+        .map(|(source, _)| {
+            let repo = demo
+                .join("hub")
+                .join(format!("models--{}", source.replace('/', "--")));
+            let commit = std::fs::read_to_string(repo.join("refs/main")).expect("refs/main");
+            std::fs::read(
+                repo.join("snapshots")
+                    .join(commit.trim())
+                    .join("model.safetensors"),
+            )
+            .expect("the source's weights")
+        })
+        .collect();
+    let files: Vec<SafeTensors<'_>> = bytes
+        .iter()
+        .map(|b| SafeTensors::deserialize(b).expect("safetensors"))
+        .collect();
+    let mut names = files[0].names();
+    names.sort();
+    let tensors: Vec<(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)> = names
+        .iter()
+        .map(|name| {
+            let views: Vec<_> = files.iter().map(|f| f.tensor(name).expect(name)).collect();
+            let values: Vec<Vec<f32>> = views.iter().map(stored_values).collect();
+            let merged: Vec<f32> = (0..values[0].len())
+                .map(|i| parts.iter().zip(&values).map(|((_, w), v)| w * v[i]).sum())
+                .collect();
+            let mut data = Vec::new();
+            FloatDtype::BF16.encode_into(&merged, &mut data);
+            let shape = views[0].shape().to_vec();
+            (*name, safetensors::Dtype::BF16, shape, data)
+        })
+        .collect();
+    let path = dir.join(format!("{}.safetensors", id.replace('/', "--")));
+    common::formats::write_safetensors(&path, &tensors);
+    family.ids.push(id.to_owned());
+    family.fingerprints.push(common::formats::fingerprint_file(
+        &path,
+        Format::Safetensors,
+    ));
+    family.adapter_base.push(None);
+    family.is_adapter.push(false);
+    let sources = parts.iter().map(|(s, _)| (*s).to_owned()).collect();
+    family.truth.merges.insert(id.to_owned(), sources);
+}
+
+/// Merges of three, made from the stored weights of the trained default family and stored in
+/// BF16: task arithmetic on `full1-root` (0.7 of each of two children's changes: 0.7 c1 +
+/// 0.7 c2 - 0.4 root) and a soup of three fine-tunes of `full1-c3`. Both are found with their
+/// sources and weights, and the tree around them stays as the family's own test wants it.
+#[test]
+fn merges_of_three_made_from_trained_models_are_found() {
+    let demo = common::family("default", &FamilySpec::default_family());
+    let mut family = Family::load(&demo);
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let third = 1.0 / 3.0;
+    let task = [
+        ("mother-demo/full1-c1", 0.7),
+        ("mother-demo/full1-c2", 0.7),
+        ("mother-demo/full1-root", -0.4),
+    ];
+    let soup = [
+        ("mother-demo/full1-c3-g0", third),
+        ("mother-demo/full1-c3-g1", third),
+        ("mother-demo/full1-c3-g2", third),
+    ];
+    add_merge(
+        &mut family,
+        &demo,
+        scratch.path(),
+        "mother-demo/full1-task",
+        &task,
+    );
+    add_merge(
+        &mut family,
+        &demo,
+        scratch.path(),
+        "mother-demo/full1-c3-soup",
+        &soup,
+    );
+    check(&family, 95);
+
+    let recovery = family.recover(&Method::default());
+    for (id, parts) in [
+        ("mother-demo/full1-task", &task),
+        ("mother-demo/full1-c3-soup", &soup),
+    ] {
+        let merge = recovery
+            .merges
+            .iter()
+            .find(|m| family.ids[m.model] == id)
+            .unwrap_or_else(|| panic!("{id} not found: {:?}", recovery.merges));
+        let mut found: Vec<(&str, f64)> = merge
+            .sources
+            .iter()
+            .zip(&merge.weights)
+            .map(|(&s, &w)| (family.ids[s].as_str(), w))
+            .collect();
+        found.sort_by(|x, y| x.0.cmp(y.0));
+        let mut expected: Vec<(&str, f32)> = parts.to_vec();
+        expected.sort_by(|x, y| x.0.cmp(y.0));
+        assert_eq!(found.len(), 3, "{id}: {found:?}");
+        for ((s, w), (t, e)) in found.iter().zip(&expected) {
+            assert_eq!(s, t, "{id}: {found:?}");
+            assert!((w - f64::from(*e)).abs() < 0.02, "{id}: {found:?}");
+        }
+    }
 }

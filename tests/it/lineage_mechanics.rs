@@ -690,13 +690,13 @@ fn a_merge_of_two_siblings_is_reported_as_such_and_does_not_rewire_the_tree() {
     ));
     let recovery = Zoo::new(&models).recover();
 
-    let found: Vec<(usize, [usize; 2])> = recovery
+    let found: Vec<(usize, Vec<usize>)> = recovery
         .merges
         .iter()
-        .map(|m| (m.model, m.sources))
+        .map(|m| (m.model, m.sources.clone()))
         .collect();
-    assert_eq!(found, vec![(merged, [1, 4]), (merged + 1, [7, 4])]);
-    let weights = recovery.merges[0].weights;
+    assert_eq!(found, vec![(merged, vec![1, 4]), (merged + 1, vec![7, 4])]);
+    let weights = &recovery.merges[0].weights;
     assert!(
         (weights[0] - 0.6).abs() < 0.02 && (weights[1] - 0.4).abs() < 0.02,
         "{weights:?}"
@@ -710,6 +710,66 @@ fn a_merge_of_two_siblings_is_reported_as_such_and_does_not_rewire_the_tree() {
     assert_eq!(pairs(&recovery), truth);
     assert!(!recovery.unrelated.contains(&merged));
     assert!(!recovery.unrelated.contains(&(merged + 1)));
+}
+
+/// The sum of `weight` times each model, matrix by matrix (mergekit's linear merge of several
+/// models; task arithmetic is one with a negative weight on the base).
+fn weighted_merge(parts: &[(&Model, f32)]) -> Model {
+    let mut merged = parts[0].0.clone();
+    for (i, (_, _, _, values)) in merged.matrices.iter_mut().enumerate() {
+        for (j, x) in values.iter_mut().enumerate() {
+            *x = parts.iter().map(|(m, w)| w * m.matrices[i].3[j]).sum();
+        }
+    }
+    merged
+}
+
+#[test]
+fn merges_of_three_are_found_with_their_weights_and_leave_the_tree_alone() {
+    let mut rng = ChaCha8Rng::seed_from_u64(33);
+    let (mut models, truth) = two_families(&mut rng, decayed);
+    // A soup of the first root's three children, and task arithmetic on the second root: the
+    // root plus 0.7 of each of two children's changes, 0.7 c1 + 0.7 c2 - 0.4 root, in BF16.
+    let third = 1.0_f32 / 3.0;
+    let (soup, task) = (models.len(), models.len() + 1);
+    models.push(weighted_merge(&[
+        (&models[1], third),
+        (&models[4], third),
+        (&models[7], third),
+    ]));
+    models.push(stored(
+        &weighted_merge(&[(&models[11], 0.7), (&models[14], 0.7), (&models[10], -0.4)]),
+        FloatDtype::BF16,
+    ));
+    let recovery = Zoo::new(&models).recover();
+
+    assert_eq!(recovery.merges.len(), 2, "{:?}", recovery.merges);
+    let (found_soup, found_task) = (&recovery.merges[0], &recovery.merges[1]);
+    assert_eq!(found_soup.model, soup);
+    let mut sources = found_soup.sources.clone();
+    sources.sort_unstable();
+    assert_eq!(sources, [1, 4, 7]);
+    assert!(
+        found_soup
+            .weights
+            .iter()
+            .all(|w| (w - f64::from(third)).abs() < 0.02),
+        "{found_soup:?}"
+    );
+    assert_eq!(found_task.model, task);
+    assert_eq!(found_task.base(), Some(10));
+    assert_eq!(found_task.sources[2], 10, "{found_task:?}");
+    let expected = [0.7, 0.7, -0.4];
+    assert!(
+        found_task
+            .weights
+            .iter()
+            .zip(expected)
+            .all(|(w, e)| (w - e).abs() < 0.02),
+        "{found_task:?}"
+    );
+    assert!(recovery.merges.iter().all(|m| m.off_line < 0.01));
+    assert_eq!(pairs(&recovery), truth);
 }
 
 #[test]
