@@ -1,6 +1,7 @@
 //! The command-line surface.
 
 use crate::demo::{Extras, FamilySpec, StoredDtype};
+use crate::engine::Shard;
 use crate::lineage::DirectionMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -44,7 +45,25 @@ pub enum Command {
     Scan(ScanArgs),
     /// Train the demo model family, write it as a hub cache and open the explorer on it.
     Demo(DemoArgs),
+    /// Fingerprint a cache (or one shard of it) into a bundle file that `mother scan --bundle`
+    /// reads on any machine: split the reading of a large cache between machines.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
 }
+
+const EXPORT_HELP: &str = "\
+Reading every weight is the slow part of a scan; a bundle holds only the fingerprints (a few
+hundred KB per model). On each of N machines that see the cache (or each hold part of it):
+  mother export /shared/hub --shard K/N --out part-K.mfb
+then, on any machine, one forest from all of them:
+  mother scan --bundle part-1.mfb --bundle part-2.mfb ... [--json] [--dot FILE]
+
+Exit status:
+  0  finished, every model read
+  1  failed (the message says what to do)
+  2  usage error (unknown option or bad value)
+  3  finished, but something was skipped (it is listed on stderr and kept in the bundle)
+  4  finished, but this shard holds no models (the bundle is still written)";
 
 /// [`DirectionMode`] as a command-line value (kept here so that `lineage` does not depend on
 /// clap).
@@ -117,6 +136,24 @@ pub struct ScanArgs {
     /// Also write the forest as Graphviz DOT to this file.
     #[arg(long, value_name = "FILE")]
     pub dot: Option<PathBuf>,
+    /// Add the models of a bundle written by `mother export` (repeat for several). Without
+    /// PATH, only the bundles are read.
+    #[arg(long = "bundle", value_name = "FILE")]
+    pub bundles: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A hub cache, a Hugging Face home, or a folder tree of models (default: the Hugging Face
+    /// hub cache).
+    pub path: Option<PathBuf>,
+    /// The bundle file to write (outside the scanned folder).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Only part K of N of the models (1 <= K <= N), chosen by a hash of each model's id, so
+    /// that N machines each export one part and no model is read twice.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 #[derive(Debug, Default, Args)]

@@ -2,7 +2,8 @@
 //! terminal (one line per finished model and a live status line), results to stdout.
 
 use crate::cli::ScanArgs;
-use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan};
+use crate::discover::{Discovery, Skipped, discover};
+use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, bundle, spawn_scan_with};
 use crate::export::{to_dot, to_json, to_text};
 use crate::units::{rate, size};
 use anyhow::Context;
@@ -36,7 +37,24 @@ pub fn no_models_message(root: &Path) -> String {
 /// [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     let show_progress = std::io::stderr().is_terminal();
-    let handle = spawn_scan(options);
+    // With bundles alone there is no folder to walk; a bundle that cannot be read is skipped
+    // with its reason, as a damaged model is, and hides none of the others.
+    let mut found = if args.path.is_some() || args.bundles.is_empty() {
+        discover(&options.root)?
+    } else {
+        Discovery::default()
+    };
+    let mut bundles = Vec::new();
+    for path in &args.bundles {
+        match bundle::read(path) {
+            Ok(read) => bundles.push(read),
+            Err(error) => found.skipped.push(Skipped {
+                path: path.clone(),
+                reason: error.reason(),
+            }),
+        }
+    }
+    let handle = spawn_scan_with(options, Some(found), bundles);
     let mut progress = Progress::default();
     for event in handle.events.iter() {
         if show_progress {
@@ -93,9 +111,9 @@ fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stderr progress display.
+/// The stderr progress display (also `mother export`'s).
 #[derive(Default)]
-struct Progress {
+pub(crate) struct Progress {
     started: Option<Instant>,
     ids: Vec<String>,
     totals: Vec<u64>,
@@ -104,7 +122,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn show(&mut self, event: &ScanEvent) {
+    pub(crate) fn show(&mut self, event: &ScanEvent) {
         let started = *self.started.get_or_insert_with(Instant::now);
         match event {
             ScanEvent::Discovered { models, skipped } => {
@@ -128,6 +146,7 @@ impl Progress {
                 let line = match phase {
                     Phase::Done => Some(format!("  read        {id}")),
                     Phase::FromCache => Some(format!("  from cache  {id}")),
+                    Phase::FromBundle => Some(format!("  from bundle {id}")),
                     Phase::Skipped(reason) => Some(format!("  skipped     {id}: {reason}")),
                     Phase::Queued | Phase::Reading => None,
                 };

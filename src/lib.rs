@@ -17,6 +17,7 @@ pub mod discover;
 pub mod engine;
 pub mod evaluate;
 pub mod export;
+pub mod export_command;
 pub mod headless;
 pub mod lineage;
 pub mod measure;

@@ -37,8 +37,17 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Scan(args)) => {
-            let root = args.path.clone().map_or_else(hub_cache, Ok)?;
+            // With bundles alone, the first one names the scan in messages.
+            let root = match (&args.path, args.bundles.first()) {
+                (Some(path), _) => path.clone(),
+                (None, Some(bundle)) => bundle.clone(),
+                (None, None) => hub_cache()?,
+            };
             mother::headless::run(&args, scan_options(root, &cli.engine))
+        }
+        Some(Command::Export(args)) => {
+            let root = args.path.clone().map_or_else(hub_cache, Ok)?;
+            mother::export_command::run(&args, scan_options(root, &cli.engine))
         }
         Some(Command::Demo(args)) if args.no_tui => {
             mother::demo_command::run(&args)?;

@@ -22,7 +22,7 @@ pub use crate::weights::Format;
 pub use env::hub_cache_from;
 
 /// One model found on disk, ready to be fingerprinted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelEntry {
     /// `org/name` for hub repos (`org/name@abcd1234` when several revisions are present),
     /// the folder path relative to the scanned root for plain folders.
@@ -48,7 +48,7 @@ pub struct ModelEntry {
 }
 
 /// One weight file of a model.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WeightFile {
     /// Path as the user would see it (inside the snapshot folder for hub repos).
     pub path: PathBuf,
@@ -62,7 +62,7 @@ pub struct WeightFile {
     pub format: Format,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ModelKind {
     /// Complete weights (`model.safetensors`, `pytorch_model.bin`, shards, a GGUF file).
     Full,
@@ -76,7 +76,7 @@ pub enum ModelKind {
 }
 
 /// A parent named in metadata.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeclaredParent {
     /// The parent's id as written (`org/name`, or a path).
     pub id: String,
@@ -86,7 +86,7 @@ pub struct DeclaredParent {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelConfig {
     /// First entry of `architectures`.
     pub architecture: Option<String>,
@@ -96,7 +96,7 @@ pub struct ModelConfig {
 }
 
 /// Something found that is not a readable model, with a reason a person can act on.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: PathBuf,
     pub reason: String,

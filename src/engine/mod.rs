@@ -1,8 +1,10 @@
 //! Runs the stages in order — discover, fingerprint (in parallel, through the cache), recover —
 //! and reports progress as [`ScanEvent`]s. The headless command and the TUI drive the same code.
 
+pub mod bundle;
 mod declared;
 
+pub use bundle::{Bundle, BundleError, Shard};
 pub use declared::{Declared, declared_status};
 
 use crate::discover::{Discovery, ModelEntry, ModelKind, Skipped, discover};
@@ -35,6 +37,8 @@ pub enum Phase {
     Queued,
     Reading,
     FromCache,
+    /// Fingerprinted on another machine and read from a bundle (`mother scan --bundle`).
+    FromBundle,
     Done,
     Skipped(String),
 }
@@ -129,11 +133,78 @@ pub fn scan_found(
     events: &Sender<ScanEvent>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<ScanReport>> {
-    let cache = open_cache(options);
+    scan_with(discovery, Vec::new(), options, events, cancel)
+}
+
+/// [`scan_found`] with models fingerprinted elsewhere added before the forest is recovered
+/// (their bundles' skipped entries come with them, already merged by [`bundle::merge`]).
+pub fn scan_with(
+    discovery: Discovery,
+    imported: Vec<Bundle>,
+    options: &ScanOptions,
+    events: &Sender<ScanEvent>,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Option<ScanReport>> {
+    let (imported, imported_skipped) = bundle::merge(imported);
+    let first_imported = discovery.models.len();
+    let mut all_entries = discovery.models.clone();
+    all_entries.extend(imported.iter().map(|m| m.entry.clone()));
+    let mut all_skipped = discovery.skipped.clone();
+    all_skipped.extend(imported_skipped.iter().cloned());
     let _ = events.send(ScanEvent::Discovered {
-        models: discovery.models.clone(),
-        skipped: discovery.skipped.clone(),
+        models: all_entries,
+        skipped: all_skipped,
     });
+    for (offset, model) in imported.iter().enumerate() {
+        let index = first_imported + offset;
+        let _ = events.send(ScanEvent::Phase {
+            model: index,
+            phase: Phase::FromBundle,
+        });
+        let _ = events.send(ScanEvent::Progress {
+            model: index,
+            bytes_done: model.entry.total_bytes,
+        });
+        let _ = events.send(ScanEvent::Format {
+            model: index,
+            format: model.format_name(),
+        });
+    }
+    let Some((mut models, mut skipped)) = fingerprint_all(discovery, options, events, cancel)
+    else {
+        return Ok(None);
+    };
+    if !imported.is_empty() {
+        // Models in id order, as discovery lists a cache: how a cache was split into bundles
+        // then changes nothing, not even which of two identical files is the original.
+        models.extend(imported);
+        models.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
+    }
+    skipped.extend(imported_skipped);
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let _ = events.send(ScanEvent::Recovering);
+    let recovery = recover_models(&models, options);
+    let report = ScanReport {
+        root: options.root.clone(),
+        models,
+        skipped,
+        recovery,
+    };
+    let _ = events.send(ScanEvent::Finished(Box::new(report.clone())));
+    Ok(Some(report))
+}
+
+/// Fingerprints every model of `discovery` (in parallel, through the cache), reporting
+/// progress with the models' discovery indices, without recovering anything: the models read
+/// and what was skipped (discovery's and the models that failed), or `None` when cancelled.
+/// `mother export` stops here and writes a bundle.
+pub fn fingerprint_all(
+    discovery: Discovery,
+    options: &ScanOptions,
+    events: &Sender<ScanEvent>,
+    cancel: &AtomicBool,
+) -> Option<(Vec<ScannedModel>, Vec<Skipped>)> {
+    let cache = open_cache(options);
     let outcomes: Vec<Outcome> = discovery
         .models
         .par_iter()
@@ -150,7 +221,7 @@ pub fn scan_found(
         })
         .collect();
     if cancel.load(Ordering::Relaxed) {
-        return Ok(None);
+        return None;
     }
     let mut models = Vec::new();
     let mut skipped = discovery.skipped;
@@ -168,11 +239,15 @@ pub fn scan_found(
                 path: entry.dir.clone(),
                 reason,
             }),
-            Outcome::Cancelled => return Ok(None),
+            Outcome::Cancelled => return None,
         }
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    let _ = events.send(ScanEvent::Recovering);
+    Some((models, skipped))
+}
+
+/// The forest of `models`.
+fn recover_models(models: &[ScannedModel], options: &ScanOptions) -> Recovery {
     let inputs: Vec<LineageInput<'_>> = models
         .iter()
         .map(|model| {
@@ -193,16 +268,7 @@ pub fn scan_found(
         bootstrap: options.bootstrap,
         seed: options.seed,
     };
-    let recovery = recover(&inputs, &lineage_options);
-    drop(inputs);
-    let report = ScanReport {
-        root: options.root.clone(),
-        models,
-        skipped,
-        recovery,
-    };
-    let _ = events.send(ScanEvent::Finished(Box::new(report.clone())));
-    Ok(Some(report))
+    recover(&inputs, &lineage_options)
 }
 
 /// What happened to one model.
@@ -363,14 +429,26 @@ pub fn spawn_scan(options: ScanOptions) -> ScanHandle {
 
 /// [`spawn_scan`], starting from `found` when it is given (see [`scan_found`]).
 pub fn spawn_scan_found(options: ScanOptions, found: Option<Discovery>) -> ScanHandle {
+    spawn_scan_with(options, found, Vec::new())
+}
+
+/// [`spawn_scan_found`] with the models of `bundles` added (see [`scan_with`]).
+pub fn spawn_scan_with(
+    options: ScanOptions,
+    found: Option<Discovery>,
+    bundles: Vec<Bundle>,
+) -> ScanHandle {
     let (sender, events) = crossbeam_channel::unbounded();
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
     let thread = std::thread::Builder::new()
         .name("mother-scan".into())
-        .spawn(move || match found {
-            Some(discovery) => scan_found(discovery, &options, &sender, &flag),
-            None => scan(&options, &sender, &flag),
+        .spawn(move || {
+            let discovery = match found {
+                Some(discovery) => discovery,
+                None => discover(&options.root)?,
+            };
+            scan_with(discovery, bundles, &options, &sender, &flag)
         })
         .expect("the operating system refused to start the scan thread");
     ScanHandle {

@@ -11,7 +11,7 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 pub mod cache;
-mod codec;
+pub mod codec;
 mod error;
 pub mod grid;
 mod model;

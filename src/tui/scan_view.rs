@@ -76,7 +76,7 @@ impl ScanProgress {
             }
             ScanEvent::Phase { model, phase } => {
                 if let Some(row) = self.rows.get_mut(*model) {
-                    if matches!(phase, Phase::FromCache | Phase::Done) {
+                    if matches!(phase, Phase::FromCache | Phase::FromBundle | Phase::Done) {
                         row.bytes_done = row.total_bytes;
                     }
                     row.phase = phase.clone();
@@ -117,7 +117,7 @@ impl ScanProgress {
         let read: u64 = self
             .rows
             .iter()
-            .filter(|row| row.phase != Phase::FromCache)
+            .filter(|row| !matches!(row.phase, Phase::FromCache | Phase::FromBundle))
             .map(|row| row.bytes_done)
             .sum();
         let seconds = self.elapsed().as_secs_f64();
@@ -287,6 +287,7 @@ fn phase_text(phase: &Phase) -> String {
         Phase::Queued => "queued".to_string(),
         Phase::Reading => "reading".to_string(),
         Phase::FromCache => "from cache".to_string(),
+        Phase::FromBundle => "from bundle".to_string(),
         Phase::Done => "done".to_string(),
         Phase::Skipped(reason) => format!("skipped: {reason}"),
     }
@@ -311,7 +312,10 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
         return;
     }
     let ratio = if row.total_bytes == 0 {
-        if matches!(row.phase, Phase::Done | Phase::FromCache) {
+        if matches!(
+            row.phase,
+            Phase::Done | Phase::FromCache | Phase::FromBundle
+        ) {
             1.0
         } else {
             0.0
@@ -323,7 +327,7 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
     let style = match row.phase {
         Phase::Reading => theme.accent(),
         Phase::Queued => theme.muted(),
-        Phase::Done | Phase::FromCache | Phase::Skipped(_) => Style::new(),
+        Phase::Done | Phase::FromCache | Phase::FromBundle | Phase::Skipped(_) => Style::new(),
     };
     frame.render_widget(Paragraph::new(phase_text(&row.phase)).style(style), phase);
 }

@@ -10,7 +10,7 @@ use super::torch::TorchFile;
 use std::path::Path;
 
 /// The format of a weight file, as discovery names it from the file name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// `*.safetensors`
     Safetensors,

@@ -40,9 +40,18 @@ const LAYERS: &[(&str, &[&str])] = &[
             "units", "weights", "discover", "measure", "lineage", "engine", "export", "demo",
         ],
     ),
-    ("cli", &["lineage", "demo"]),
-    ("headless", &["units", "engine", "export", "cli"]),
+    // The command line parses a shard (`--shard K/N`) into the engine's type.
+    ("cli", &["lineage", "demo", "engine"]),
+    (
+        "headless",
+        &["units", "discover", "engine", "export", "cli"],
+    ),
     ("demo_command", &["demo", "cli"]),
+    // `mother export` shows its progress as `mother scan` does.
+    (
+        "export_command",
+        &["units", "discover", "engine", "cli", "headless"],
+    ),
 ];
 
 fn src() -> PathBuf {

@@ -25,6 +25,7 @@ mod discover_env;
 mod discover_folders;
 mod discover_hub;
 mod discover_single_repo;
+mod engine_bundle;
 mod engine_scan;
 mod export_dot_legend;
 mod export_escape;
