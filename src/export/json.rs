@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 /// "merges": [...], "skipped": [...]}`. Models and edges refer to each other by model id. A
 /// merge has several parents, so it is not an edge: `merges` lists each with its two or three
 /// sources and their weights, the largest first (a task-arithmetic merge's base comes last,
-/// with a negative weight).
+/// with a negative weight). `undecided_merges` lists planes of four models any one of which may
+/// be the others' merge (task arithmetic at weight 1); they stay in `edges`, as guesses.
 pub fn to_json(report: &ScanReport) -> Value {
     let recovery = &report.recovery;
     let id = |index: usize| report.models[index].entry.id.clone();
@@ -121,6 +122,16 @@ pub fn to_json(report: &ScanReport) -> Value {
             })
         })
         .collect();
+    let undecided: Vec<Value> = recovery
+        .undecided_merges
+        .iter()
+        .map(|u| {
+            json!({
+                "models": u.models.iter().map(|&m| id(m)).collect::<Vec<_>>(),
+                "off_plane": u.off_plane,
+            })
+        })
+        .collect();
     let skipped: Vec<Value> = report
         .skipped
         .iter()
@@ -134,6 +145,7 @@ pub fn to_json(report: &ScanReport) -> Value {
         "unrelated": recovery.unrelated.iter().map(|&r| id(r)).collect::<Vec<_>>(),
         "duplicates": duplicates,
         "merges": merges,
+        "undecided_merges": undecided,
         "skipped": skipped,
     })
 }

@@ -80,6 +80,25 @@ pub fn to_text(report: &ScanReport) -> String {
             );
         }
     }
+    if !recovery.undecided_merges.is_empty() {
+        out.push_str(
+            "\nUndecided merges (four models on one plane: any one may be the merge of the other \
+             three, as task arithmetic at weight 1 makes; the edges between them are guesses):\n",
+        );
+        for u in &recovery.undecided_merges {
+            let ids: Vec<&str> = u
+                .models
+                .iter()
+                .map(|&m| report.models[m].entry.id.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}  ({:.1}% off the plane)",
+                ids.join(", "),
+                u.off_plane * 100.0
+            );
+        }
+    }
     if !report.skipped.is_empty() {
         out.push_str("\nSkipped:\n");
         for s in &report.skipped {

@@ -70,6 +70,20 @@ const MIN_BASE_WEIGHT: f64 = -1.0;
 /// direction to spend on noise), so it must explain most of what two could not.
 const PLANE_GAIN: f64 = 0.25;
 
+/// The largest weight a merge gives one source: as at the ends of a line, a model that takes
+/// nearly all of one source is no merge of it.
+const MAX_WEIGHT: f64 = 1.0 - MIN_WEIGHT;
+
+/// Up to this weight a fit on a plane makes its four models undecided: task arithmetic at
+/// l = 1, M = A + B - base, puts them at the corners of a parallelogram, where each is the
+/// others' merge with weights 1, 1, -1 (A = M + base - B), and no distance says which one was
+/// made from the others. Beyond it, at l below 1 - [`MIN_WEIGHT`] or above 1 + [`MIN_WEIGHT`],
+/// only one of the four fits with weights of at most [`MAX_WEIGHT`].
+const UNDECIDED_WEIGHT: f64 = 1.0 + MIN_WEIGHT;
+
+/// The link confidence of an edge between two models of one undecided plane: a guess.
+pub const UNDECIDED_LINK: f64 = 0.5;
+
 /// A model found to be a merge of others.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Merge {
@@ -84,7 +98,30 @@ pub struct Merge {
     pub off_line: f64,
 }
 
+/// Four models on one plane, each the merge of the other three with weights near 1, -1 (task
+/// arithmetic at l = 1, a parallelogram): one of them was made from the others, and the weights
+/// cannot say which. None is taken out of the tree, and an edge between two of them is a guess.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Undecided {
+    /// The four models, in index order.
+    pub models: Vec<usize>,
+    /// The least share off the plane among their fits.
+    pub off_plane: f64,
+}
+
+/// What [`find`] finds.
+pub struct Found {
+    /// Per model, its merge when it is one.
+    pub merges: Vec<Option<Merge>>,
+    pub undecided: Vec<Undecided>,
+}
+
 impl Merge {
+    /// Whether its weights make it the merge, and not one corner of an undecided plane.
+    fn is_decided(&self) -> bool {
+        is_mix(&self.weights, MAX_WEIGHT)
+    }
+
     /// The base of a task-arithmetic merge: the source with a negative weight.
     pub fn base(&self) -> Option<usize> {
         self.sources
@@ -234,12 +271,13 @@ fn project(
 /// (less, and the model is a merge of fewer); two sources both take a positive share (beyond
 /// the end points the line holds fine-tunes that kept going); of three, at most one, the base
 /// of a task-arithmetic merge, may take a negative share, no lower than [`MIN_BASE_WEIGHT`],
-/// and none more than all of itself. Four models on one plane each lie on the plane of the
+/// and none more than `max` (below 1). Four models on one plane each lie on the plane of the
 /// other three; only the merge does with such weights (a source of a task-arithmetic merge
-/// M = 0.6 A + 0.6 B - 0.2 base is A = 1.67 M - B + 0.33 base).
-fn is_mix(weights: &[f64]) -> bool {
+/// M = 0.6 A + 0.6 B - 0.2 base is A = 1.67 M - B + 0.33 base). Near 1 the four are alike
+/// (M = A + B - base, A = M + base - B): [`UNDECIDED_WEIGHT`].
+fn is_mix(weights: &[f64], max: f64) -> bool {
     let negative = weights.iter().filter(|&&w| w < 0.0).count();
-    weights.iter().all(|w| w.abs() >= MIN_WEIGHT && *w <= 1.0)
+    weights.iter().all(|w| w.abs() >= MIN_WEIGHT && *w <= max)
         && match weights.len() {
             2 => negative == 0,
             _ => negative <= 1 && weights.iter().all(|&w| w >= MIN_BASE_WEIGHT),
@@ -259,7 +297,7 @@ fn fit(
     let (weights, off) = project(to_model, between)?;
     let weights = &weights[..sources.len()];
     let nearest = to_model.iter().copied().fold(f64::INFINITY, f64::min);
-    if !is_mix(weights) || nearest <= MIN_SIGNAL * noise {
+    if !is_mix(weights, UNDECIDED_WEIGHT) || nearest <= MIN_SIGNAL * noise {
         return None;
     }
     let mut order: Vec<usize> = (0..sources.len()).collect();
@@ -393,6 +431,7 @@ pub fn best_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<O
         .into_iter()
         .map(|fits| {
             fits.into_iter()
+                .filter(Merge::is_decided)
                 .min_by(|x, y| x.off_line.total_cmp(&y.off_line))
         })
         .collect()
@@ -402,13 +441,13 @@ pub fn best_fits(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<O
 /// fewest sources that explain it, [`fewest_sources`]), taken closest to their line first;
 /// a model already taken as a source is not also a merge, and a merge is no source (of two
 /// merges on one line, the nearer to it is the merge, the other is made from the sources).
-pub fn find(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Option<Merge>> {
+pub fn find(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Found {
     let n = catalog.models.len();
-    let mut fits: Vec<Merge> = all_fits(catalog, pairs, in_forest)
+    let (mut fits, undecided): (Vec<Merge>, Vec<Merge>) = all_fits(catalog, pairs, in_forest)
         .into_iter()
         .flat_map(fewest_sources)
         .filter(|m| m.off_line <= MAX_OFF_LINE)
-        .collect();
+        .partition(Merge::is_decided);
     fits.sort_by(|x, y| {
         x.off_line
             .total_cmp(&y.off_line)
@@ -428,7 +467,28 @@ pub fn find(catalog: &Catalog, pairs: &[Pair], in_forest: &[bool]) -> Vec<Option
         let model = fit.model;
         out[model] = Some(fit);
     }
-    out
+    // The corners of an undecided plane, each set once; none of them a merge found above.
+    let mut planes: Vec<Undecided> = Vec::new();
+    for fit in undecided {
+        let mut models = fit.sources.clone();
+        models.push(fit.model);
+        models.sort_unstable();
+        if models.iter().any(|&m| out[m].is_some()) {
+            continue;
+        }
+        match planes.iter_mut().find(|p| p.models == models) {
+            Some(plane) => plane.off_plane = plane.off_plane.min(fit.off_line),
+            None => planes.push(Undecided {
+                models,
+                off_plane: fit.off_line,
+            }),
+        }
+    }
+    planes.sort_by(|x, y| x.models.cmp(&y.models));
+    Found {
+        merges: out,
+        undecided: planes,
+    }
 }
 
 /// One model's fits with as few sources as explain it: its planes only when the best of them
@@ -628,7 +688,7 @@ mod tests {
             assert!((got - want).abs() < 1e-9, "{w:?}");
         }
         assert!(rest < 1e-12);
-        assert!(is_mix(&w));
+        assert!(is_mix(&w, MAX_WEIGHT));
         // Off the plane, the projection leaves exactly the distance to it.
         let mut off = task();
         off[3] += 0.1;
@@ -647,7 +707,7 @@ mod tests {
         for (model, sources) in others {
             let (w, rest) = project_points(model, &sources).expect("a plane");
             assert!(rest < 1e-12);
-            assert!(!is_mix(&w), "{model:?} from {w:?}");
+            assert!(!is_mix(&w, UNDECIDED_WEIGHT), "{model:?} from {w:?}");
         }
     }
 

@@ -57,7 +57,7 @@ pub mod spectrum;
 mod structure;
 
 pub use confidence::{Level, printed_confidence};
-pub use merges::{MAX_OFF_LINE, Merge};
+pub use merges::{MAX_OFF_LINE, Merge, UNDECIDED_LINK, Undecided};
 pub use method::{Direction, Method};
 pub use names::{Matching, Naming};
 
@@ -292,6 +292,9 @@ pub struct Recovery {
     /// merge (`merges.rs`): it has several parents, and in the tree it would become the hub of the family
     /// it was made from. Edges may lead out of one, to its own fine-tunes.
     pub merges: Vec<Merge>,
+    /// Planes of four models any one of which may be the merge of the other three (`merges.rs`,
+    /// [`Undecided`]); they stay in the tree, and the edges between them are guesses.
+    pub undecided_merges: Vec<Undecided>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
 }
@@ -349,10 +352,16 @@ pub fn recover_with(
     let fingerprints: Vec<&Fingerprint> = models.iter().map(|m| m.fingerprint).collect();
     // Merges stay out of the tree: their pairs are set apart, so none can become a hub; they
     // serve only to hang a merge's own fine-tunes under it, once the tree stands.
-    let merged = if method.merges {
+    let merges::Found {
+        merges: merged,
+        undecided,
+    } = if method.merges {
         merges::find(&catalog, &candidate_pairs, &in_forest)
     } else {
-        vec![None; n]
+        merges::Found {
+            merges: vec![None; n],
+            undecided: Vec::new(),
+        }
     };
     let (merge_pairs, candidate_pairs): (Vec<pairs::Pair>, Vec<pairs::Pair>) = candidate_pairs
         .into_iter()
@@ -403,6 +412,17 @@ pub fn recover_with(
     );
     edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
     edges.extend(adopted);
+    // Between two corners of an undecided plane the link is a guess, whatever the bootstrap
+    // says: one of the four was made from the others, and distance cannot say which.
+    for edge in &mut edges {
+        let shared = undecided
+            .iter()
+            .any(|p| p.models.contains(&edge.parent) && p.models.contains(&edge.child));
+        if shared && edge.link_confidence > UNDECIDED_LINK {
+            edge.link_confidence = UNDECIDED_LINK;
+            edge.confidence = edge.link_confidence * edge.direction_confidence;
+        }
+    }
     for edge in &mut edges {
         edge.matching = catalog.matching(edge.parent, edge.child);
     }
@@ -433,6 +453,7 @@ pub fn recover_with(
         unrelated,
         duplicates,
         merges: merged.into_iter().flatten().collect(),
+        undecided_merges: undecided,
         summary_kurtosis: summary,
     }
 }

@@ -71,6 +71,7 @@ fn report() -> ScanReport {
             unrelated: Vec::new(),
             duplicates: Vec::new(),
             merges: Vec::new(),
+            undecided_merges: Vec::new(),
             summary_kurtosis: vec![3.0, 2.9, 2.8],
         },
     }

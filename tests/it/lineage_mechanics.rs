@@ -6,7 +6,7 @@
 
 use mother::lineage::{
     Direction, DirectionBasis, DirectionMode, EdgeKind, Level, LineageInput, LineageOptions,
-    Method, Recovery, Regime, recover, recover_with,
+    Method, Recovery, Regime, UNDECIDED_LINK, recover, recover_with,
 };
 use mother::measure::{Fingerprint, TensorAccumulator};
 use mother::weights::FloatDtype;
@@ -770,6 +770,50 @@ fn merges_of_three_are_found_with_their_weights_and_leave_the_tree_alone() {
     );
     assert!(recovery.merges.iter().all(|m| m.off_line < 0.01));
     assert_eq!(pairs(&recovery), truth);
+}
+
+/// Task arithmetic at weight 1, M = c1 + c2 - root, puts the four at the corners of a
+/// parallelogram: each is the others' merge with weights 1, 1, -1, so none is taken out of the
+/// tree (the root least of all), the four are reported as undecided, and every edge between two
+/// of them is a guess.
+#[test]
+fn task_arithmetic_at_weight_one_is_undecided_and_its_edges_are_guesses() {
+    let mut rng = ChaCha8Rng::seed_from_u64(34);
+    let (mut models, _) = two_families(&mut rng, decayed);
+    let merge = models.len();
+    models.push(weighted_merge(&[
+        (&models[11], 1.0),
+        (&models[14], 1.0),
+        (&models[10], -1.0),
+    ]));
+    let recovery = Zoo::new(&models).recover();
+
+    assert!(recovery.merges.is_empty(), "{:?}", recovery.merges);
+    let planes: Vec<Vec<usize>> = recovery
+        .undecided_merges
+        .iter()
+        .map(|u| u.models.clone())
+        .collect();
+    assert_eq!(planes, vec![vec![10, 11, 14, merge]]);
+    assert!(recovery.roots.contains(&0), "{:?}", recovery.roots);
+    let corners = &planes[0];
+    let inside: Vec<_> = recovery
+        .edges
+        .iter()
+        .filter(|e| corners.contains(&e.parent) && corners.contains(&e.child))
+        .collect();
+    assert!(!inside.is_empty());
+    for edge in inside {
+        assert!(edge.link_confidence <= UNDECIDED_LINK, "{edge:?}");
+        assert!(edge.confidence <= UNDECIDED_LINK, "{edge:?}");
+    }
+    // Below weight 1 the merge is the only corner with the weights of one.
+    models[merge] = weighted_merge(&[(&models[11], 0.9), (&models[14], 0.9), (&models[10], -0.8)]);
+    let recovery = Zoo::new(&models).recover();
+    assert!(recovery.undecided_merges.is_empty());
+    assert_eq!(recovery.merges.len(), 1, "{:?}", recovery.merges);
+    assert_eq!(recovery.merges[0].model, merge);
+    assert_eq!(recovery.merges[0].base(), Some(10));
 }
 
 #[test]

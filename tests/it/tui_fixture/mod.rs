@@ -246,6 +246,7 @@ pub fn report() -> ScanReport {
                 copy: 5,
             }],
             merges: Vec::new(),
+            undecided_merges: Vec::new(),
             summary_kurtosis,
         },
     }
