@@ -124,6 +124,10 @@ pub struct EngineArgs {
     /// confidence says how many of them keep it.
     #[arg(long, global = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..))]
     pub bootstrap: u64,
+    /// Add the models of a bundle written by `mother export` (repeat for several), to the
+    /// explorer or `mother scan`. Without PATH, only the bundles are read.
+    #[arg(long = "bundle", global = true, value_name = "FILE")]
+    pub bundles: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -136,10 +140,6 @@ pub struct ScanArgs {
     /// Also write the forest as Graphviz DOT to this file.
     #[arg(long, value_name = "FILE")]
     pub dot: Option<PathBuf>,
-    /// Add the models of a bundle written by `mother export` (repeat for several). Without
-    /// PATH, only the bundles are read.
-    #[arg(long = "bundle", value_name = "FILE")]
-    pub bundles: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,13 +2,13 @@
 //! terminal (one line per finished model and a live status line), results to stdout.
 
 use crate::cli::ScanArgs;
-use crate::discover::{Discovery, Skipped, discover};
-use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, bundle, spawn_scan_with};
+use crate::discover::Discovery;
+use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan_with};
 use crate::export::{to_dot, to_json, to_text};
 use crate::units::{rate, size};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -35,26 +35,11 @@ pub fn no_models_message(root: &Path) -> String {
 /// Runs a scan, prints the result and says how it went through the exit code:
 /// 0 all read, 3 finished but something was skipped, 4 nothing found, 1 failure (see
 /// [`crate::cli::EXIT_STATUS`]).
-pub fn run(args: &ScanArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let show_progress = std::io::stderr().is_terminal();
-    // With bundles alone there is no folder to walk; a bundle that cannot be read is skipped
-    // with its reason, as a damaged model is, and hides none of the others.
-    let mut found = if args.path.is_some() || args.bundles.is_empty() {
-        discover(&options.root)?
-    } else {
-        Discovery::default()
-    };
-    let mut bundles = Vec::new();
-    for path in &args.bundles {
-        match bundle::read(path) {
-            Ok(read) => bundles.push(read),
-            Err(error) => found.skipped.push(Skipped {
-                path: path.clone(),
-                reason: error.reason(),
-            }),
-        }
-    }
-    let handle = spawn_scan_with(options, Some(found), bundles);
+    // With bundles alone there is no folder to walk.
+    let found = (args.path.is_none() && !bundles.is_empty()).then(Discovery::default);
+    let handle = spawn_scan_with(options, found, bundles.to_vec());
     let mut progress = Progress::default();
     for event in handle.events.iter() {
         if show_progress {

@@ -38,14 +38,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Scan(args)) => {
             // With bundles alone, the first one names the scan in messages.
-            let root = match (&args.path, args.bundles.first()) {
+            let root = match (&args.path, cli.engine.bundles.first()) {
                 (Some(path), _) => path.clone(),
                 (None, Some(bundle)) => bundle.clone(),
                 (None, None) => hub_cache()?,
             };
-            mother::headless::run(&args, scan_options(root, &cli.engine))
+            let options = scan_options(root, &cli.engine);
+            mother::headless::run(&args, options, &cli.engine.bundles)
         }
         Some(Command::Export(args)) => {
+            if let Some(bundle) = cli.engine.bundles.first() {
+                anyhow::bail!(
+                    "--bundle {}: export reads a cache, not bundles — drop --bundle, or use \
+                     `mother scan --bundle` to recover the forest of bundles",
+                    bundle.display()
+                );
+            }
             let root = args.path.clone().map_or_else(hub_cache, Ok)?;
             mother::export_command::run(&args, scan_options(root, &cli.engine))
         }
@@ -63,6 +71,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             explore_demo(plan, &cli.engine, banner)
         }
         None => match cli.path.clone() {
+            None if !cli.engine.bundles.is_empty() => {
+                let first = cli.engine.bundles[0].clone();
+                mother::tui::require_terminal(&format!(
+                    "use `mother scan --bundle {}` to print the forest (add --json for JSON)",
+                    first.display()
+                ))?;
+                mother::tui::run(TuiOptions {
+                    scan: scan_options(first, &cli.engine),
+                    banner: None,
+                    demo: None,
+                    found: None,
+                    bundles: cli.engine.bundles.clone(),
+                    bundles_only: true,
+                })?;
+                Ok(ExitCode::SUCCESS)
+            }
             Some(path) => {
                 // Both checks come before the terminal is touched, so that their messages are
                 // plain lines in the shell and not flashes on an alternate screen.
@@ -128,6 +152,8 @@ fn explore(root: PathBuf, engine: &EngineArgs, found: Discovery) -> anyhow::Resu
         banner: None,
         demo: None,
         found: Some(found),
+        bundles: engine.bundles.clone(),
+        bundles_only: false,
     })
 }
 
@@ -140,6 +166,8 @@ fn explore_demo(plan: DemoPlan, engine: &EngineArgs, banner: String) -> anyhow::
         banner: Some(banner),
         demo,
         found: None,
+        bundles: Vec::new(),
+        bundles_only: false,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -432,11 +432,13 @@ pub fn spawn_scan_found(options: ScanOptions, found: Option<Discovery>) -> ScanH
     spawn_scan_with(options, found, Vec::new())
 }
 
-/// [`spawn_scan_found`] with the models of `bundles` added (see [`scan_with`]).
+/// [`spawn_scan_found`] with the models of the bundle files `bundles` added (see
+/// [`scan_with`]). A bundle that cannot be read is skipped with its reason, as a damaged model
+/// is, and hides none of the others.
 pub fn spawn_scan_with(
     options: ScanOptions,
     found: Option<Discovery>,
-    bundles: Vec<Bundle>,
+    bundles: Vec<PathBuf>,
 ) -> ScanHandle {
     let (sender, events) = crossbeam_channel::unbounded();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -444,11 +446,21 @@ pub fn spawn_scan_with(
     let thread = std::thread::Builder::new()
         .name("mother-scan".into())
         .spawn(move || {
-            let discovery = match found {
+            let mut discovery = match found {
                 Some(discovery) => discovery,
                 None => discover(&options.root)?,
             };
-            scan_with(discovery, bundles, &options, &sender, &flag)
+            let mut read = Vec::new();
+            for path in bundles {
+                match bundle::read(&path) {
+                    Ok(bundle) => read.push(bundle),
+                    Err(error) => discovery.skipped.push(Skipped {
+                        path,
+                        reason: error.reason(),
+                    }),
+                }
+            }
+            scan_with(discovery, read, &options, &sender, &flag)
         })
         .expect("the operating system refused to start the scan thread");
     ScanHandle {

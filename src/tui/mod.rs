@@ -29,6 +29,7 @@ use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -44,6 +45,10 @@ pub struct TuiOptions {
     /// What a discovery of `scan.root` found just before, when the caller looked (a rescan
     /// looks again: the cache may have changed).
     pub found: Option<Discovery>,
+    /// Bundle files (`mother export`) whose models join the scan's, read again on a rescan.
+    pub bundles: Vec<PathBuf>,
+    /// Only the bundles: `scan.root` names the first one and is not walked.
+    pub bundles_only: bool,
 }
 
 /// Fails, before anything is written to the terminal, when stdin or stdout is not a terminal
@@ -100,7 +105,7 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
         started: Instant::now(),
         export_dir,
     });
-    let mut scan = Some(start_scan(&options.scan, options.found, &sender));
+    let mut scan = Some(start_scan(&options, options.found.clone(), &sender));
 
     let outcome = (|| -> anyhow::Result<()> {
         loop {
@@ -137,7 +142,7 @@ pub fn run(options: TuiOptions) -> anyhow::Result<()> {
                 }
                 Action::Rescan => {
                     finish_scan(scan.take());
-                    scan = Some(start_scan(&options.scan, None, &sender));
+                    scan = Some(start_scan(&options, None, &sender));
                 }
             }
         }
@@ -282,11 +287,12 @@ fn install_panic_hook() -> Arc<AtomicBool> {
 }
 
 fn start_scan(
-    options: &ScanOptions,
+    options: &TuiOptions,
     found: Option<Discovery>,
     sender: &Sender<AppEvent>,
 ) -> ScanHandle {
-    let handle = engine::spawn_scan_found(options.clone(), found);
+    let found = found.or_else(|| options.bundles_only.then(Discovery::default));
+    let handle = engine::spawn_scan_with(options.scan.clone(), found, options.bundles.clone());
     event::spawn_forwarder(handle.events.clone(), sender.clone());
     handle
 }
