@@ -13,7 +13,7 @@ use super::numbers;
 use super::tensor_table::{self, TensorTable};
 use super::theme::{Level, Theme};
 use crate::discover::ModelKind;
-use crate::lineage::{Edge, EdgeKind, MAX_OFF_LINE, Merge};
+use crate::lineage::{Edge, EdgeKind, MAX_OFF_LINE, Merge, UNDECIDED_LINK};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
@@ -64,17 +64,38 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         edge_title(forest, edge, theme),
         // The verdict comes first and on a line of its own: it is what a person reads.
         Line::styled(
-            finetune_verdict(edge, &declared),
+            match forest.undecided_plane(edge.parent, edge.child) {
+                Some(_) => {
+                    "a guess: one of these models is a merge of others, and the weights \
+                            cannot say which"
+                }
+                None => finetune_verdict(edge, &declared),
+            },
             theme.level(verdict_level(edge, &declared)),
         ),
         confidence_line(edge, theme),
-        field(
-            "direction",
-            edge.direction_basis.words().to_string(),
-            theme.level(Level::of(edge.direction_confidence)),
-            theme,
-        ),
     ];
+    if let Some(plane) = forest.undecided_plane(edge.parent, edge.child) {
+        let ids: Vec<&str> = plane.models.iter().map(|&m| forest.id(m)).collect();
+        lines.push(field(
+            "merge?",
+            format!(
+                "{} lie on one plane: any one may be the merge of the other three (task \
+                 arithmetic at weight 1 makes this), so the link is capped at {} — check the \
+                 model cards",
+                ids.join(", "),
+                numbers::plain(UNDECIDED_LINK, 1)
+            ),
+            theme.level(Level::Low),
+            theme,
+        ));
+    }
+    lines.push(field(
+        "direction",
+        edge.direction_basis.words().to_string(),
+        theme.level(Level::of(edge.direction_confidence)),
+        theme,
+    ));
     if let (Some(growth), Some(sigma)) = (edge.growth, edge.growth_sigma) {
         let reading = if growth > 0.0 {
             "the child gained what its update added"

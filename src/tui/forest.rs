@@ -5,7 +5,7 @@
 
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Level, Merge, Naming, Regime};
+use crate::lineage::{Edge, EdgeKind, Level, Merge, Naming, Regime, Undecided};
 use crate::measure::TensorFingerprint;
 use crate::units as format;
 use std::collections::{HashMap, HashSet};
@@ -557,6 +557,15 @@ impl Forest {
     /// The model a duplicate copies, or the main source a merge hangs under.
     pub fn original_of(&self, model: usize) -> Option<usize> {
         self.original_of.get(model).copied().flatten()
+    }
+
+    /// The undecided plane (`lineage::Undecided`) that holds both models, if any.
+    pub fn undecided_plane(&self, a: usize, b: usize) -> Option<&Undecided> {
+        self.report()
+            .recovery
+            .undecided_merges
+            .iter()
+            .find(|u| u.models.contains(&a) && u.models.contains(&b))
     }
 
     /// The merge this model is, if the recovery found it to be one.

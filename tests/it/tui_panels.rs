@@ -237,3 +237,31 @@ fn demo_family_panels_at_120x40() {
     assert!(!screen.contains("-0.000"));
     assert_snapshot!("demo_grandchild_120x40", screen);
 }
+
+/// An edge between two corners of an undecided plane (task arithmetic at weight 1) says so in
+/// words, names the four models, and is read as a guess; other edges say nothing of it.
+#[test]
+fn an_edge_inside_an_undecided_plane_says_why_it_is_a_guess() {
+    let mut report = tui_fixture::report();
+    report.recovery.undecided_merges = vec![mother::lineage::Undecided {
+        models: vec![0, 1, 2, 3],
+        off_plane: 0.0,
+    }];
+    for edge in &mut report.recovery.edges {
+        if [edge.parent, edge.child].iter().all(|m| *m <= 3) {
+            edge.link_confidence = edge.link_confidence.min(0.5);
+            edge.confidence = edge.link_confidence * edge.direction_confidence;
+        }
+    }
+    let forest = Forest::new(report);
+    let inside = model_evidence(&forest, "acme/chat-mini");
+    assert_consistent(&inside);
+    assert!(
+        inside.contains("a guess: one of these models is a merge of others"),
+        "{inside}"
+    );
+    assert!(inside.contains("merge?"), "{inside}");
+    assert!(inside.contains("acme/base-mini"), "{inside}");
+    let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
+    assert!(!outside.contains("merge?"), "{outside}");
+}
