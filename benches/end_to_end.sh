@@ -8,7 +8,8 @@
 #   MOTHER_PERF_SCALE="100 300 1000" benches/end_to_end.sh   # leave out n = 3000
 #   MOTHER_PERF_ONLY="throughput memory" benches/end_to_end.sh
 #
-# Parts: throughput (target 1), memory (target 2), scale (target 4), rescan (target 5).
+# Parts: throughput (target 1), memory (target 2), scale (target 4), rescan (target 5),
+# bundles (the 1,000-model cache exported in two shards, then one forest from both bundles).
 # Target 3 (sketch error) is the test `cargo test --release --test it sketch_accuracy -- --nocapture`.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 DATA=${MOTHER_PERF_DIR:-/work/tmp/mother-perf}
 RUNS=${MOTHER_PERF_RUNS:-5}
 SCALE=${MOTHER_PERF_SCALE:-"100 300 1000 3000"}
-ONLY=${MOTHER_PERF_ONLY:-"throughput memory scale rescan"}
+ONLY=${MOTHER_PERF_ONLY:-"throughput memory scale rescan bundles"}
 MOTHER=target/release/mother
 SYNTH=target/release/examples/synth_models
 TIMING=target/release/examples/scan_timing
@@ -124,5 +125,25 @@ if wants rescan; then
     echo "mother scan, cache warm: median $(printf '%s\n' "${times[@]}" | cut -d' ' -f1 | median) s wall," \
         "$(printf '%s\n' "${times[@]}" | cut -d' ' -f2 | median) s cpu (runs, wall cpu: ${times[*]})"
     echo "  fingerprints-from-cache s / recovery s per run: ${splits[*]}"
+fi
+if wants bundles; then
+    echo "== bundles: 1,000 models, two shards exported, then scanned from the bundles, median of $RUNS"
+    dir="$DATA/scale-1000"
+    [[ -d $dir ]] || "$SYNTH" "$dir" --models 1000 --families 50 2>/dev/null
+    cache="$DATA/bundle-cache"
+    "$MOTHER" scan "$dir" --cache-dir "$cache" --json >/dev/null
+    for k in 1 2; do
+        "$MOTHER" export "$dir" --shard "$k/2" --out "$DATA/part-$k.mfb" --cache-dir "$cache" 2>/dev/null
+    done
+    echo "bundle sizes: $(stat -c '%s' "$DATA"/part-1.mfb "$DATA"/part-2.mfb | awk '{ printf "%.1f MB ", $1 / 1e6 }')"
+    from_bundles=() cached=()
+    for _ in $(seq "$RUNS"); do
+        from_bundles+=("$(seconds "$MOTHER" scan --bundle "$DATA/part-1.mfb" --bundle "$DATA/part-2.mfb" --json)")
+        cached+=("$(seconds "$MOTHER" scan "$dir" --cache-dir "$cache" --json)")
+    done
+    echo "scan --bundle x2: median $(printf '%s\n' "${from_bundles[@]}" | cut -d' ' -f1 | median) s wall" \
+        "(runs, wall cpu: ${from_bundles[*]})"
+    echo "scan, cache warm: median $(printf '%s\n' "${cached[@]}" | cut -d' ' -f1 | median) s wall" \
+        "(runs, wall cpu: ${cached[*]})"
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
