@@ -512,6 +512,15 @@ fn fewest_sources(fits: Vec<Merge>) -> Vec<Merge> {
         .collect()
 }
 
+/// What [`adopt`] gives.
+pub struct Adopted {
+    /// The edges from merges to their fine-tunes.
+    pub edges: Vec<Edge>,
+    /// Edges of the tree, (parent, child), whose link is a guess: they lead into a model that
+    /// is nearest a merge but above some of its sources, and down from it to those sources.
+    pub doubtful: Vec<(usize, usize)>,
+}
+
 /// What [`adopt`] reads besides the pairs.
 pub struct Adoption<'a> {
     pub merged: &'a [Option<Merge>],
@@ -530,11 +539,15 @@ pub struct Adoption<'a> {
 /// the merge. Its link confidence is the share of bootstrap resamples (over tensors) that keep
 /// the merge nearest, lowered as usual when the runner-up is close; its direction is certain.
 /// `merge_pairs` are the candidate pairs that hold a merge, `pairs` the others.
-pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Vec<Edge> {
+pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopted {
     let merged = adoption.merged;
     let n = merged.len();
+    let mut doubtful = Vec::new();
     if merge_pairs.is_empty() {
-        return Vec::new();
+        return Adopted {
+            edges: Vec::new(),
+            doubtful,
+        };
     }
     let mut parent = vec![None; n];
     for e in adoption.edges {
@@ -596,11 +609,32 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Vec<E
         let Some(merge) = &merged[other] else {
             continue;
         };
-        let is_older = merge
+        let above: Vec<usize> = merge
             .sources
             .iter()
-            .any(|&s| s == child || ancestors_of(s).contains(&child));
-        if is_older {
+            .copied()
+            .filter(|&s| ancestors_of(s).contains(&child))
+            .collect();
+        // A source is older than its merge, and so is the ancestor all sources share.
+        if merge.sources.contains(&child) || above.len() == merge.sources.len() {
+            continue;
+        }
+        if !above.is_empty() {
+            // Nearest the merge, yet above some of its sources in the tree: a fine-tune of a
+            // soup of siblings sits where they meet, and the tree made it their hub (l3-soups2,
+            // round 9); or it is truly their ancestor. Distance cannot tell, so its own edge
+            // and the edges down to those sources are guesses.
+            doubtful.extend(parent[child].map(|p| (p, child)));
+            for source in above {
+                let mut at = source;
+                while let Some(p) = parent[at] {
+                    doubtful.push((p, at));
+                    if p == child {
+                        break;
+                    }
+                    at = p;
+                }
+            }
             continue;
         }
         let kept = (0..adoption.resamples)
@@ -652,7 +686,10 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Vec<E
             matching: Default::default(),
         });
     }
-    out
+    Adopted {
+        edges: out,
+        doubtful,
+    }
 }
 
 #[cfg(test)]

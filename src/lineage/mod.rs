@@ -410,15 +410,22 @@ pub fn recover_with(
         &merge_pairs,
         &candidate_pairs,
     );
+    let merges::Adopted {
+        edges: adopted,
+        doubtful,
+    } = adopted;
     edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
     edges.extend(adopted);
     // Between two corners of an undecided plane the link is a guess, whatever the bootstrap
     // says: one of the four was made from the others, and distance cannot say which.
+    // So is an edge into a model that is nearest a merge but above some of its sources, and on
+    // from it down to them (`merges::adopt`).
     for edge in &mut edges {
         let shared = undecided
             .iter()
             .any(|p| p.models.contains(&edge.parent) && p.models.contains(&edge.child));
-        if shared && edge.link_confidence > UNDECIDED_LINK {
+        let doubted = doubtful.contains(&(edge.parent, edge.child));
+        if (shared || doubted) && edge.link_confidence > UNDECIDED_LINK {
             edge.link_confidence = UNDECIDED_LINK;
             edge.confidence = edge.link_confidence * edge.direction_confidence;
         }

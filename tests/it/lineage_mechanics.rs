@@ -772,6 +772,45 @@ fn merges_of_three_are_found_with_their_weights_and_leave_the_tree_alone() {
     assert_eq!(pairs(&recovery), truth);
 }
 
+/// A fine-tune of a soup of siblings sits where they meet, so the tree built without the soup
+/// may make it their hub (real weights: `l3-soups2`, round 9). Wherever it lands, no edge is
+/// wrong at high confidence: under the soup, or its placement is a guess.
+#[test]
+fn a_fine_tune_of_a_soup_is_never_wrong_with_confidence() {
+    for seed in [35, 36, 37] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut models, mut truth) = two_families(&mut rng, decayed);
+        let third = 1.0_f32 / 3.0;
+        let soup = models.len();
+        models.push(weighted_merge(&[
+            (&models[1], third),
+            (&models[4], third),
+            (&models[7], third),
+        ]));
+        let tune = models.len();
+        models.push(decayed(&models[soup], &mut rng));
+        truth.push((soup, tune));
+        let recovery = Zoo::new(&models).recover();
+        assert_eq!(
+            recovery.merges.len(),
+            1,
+            "seed {seed}: {:?}",
+            recovery.merges
+        );
+        for edge in &recovery.edges {
+            if edge.confidence >= 0.9 {
+                assert!(
+                    truth.contains(&(edge.parent, edge.child)),
+                    "seed {seed}: wrong at {:.2}: {} -> {}",
+                    edge.confidence,
+                    edge.parent,
+                    edge.child
+                );
+            }
+        }
+    }
+}
+
 /// Task arithmetic at weight 1, M = c1 + c2 - root, puts the four at the corners of a
 /// parallelogram: each is the others' merge with weights 1, 1, -1, so none is taken out of the
 /// tree (the root least of all), the four are reported as undecided, and every edge between two
