@@ -290,43 +290,96 @@ impl FromStr for Shard {
     }
 }
 
-/// Every model of `bundles`, in bundle order, each once: a model that several bundles hold (the
-/// same id with the same fingerprint, as two exports of one shared cache give) is kept from the
-/// first; the same id with other weights (one repo id, two revisions on two machines) is kept
-/// as `id@label`. The skipped entries of every bundle are kept, under their label.
-pub fn merge(bundles: Vec<Bundle>) -> (Vec<ScannedModel>, Vec<Skipped>) {
-    let mut models: Vec<ScannedModel> = Vec::new();
+/// The models of `bundles`, each with the label of the bundle it came from, and the skipped
+/// entries of every bundle under that label.
+pub fn unpack(bundles: Vec<Bundle>) -> (Vec<(ScannedModel, String)>, Vec<Skipped>) {
+    let mut models = Vec::new();
     let mut skipped = Vec::new();
     for bundle in bundles {
-        for mut model in bundle.models {
-            let same = models.iter().find(|m| m.entry.id == model.entry.id);
-            match same {
-                Some(kept) if kept.fingerprint == model.fingerprint => continue,
-                Some(_) => {
-                    let base = format!("{}@{}", model.entry.id, bundle.label);
-                    let mut id = base.clone();
-                    let mut n = 2;
-                    while models.iter().any(|m| m.entry.id == id) {
-                        id = format!("{base}-{n}");
-                        n += 1;
-                    }
-                    model.entry.id = id;
-                }
-                None => {}
-            }
-            models.push(model);
-        }
+        let label = bundle.label;
         skipped.extend(bundle.skipped.into_iter().map(|s| Skipped {
-            path: PathBuf::from(format!("{}:{}", bundle.label, s.path.display())),
+            path: PathBuf::from(format!("{label}:{}", s.path.display())),
             reason: s.reason,
         }));
+        models.extend(bundle.models.into_iter().map(|m| (m, label.clone())));
     }
     (models, skipped)
+}
+
+/// `kept` (the models read here) and then every imported model, each once: one that is already
+/// there with the same fingerprint (two exports of one shared cache, or a bundle of the cache
+/// also scanned) is dropped; the same id with other weights (one repo id, two revisions on two
+/// machines) is kept as `id@label`.
+pub fn join(
+    mut kept: Vec<ScannedModel>,
+    imported: Vec<(ScannedModel, String)>,
+) -> Vec<ScannedModel> {
+    for (mut model, label) in imported {
+        match kept.iter().find(|m| m.entry.id == model.entry.id) {
+            Some(same) if same.fingerprint == model.fingerprint => continue,
+            Some(_) => {
+                let base = format!("{}@{label}", model.entry.id);
+                let mut id = base.clone();
+                let mut n = 2;
+                while kept.iter().any(|m| m.entry.id == id) {
+                    id = format!("{base}-{n}");
+                    n += 1;
+                }
+                model.entry.id = id;
+            }
+            None => {}
+        }
+        kept.push(model);
+    }
+    kept
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scanned(id: &str, params: u64) -> ScannedModel {
+        ScannedModel {
+            entry: ModelEntry {
+                id: id.to_string(),
+                dir: PathBuf::from(id),
+                weight_files: Vec::new(),
+                format: crate::weights::Format::Safetensors,
+                kind: crate::discover::ModelKind::Full,
+                declared_parent: None,
+                config: Default::default(),
+                total_bytes: 0,
+                revision: None,
+                last_accessed: None,
+            },
+            fingerprint: crate::measure::Fingerprint {
+                tensors: Vec::new(),
+                params,
+                bytes: 0,
+                dtype: "F32".into(),
+            },
+            from_cache: true,
+        }
+    }
+
+    #[test]
+    fn a_model_already_there_is_joined_once_and_another_of_its_id_is_renamed() {
+        let kept = vec![scanned("org/a", 1), scanned("org/b", 2)];
+        let imported = vec![
+            (scanned("org/a", 1), "node1".to_string()),
+            (scanned("org/b", 3), "node1".to_string()),
+            (scanned("org/b", 4), "node1".to_string()),
+            (scanned("org/c", 5), "node2".to_string()),
+        ];
+        let ids: Vec<String> = join(kept, imported)
+            .into_iter()
+            .map(|m| m.entry.id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["org/a", "org/b", "org/b@node1", "org/b@node1-2", "org/c"]
+        );
+    }
 
     #[test]
     fn shards_parse_and_split_ids_between_them() {

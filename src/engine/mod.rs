@@ -137,7 +137,8 @@ pub fn scan_found(
 }
 
 /// [`scan_found`] with models fingerprinted elsewhere added before the forest is recovered
-/// (their bundles' skipped entries come with them, already merged by [`bundle::merge`]).
+/// (their bundles' skipped entries come with them; a model already there is not added twice,
+/// [`bundle::join`]).
 pub fn scan_with(
     discovery: Discovery,
     imported: Vec<Bundle>,
@@ -145,17 +146,17 @@ pub fn scan_with(
     events: &Sender<ScanEvent>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<ScanReport>> {
-    let (imported, imported_skipped) = bundle::merge(imported);
+    let (imported, imported_skipped) = bundle::unpack(imported);
     let first_imported = discovery.models.len();
     let mut all_entries = discovery.models.clone();
-    all_entries.extend(imported.iter().map(|m| m.entry.clone()));
+    all_entries.extend(imported.iter().map(|(m, _)| m.entry.clone()));
     let mut all_skipped = discovery.skipped.clone();
     all_skipped.extend(imported_skipped.iter().cloned());
     let _ = events.send(ScanEvent::Discovered {
         models: all_entries,
         skipped: all_skipped,
     });
-    for (offset, model) in imported.iter().enumerate() {
+    for (offset, (model, _)) in imported.iter().enumerate() {
         let index = first_imported + offset;
         let _ = events.send(ScanEvent::Phase {
             model: index,
@@ -177,7 +178,7 @@ pub fn scan_with(
     if !imported.is_empty() {
         // Models in id order, as discovery lists a cache: how a cache was split into bundles
         // then changes nothing, not even which of two identical files is the original.
-        models.extend(imported);
+        models = bundle::join(models, imported);
         models.sort_by(|a, b| a.entry.id.cmp(&b.entry.id));
     }
     skipped.extend(imported_skipped);
