@@ -50,8 +50,9 @@ pub struct Method {
     /// edges right over the 28 families it was chosen on (of 1,312: 1,298 at 0.25, 1,305 at
     /// 0.35, 1,300 at 0.4, 1,303 at 0.5; README, protocol round 5).
     pub breadth_power: f64,
-    /// Find merges (a model on the line between two others or the plane of three, `merges.rs`) and keep them out of
-    /// the tree. Off in the plain designs, which take every model as a tree node.
+    /// Find merges (a model on the line between two others or the plane of three,
+    /// `merges.rs`) and keep them out of the tree. Off in the plain designs, which take every
+    /// model as a tree node.
     pub merges: bool,
 }
 

@@ -9,8 +9,8 @@
 //!   their declared base (`adapters.rs`). A quantised model (most of its matrices on an int8
 //!   grid) may only be a leaf (Model Atlas: 99.4% of documented quantised edges).
 //! - **Merges** (`merges.rs`). A model on the line between two others (a linear merge, SLERP)
-//!   or on the plane of three (a soup, task arithmetic) would become the hub of the family it was made from; it is reported beside the tree, and
-//!   only its own fine-tunes hang under it.
+//!   or on the plane of three (a soup, task arithmetic) would become the hub of the family it
+//!   was made from; it is reported beside the tree, and only its own fine-tunes hang under it.
 //! - **Relatedness.** Two models are compared over the 2-D tensors they both hold under the same
 //!   name and shape, and are related only when the cosine similarity of those weights is above
 //!   0.5 ([`Method::related_cosine`]): models from different random initialisations are near
@@ -289,8 +289,8 @@ pub struct Recovery {
     pub unrelated: Vec<usize>,
     pub duplicates: Vec<Duplicate>,
     /// Models found to be merges of two or three others, in model order. No edge leads into a
-    /// merge (`merges.rs`): it has several parents, and in the tree it would become the hub of the family
-    /// it was made from. Edges may lead out of one, to its own fine-tunes.
+    /// merge (`merges.rs`): it has several parents, and in the tree it would become the hub of
+    /// the family it was made from. Edges may lead out of one, to its own fine-tunes.
     pub merges: Vec<Merge>,
     /// Planes of four models any one of which may be the merge of the other three (`merges.rs`,
     /// [`Undecided`]); they stay in the tree, and the edges between them are guesses.
