@@ -77,9 +77,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "use `mother scan --bundle {}` to print the forest (add --json for JSON)",
                     first.display()
                 ))?;
+                let names: Vec<String> = cli
+                    .engine
+                    .bundles
+                    .iter()
+                    .map(|b| b.display().to_string())
+                    .collect();
                 mother::tui::run(TuiOptions {
                     scan: scan_options(first, &cli.engine),
-                    banner: None,
+                    banner: Some(format!(
+                        "Bundles {} — fingerprints written by `mother export`; no weight file \
+                         is read",
+                        names.join(", ")
+                    )),
                     demo: None,
                     found: None,
                     bundles: cli.engine.bundles.clone(),
