@@ -15,8 +15,36 @@ pub mod torch_writer;
 
 use mother::demo::{FamilySpec, build_demo, is_complete};
 use mother::engine::{ScanEvent, ScanOptions, ScanReport, scan};
+use mother::weights::FloatDtype;
+use safetensors::tensor::TensorView;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+
+/// A hub repo's folder in `hub`: `models--org--name`.
+pub fn repo_dir(hub: &Path, id: &str) -> PathBuf {
+    hub.join(format!("models--{}", id.replace('/', "--")))
+}
+
+/// The file `name` of a hub repo's current snapshot (the commit `refs/main` names).
+pub fn snapshot_file(hub: &Path, id: &str, name: &str) -> Vec<u8> {
+    let repo = repo_dir(hub, id);
+    let commit = std::fs::read_to_string(repo.join("refs/main")).expect("refs/main");
+    std::fs::read(repo.join("snapshots").join(commit.trim()).join(name))
+        .unwrap_or_else(|e| panic!("{id}/{name}: {e}"))
+}
+
+/// A tensor's values in whatever float dtype the demo stored it (F32, F16 or BF16).
+pub fn stored_values(view: &TensorView<'_>) -> Vec<f32> {
+    let dtype = match view.dtype() {
+        safetensors::Dtype::F32 => FloatDtype::F32,
+        safetensors::Dtype::F16 => FloatDtype::F16,
+        safetensors::Dtype::BF16 => FloatDtype::BF16,
+        other => panic!("{other:?} is no float dtype of the demo"),
+    };
+    let mut values = Vec::new();
+    dtype.decode_into(view.data(), &mut values);
+    values
+}
 
 /// A trained demo family for `spec`, built on first use under `name`.
 pub fn family(name: &str, spec: &FamilySpec) -> PathBuf {

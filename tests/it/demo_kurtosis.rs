@@ -26,27 +26,13 @@ fn excess_kurtosis(values: &[f32]) -> f64 {
 
 /// Excess kurtosis of every 2-D tensor of a model in the hub cache, by tensor name.
 fn kurtosis_of(hub: &Path, id: &str) -> BTreeMap<String, f64> {
-    let repo = hub.join(format!("models--{}", id.replace('/', "--")));
-    let commit = std::fs::read_to_string(repo.join("refs/main")).expect("refs/main");
-    let bytes = std::fs::read(
-        repo.join("snapshots")
-            .join(commit)
-            .join("model.safetensors"),
-    )
-    .expect("model.safetensors");
+    let bytes = common::snapshot_file(hub, id, "model.safetensors");
     let file = SafeTensors::deserialize(&bytes).expect("safetensors");
     file.tensors()
         .into_iter()
         .filter(|(_, view)| view.shape().len() == 2)
         .map(|(name, view)| {
-            let dtype = match view.dtype() {
-                safetensors::Dtype::F32 => FloatDtype::F32,
-                safetensors::Dtype::F16 => FloatDtype::F16,
-                safetensors::Dtype::BF16 => FloatDtype::BF16,
-                other => panic!("{id} {name}: unexpected dtype {other:?}"),
-            };
-            let mut values = Vec::new();
-            dtype.decode_into(view.data(), &mut values);
+            let mut values = common::stored_values(&view);
             let mut bf16 = Vec::new();
             FloatDtype::BF16.encode_into(&values, &mut bf16);
             FloatDtype::BF16.decode_into(&bf16, &mut values);

@@ -1,6 +1,7 @@
 //! A tiny demo family with every extra, checked against the hub cache layout rules, its truth
 //! file, its extras, and for byte-identical output from the same spec.
 
+use crate::common;
 use mother::demo::mlp::Shape;
 use mother::demo::train::Recipe;
 use mother::demo::{Extras, FamilySpec, StoredDtype, build_demo, read_truth};
@@ -103,17 +104,6 @@ fn check_repo(repo: &Path) -> PathBuf {
     snapshot
 }
 
-fn repo_dir(hub: &Path, id: &str) -> PathBuf {
-    hub.join(format!("models--{}", id.replace('/', "--")))
-}
-
-fn snapshot_file(hub: &Path, id: &str, name: &str) -> Vec<u8> {
-    let repo = repo_dir(hub, id);
-    let commit = fs::read_to_string(repo.join("refs/main")).expect("refs/main");
-    fs::read(repo.join("snapshots").join(commit).join(name))
-        .unwrap_or_else(|e| panic!("{id}/{name}: {e}"))
-}
-
 fn f32_values(file: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
     let view = file.tensor(name).expect(name);
     assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name}");
@@ -123,20 +113,6 @@ fn f32_values(file: &SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
     (view.shape().to_vec(), values)
-}
-
-/// A tensor's values in whatever float dtype the file stores them.
-fn stored_values(file: &SafeTensors, name: &str) -> Vec<f32> {
-    let view = file.tensor(name).expect(name);
-    let dtype = match view.dtype() {
-        safetensors::Dtype::F32 => FloatDtype::F32,
-        safetensors::Dtype::F16 => FloatDtype::F16,
-        safetensors::Dtype::BF16 => FloatDtype::BF16,
-        other => panic!("{name}: {other:?} is no float dtype of the demo"),
-    };
-    let mut values = Vec::new();
-    dtype.decode_into(view.data(), &mut values);
-    values
 }
 
 #[test]
@@ -164,7 +140,7 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         .collect();
     assert_eq!(repos.len(), demo.truth.len() + demo.merges.len());
     for id in demo.truth.keys().chain(demo.merges.keys()) {
-        let repo = repo_dir(&demo.hub, id);
+        let repo = common::repo_dir(&demo.hub, id);
         assert!(repos.contains(&repo), "no repo folder for {id}");
         check_repo(&repo);
     }
@@ -184,7 +160,7 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     assert_eq!(truth.regime["mother-demo/full0-root"], "pretrain");
 
     // Tensor names say nothing about the tree.
-    let model = snapshot_file(&demo.hub, "mother-demo/full0-c1-g0", "model.safetensors");
+    let model = common::snapshot_file(&demo.hub, "mother-demo/full0-c1-g0", "model.safetensors");
     let file = SafeTensors::deserialize(&model).expect("safetensors");
     let mut names: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
     names.sort();
@@ -209,14 +185,15 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         if regime == "adapter" {
             continue;
         }
-        let model = snapshot_file(&demo.hub, id, "model.safetensors");
+        let model = common::snapshot_file(&demo.hub, id, "model.safetensors");
         let file = SafeTensors::deserialize(&model).expect("safetensors");
         let dtype = format!(
             "{:?}",
             file.tensor("layers.0.weight").expect("tensor").dtype()
         );
         let config: serde_json::Value =
-            serde_json::from_slice(&snapshot_file(&demo.hub, id, "config.json")).expect("json");
+            serde_json::from_slice(&common::snapshot_file(&demo.hub, id, "config.json"))
+                .expect("json");
         let torch = config["torch_dtype"]
             .as_str()
             .expect("torch_dtype")
@@ -235,8 +212,8 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     // Duplicate: the same bytes under another id.
     let (copy, source) = truth.extras.duplicate_of.iter().next().expect("duplicate");
     assert_eq!(
-        snapshot_file(&demo.hub, copy, "model.safetensors"),
-        snapshot_file(&demo.hub, source, "model.safetensors")
+        common::snapshot_file(&demo.hub, copy, "model.safetensors"),
+        common::snapshot_file(&demo.hub, source, "model.safetensors")
     );
     assert_eq!(demo.truth[copy].as_ref(), Some(source));
     assert_eq!(
@@ -245,8 +222,8 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         "the copy's README declares what the source's does"
     );
     assert_eq!(
-        snapshot_file(&demo.hub, copy, "README.md"),
-        snapshot_file(&demo.hub, source, "README.md")
+        common::snapshot_file(&demo.hub, copy, "README.md"),
+        common::snapshot_file(&demo.hub, source, "README.md")
     );
 
     // Quantised copy: every 2-D weight row on its own int8 grid, close to the source.
@@ -256,10 +233,10 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
         .iter()
         .next()
         .expect("quantized");
-    let q_bytes = snapshot_file(&demo.hub, quantized, "model.safetensors");
+    let q_bytes = common::snapshot_file(&demo.hub, quantized, "model.safetensors");
     let q_file = SafeTensors::deserialize(&q_bytes).expect("safetensors");
     let readme =
-        String::from_utf8(snapshot_file(&demo.hub, quantized, "README.md")).expect("utf-8");
+        String::from_utf8(common::snapshot_file(&demo.hub, quantized, "README.md")).expect("utf-8");
     assert!(readme.starts_with(&format!(
         "---\nbase_model: {source}\nbase_model_relation: quantized\n"
     )));
@@ -276,15 +253,15 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     }
     assert_ne!(
         q_bytes,
-        snapshot_file(&demo.hub, source, "model.safetensors")
+        common::snapshot_file(&demo.hub, source, "model.safetensors")
     );
 
     // Cast copy: the source's stored values rounded to BF16, and nothing else.
     let (cast, source) = truth.extras.cast_from.iter().next().expect("cast");
     assert_eq!(truth.regime[cast], "cast");
     assert_eq!(demo.truth[cast].as_ref(), Some(source));
-    let cast_bytes = snapshot_file(&demo.hub, cast, "model.safetensors");
-    let source_bytes = snapshot_file(&demo.hub, source, "model.safetensors");
+    let cast_bytes = common::snapshot_file(&demo.hub, cast, "model.safetensors");
+    let source_bytes = common::snapshot_file(&demo.hub, source, "model.safetensors");
     let (cast_file, source_file) = (
         SafeTensors::deserialize(&cast_bytes).expect("safetensors"),
         SafeTensors::deserialize(&source_bytes).expect("safetensors"),
@@ -301,7 +278,7 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     // Merge: 0.6 of the first source plus the rest of the second, of the values they store.
     let (merge, sources) = demo.merges.iter().next().expect("merge");
     assert_eq!(sources.len(), 2);
-    let read = |id: &str| snapshot_file(&demo.hub, id, "model.safetensors");
+    let read = |id: &str| common::snapshot_file(&demo.hub, id, "model.safetensors");
     let (merge_bytes, first_bytes, second_bytes) =
         (read(merge), read(&sources[0]), read(&sources[1]));
     let merge_file = SafeTensors::deserialize(&merge_bytes).expect("safetensors");
@@ -309,7 +286,10 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     let second = SafeTensors::deserialize(&second_bytes).expect("safetensors");
     for name in merge_file.names() {
         let (_, merged) = f32_values(&merge_file, name);
-        let (a, b) = (stored_values(&first, name), stored_values(&second, name));
+        let (a, b) = (
+            common::stored_values(&first.tensor(name).expect(name)),
+            common::stored_values(&second.tensor(name).expect(name)),
+        );
         let expected: Vec<f32> = a
             .iter()
             .zip(&b)
@@ -320,17 +300,20 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
 
     // Adapter: PEFT config and factors that, merged into the base, give the LoRA child.
     let (adapter_id, adapter) = truth.extras.adapters.iter().next().expect("adapter");
-    let config: serde_json::Value =
-        serde_json::from_slice(&snapshot_file(&demo.hub, adapter_id, "adapter_config.json"))
-            .expect("json");
+    let config: serde_json::Value = serde_json::from_slice(&common::snapshot_file(
+        &demo.hub,
+        adapter_id,
+        "adapter_config.json",
+    ))
+    .expect("json");
     assert_eq!(config["base_model_name_or_path"], adapter.base.as_str());
     assert_eq!(config["peft_type"], "LORA");
     assert_eq!(config["r"], 2);
     let alpha = config["lora_alpha"].as_f64().expect("lora_alpha");
-    let factors = snapshot_file(&demo.hub, adapter_id, "adapter_model.safetensors");
+    let factors = common::snapshot_file(&demo.hub, adapter_id, "adapter_model.safetensors");
     let factors = SafeTensors::deserialize(&factors).expect("safetensors");
-    let base_bytes = snapshot_file(&demo.hub, &adapter.base, "model.safetensors");
-    let merged_bytes = snapshot_file(&demo.hub, &adapter.merged_as, "model.safetensors");
+    let base_bytes = common::snapshot_file(&demo.hub, &adapter.base, "model.safetensors");
+    let merged_bytes = common::snapshot_file(&demo.hub, &adapter.merged_as, "model.safetensors");
     let base = SafeTensors::deserialize(&base_bytes).expect("safetensors");
     let merged = SafeTensors::deserialize(&merged_bytes).expect("safetensors");
     for module in config["target_modules"].as_array().expect("target_modules") {
@@ -384,7 +367,7 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     }
 
     // Declared parents.
-    let readme = String::from_utf8(snapshot_file(
+    let readme = String::from_utf8(common::snapshot_file(
         &demo.hub,
         "mother-demo/full0-c0",
         "README.md",
@@ -392,7 +375,7 @@ fn tiny_family_follows_the_hub_layout_and_truth() {
     .expect("utf-8");
     assert!(readme.contains("base_model: mother-demo/full0-root\nbase_model_relation: finetune\n"));
     assert_eq!(truth.extras.other_arch.len(), 3);
-    let config: serde_json::Value = serde_json::from_slice(&snapshot_file(
+    let config: serde_json::Value = serde_json::from_slice(&common::snapshot_file(
         &demo.hub,
         &truth.extras.other_arch[0],
         "config.json",
@@ -469,7 +452,7 @@ fn rebuilding_over_an_old_family_replaces_it() {
     let expected: Vec<PathBuf> = demo
         .truth
         .keys()
-        .map(|id| repo_dir(&demo.hub, id))
+        .map(|id| common::repo_dir(&demo.hub, id))
         .collect();
     assert_eq!(repos, expected, "repos of the old family are left over");
     for repo in &repos {

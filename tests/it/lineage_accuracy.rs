@@ -205,19 +205,6 @@ fn default_family_is_recovered() {
     assert_eq!(found, expected);
 }
 
-/// A tensor's values, whatever float dtype the demo stored it in.
-fn stored_values(view: &safetensors::tensor::TensorView<'_>) -> Vec<f32> {
-    let dtype = match view.dtype() {
-        safetensors::Dtype::F32 => FloatDtype::F32,
-        safetensors::Dtype::F16 => FloatDtype::F16,
-        safetensors::Dtype::BF16 => FloatDtype::BF16,
-        other => panic!("{other:?} is no float dtype of the demo"),
-    };
-    let mut values = Vec::new();
-    dtype.decode_into(view.data(), &mut values);
-    values
-}
-
 /// Writes into `dir` the merge mergekit's linear method makes of the demo models `parts` (each
 /// with its weight; task arithmetic gives the base a negative one), from their stored values,
 /// stored as `dtype`, and adds it to the family as `id`.
@@ -247,7 +234,7 @@ fn add_merge(family: &mut Family, demo: &Path, dir: &Path, id: &str, parts: &[(&
         .iter()
         .map(|name| {
             let views: Vec<_> = files.iter().map(|f| f.tensor(name).expect(name)).collect();
-            let values: Vec<Vec<f32>> = views.iter().map(stored_values).collect();
+            let values: Vec<Vec<f32>> = views.iter().map(common::stored_values).collect();
             let merged: Vec<f32> = (0..values[0].len())
                 .map(|i| parts.iter().zip(&values).map(|((_, w), v)| w * v[i]).sum())
                 .collect();
