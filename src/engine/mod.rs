@@ -425,17 +425,12 @@ pub struct ScanHandle {
 /// Starts [`scan`] on a background thread; the final report also arrives as
 /// [`ScanEvent::Finished`].
 pub fn spawn_scan(options: ScanOptions) -> ScanHandle {
-    spawn_scan_found(options, None)
+    spawn_scan_with(options, None, Vec::new())
 }
 
-/// [`spawn_scan`], starting from `found` when it is given (see [`scan_found`]).
-pub fn spawn_scan_found(options: ScanOptions, found: Option<Discovery>) -> ScanHandle {
-    spawn_scan_with(options, found, Vec::new())
-}
-
-/// [`spawn_scan_found`] with the models of the bundle files `bundles` added (see
-/// [`scan_with`]). A bundle that cannot be read is skipped with its reason, as a damaged model
-/// is, and hides none of the others.
+/// [`spawn_scan`], starting from `found` when it is given (see [`scan_found`]), with the
+/// models of the bundle files `bundles` added (see [`scan_with`]). A bundle that cannot be read
+/// is skipped with its reason, as a damaged model is, and hides none of the others.
 pub fn spawn_scan_with(
     options: ScanOptions,
     found: Option<Discovery>,
