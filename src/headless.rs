@@ -74,7 +74,12 @@ pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow
 fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        let text = serde_json::to_string_pretty(&to_json(report))?;
+        let mut document = to_json(report);
+        if args.path.is_none() {
+            // Bundles alone: no folder was scanned here (`bundles` says where each came from).
+            document["root"] = serde_json::Value::Null;
+        }
+        let text = serde_json::to_string_pretty(&document)?;
         writeln!(stdout, "{text}")?;
     } else {
         write!(stdout, "{}", to_text(report))?;

@@ -41,6 +41,31 @@ pub struct Bundle {
     pub skipped: Vec<Skipped>,
 }
 
+/// Where the models of one bundle came from, as the JSON of a scan lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BundleSource {
+    /// The bundle file read here.
+    pub path: PathBuf,
+    /// The machine that wrote it ([`Bundle::label`]).
+    pub host: String,
+    /// The folder it scanned there.
+    pub root: PathBuf,
+    /// How many models it holds.
+    pub models: usize,
+}
+
+impl Bundle {
+    /// This bundle, read from `path`, as a scan's report names it.
+    pub fn source(&self, path: &Path) -> BundleSource {
+        BundleSource {
+            path: path.to_path_buf(),
+            host: self.label.clone(),
+            root: self.root.clone(),
+            models: self.models.len(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     label: String,

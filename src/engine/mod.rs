@@ -4,7 +4,7 @@
 pub mod bundle;
 mod declared;
 
-pub use bundle::{Bundle, BundleError, Shard};
+pub use bundle::{Bundle, BundleError, BundleSource, Shard};
 pub use declared::{Declared, declared_status};
 
 use crate::discover::{Discovery, ModelEntry, ModelKind, Skipped, discover};
@@ -109,6 +109,8 @@ fn format_name(entry: &ModelEntry, fingerprint: &Fingerprint) -> &'static str {
 #[derive(Debug, Clone)]
 pub struct ScanReport {
     pub root: PathBuf,
+    /// The bundles whose models were added, in the order given.
+    pub bundles: Vec<BundleSource>,
     pub models: Vec<ScannedModel>,
     pub skipped: Vec<Skipped>,
     pub recovery: Recovery,
@@ -133,15 +135,16 @@ pub fn scan_found(
     events: &Sender<ScanEvent>,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Option<ScanReport>> {
-    scan_with(discovery, Vec::new(), options, events, cancel)
+    scan_with(discovery, Vec::new(), Vec::new(), options, events, cancel)
 }
 
 /// [`scan_found`] with models fingerprinted elsewhere added before the forest is recovered
 /// (their bundles' skipped entries come with them; a model already there is not added twice,
-/// [`bundle::join`]).
+/// [`bundle::join`]). `sources` names the bundles in the report.
 pub fn scan_with(
     discovery: Discovery,
     imported: Vec<Bundle>,
+    sources: Vec<BundleSource>,
     options: &ScanOptions,
     events: &Sender<ScanEvent>,
     cancel: &AtomicBool,
@@ -187,6 +190,7 @@ pub fn scan_with(
     let recovery = recover_models(&models, options);
     let report = ScanReport {
         root: options.root.clone(),
+        bundles: sources,
         models,
         skipped,
         recovery,
@@ -446,17 +450,20 @@ pub fn spawn_scan_with(
                 Some(discovery) => discovery,
                 None => discover(&options.root)?,
             };
-            let mut read = Vec::new();
+            let (mut read, mut sources) = (Vec::new(), Vec::new());
             for path in bundles {
                 match bundle::read(&path) {
-                    Ok(bundle) => read.push(bundle),
+                    Ok(bundle) => {
+                        sources.push(bundle.source(&path));
+                        read.push(bundle);
+                    }
                     Err(error) => discovery.skipped.push(Skipped {
                         path,
                         reason: error.reason(),
                     }),
                 }
             }
-            scan_with(discovery, read, &options, &sender, &flag)
+            scan_with(discovery, read, sources, &options, &sender, &flag)
         })
         .expect("the operating system refused to start the scan thread");
     ScanHandle {

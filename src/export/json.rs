@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 /// sources and their weights, the largest first (a task-arithmetic merge's base comes last,
 /// with a negative weight). `undecided_merges` lists planes of four models any one of which may
 /// be the others' merge (task arithmetic at weight 1); they stay in `edges`, as guesses.
+/// `root` is the folder scanned; `bundles` lists the bundles whose models were added (each
+/// with its file, the host that wrote it, the folder it scanned there and its model count).
 pub fn to_json(report: &ScanReport) -> Value {
     let recovery = &report.recovery;
     let id = |index: usize| report.models[index].entry.id.clone();
@@ -139,6 +141,7 @@ pub fn to_json(report: &ScanReport) -> Value {
         .collect();
     json!({
         "root": report.root.to_string_lossy(),
+        "bundles": report.bundles,
         "models": models,
         "edges": edges,
         "roots": recovery.roots.iter().map(|&r| id(r)).collect::<Vec<_>>(),

@@ -92,7 +92,23 @@ fn three_shards_exported_apart_give_the_forest_of_the_whole_cache() {
         "{}",
         String::from_utf8_lossy(&joined.stderr)
     );
-    assert_eq!(forest(&json(&joined)), forest(&whole));
+    let joined = json(&joined);
+    assert_eq!(forest(&joined), forest(&whole));
+
+    // The JSON says where the models came from: no folder here, and each bundle with the host
+    // that wrote it, the folder it scanned and its count, in the order given.
+    assert!(joined["root"].is_null(), "{}", joined["root"]);
+    assert!(whole["bundles"].as_array().is_some_and(Vec::is_empty));
+    let sources = joined["bundles"].as_array().expect("bundles");
+    assert_eq!(sources.len(), 3);
+    let mut counted = 0;
+    for (source, path) in sources.iter().zip(bundles.iter().rev()) {
+        assert_eq!(source["path"], path.to_str().unwrap());
+        assert_eq!(source["root"], hub);
+        assert!(source["host"].as_str().is_some_and(|h| !h.is_empty()));
+        counted += source["models"].as_u64().expect("a count") as usize;
+    }
+    assert_eq!(counted, exported);
 }
 
 #[test]

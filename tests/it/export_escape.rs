@@ -63,6 +63,7 @@ fn report() -> ScanReport {
     };
     ScanReport {
         root: PathBuf::from("/models"),
+        bundles: Vec::new(),
         models,
         skipped: Vec::new(),
         recovery: Recovery {

@@ -235,6 +235,7 @@ pub fn report() -> ScanReport {
 
     ScanReport {
         root: PathBuf::from("/hub"),
+        bundles: Vec::new(),
         models,
         skipped: skipped(),
         recovery: Recovery {
