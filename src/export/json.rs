@@ -3,6 +3,7 @@
 
 use crate::discover::ModelKind;
 use crate::engine::{Declared, ScanReport, declared_status};
+use crate::lineage::Merge;
 use serde_json::{Value, json};
 
 /// The JSON document of `mother scan --json`:
@@ -12,6 +13,9 @@ use serde_json::{Value, json};
 /// sources and their weights, the largest first (a task-arithmetic merge's base comes last,
 /// with a negative weight). `undecided_merges` lists planes of four models any one of which may
 /// be the others' merge (task arithmetic at weight 1); they stay in `edges`, as guesses.
+/// `checkpoints_or_merges` lists models on the line of a model and its own descendant, each a
+/// checkpoint between them or their merge (WiSE-FT), with the fit a merge would have; they too
+/// stay in `edges`, as checkpoints, and the links among each one's models are guesses.
 /// `root` is the folder scanned; `bundles` lists the bundles whose models were added (each
 /// with its file, the host that wrote it, the folder it scanned there and its model count).
 pub fn to_json(report: &ScanReport) -> Value {
@@ -112,18 +116,17 @@ pub fn to_json(report: &ScanReport) -> Value {
         .iter()
         .map(|d| json!({"original": id(d.original), "copy": id(d.copy)}))
         .collect();
-    let merges: Vec<Value> = recovery
-        .merges
-        .iter()
-        .map(|m| {
-            json!({
-                "model": id(m.model),
-                "sources": m.sources.iter().map(|&s| id(s)).collect::<Vec<_>>(),
-                "weights": m.weights,
-                "off_line": m.off_line,
-            })
+    let fit = |m: &Merge| {
+        json!({
+            "model": id(m.model),
+            "sources": m.sources.iter().map(|&s| id(s)).collect::<Vec<_>>(),
+            "weights": m.weights,
+            "off_line": m.off_line,
         })
-        .collect();
+    };
+    let merges: Vec<Value> = recovery.merges.iter().map(fit).collect();
+    let checkpoints_or_merges: Vec<Value> =
+        recovery.checkpoints_or_merges.iter().map(fit).collect();
     let undecided: Vec<Value> = recovery
         .undecided_merges
         .iter()
@@ -149,6 +152,7 @@ pub fn to_json(report: &ScanReport) -> Value {
         "duplicates": duplicates,
         "merges": merges,
         "undecided_merges": undecided,
+        "checkpoints_or_merges": checkpoints_or_merges,
         "skipped": skipped,
     })
 }

@@ -80,6 +80,22 @@ pub fn to_text(report: &ScanReport) -> String {
             );
         }
     }
+    if !recovery.checkpoints_or_merges.is_empty() {
+        out.push_str(
+            "\nCheckpoints or merges (each lies on the line of a model and its own descendant: a \
+             checkpoint of one training run between them, or their merge, such as WiSE-FT; the \
+             tree keeps it as a checkpoint, and the links among them are guesses):\n",
+        );
+        for m in &recovery.checkpoints_or_merges {
+            let _ = writeln!(
+                out,
+                "  {}  (or {}, {:.1}% off)",
+                report.models[m.model].entry.id,
+                m.formula(|s| report.models[s].entry.id.clone()),
+                m.off_line * 100.0,
+            );
+        }
+    }
     if !recovery.undecided_merges.is_empty() {
         out.push_str(
             "\nUndecided merges (four models on one plane: any one may be the merge of the other \

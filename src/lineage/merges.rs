@@ -23,6 +23,13 @@
 //! what its best line leaves ([`PLANE_GAIN`]). Four models on one plane each lie on the plane of
 //! the other three; the weight rules ([`is_mix`]) leave only the merge.
 //!
+//! Steps that are not independent bring a chain near its line: continued training on one corpus
+//! moves nearly straight, and a middle checkpoint of a slow run lies within 1% of the plane of
+//! its neighbours. When a fit that is not exact ([`EXACT_FIT`]) takes positive weights from a
+//! model and that model's own descendant in the tree built without the merges, the model is a
+//! checkpoint between them or their merge, and distance cannot say which: it goes back into the
+//! tree as a checkpoint, and the links among them are guesses ([`along_descent`]).
+//!
 //! TIES and DARE merges (sparsified task vectors) are on no line or plane and are not found; they
 //! stay in the tree as ordinary models (README, "Merged models").
 //!
@@ -42,7 +49,15 @@ use std::collections::HashMap;
 
 /// Squared distance from the line, above the merge's own storage noise, as a share of its
 /// squared distance to the nearer source: at most this for a merge.
-pub const MAX_OFF_LINE: f64 = 0.05;
+///
+/// A linear merge leaves nothing but its rounding (measured: below 1e-9 after it is taken out).
+/// SLERP is not linear: between two models at angle w it bulges off their chord by about w^2 / 16
+/// of this share, 0.15% for `l3-merges`' SLERP, and 1% allows w up to 0.4 rad (cosine 0.92;
+/// merged fine-tunes of one base are nearer). A model in the middle of one run of training
+/// also lies near the line between the run's start and its continuation on the same data,
+/// and 1% is what tells the two apart: such a middle model was 3.4% off (`l3-twins`, round
+/// 10, where 5% took it for a merge of its parent and its child).
+pub const MAX_OFF_LINE: f64 = 0.01;
 
 /// The weight of either source: a merge takes at least this much from each (an end point of
 /// the line is a copy or a fine-tune of that source, not a merge).
@@ -109,6 +124,57 @@ pub struct Undecided {
     pub off_plane: f64,
 }
 
+/// Off the line (or plane) by no more than this share, a fit is as exact as a merge's, whatever
+/// its sources: a linear merge leaves only its storage rounding (below 1e-9 of the share once
+/// that is taken out, on every merge measured) and a SLERP its bulge of about w^2 / 16 (0.15%
+/// for `l3-merges`' SLERP). A checkpoint of a run is never exactly on the line: training bends.
+const EXACT_FIT: f64 = 0.0025;
+
+/// The merges of `merged` that lie along one line of descent: two of the sources it takes a
+/// positive weight from are ancestor and descendant in the tree `edges` (built without the
+/// merges), and the fit is not exact ([`EXACT_FIT`]). Such a model sits between a model and
+/// that model's own descendant. It may be a checkpoint of one training run between them (a
+/// run on one corpus moves nearly straight: a middle checkpoint of a slow run lies within 1% of
+/// a plane of its neighbours), or their merge (WiSE-FT mixes a model and its fine-tune); the
+/// distances cannot tell which. Exact fits stay merges: the tree around a merge is the least
+/// sure part of it, and may put one source above another that is none of its descendants
+/// (`l3-merges`). In model order.
+pub fn along_descent(merged: &[Option<Merge>], edges: &[Edge]) -> Vec<usize> {
+    let mut parent: Vec<Option<usize>> = vec![None; merged.len()];
+    for edge in edges {
+        parent[edge.child] = Some(edge.parent);
+    }
+    let is_ancestor = |a: usize, mut b: usize| {
+        // Bounded, so that a cycle (there is none in a tree) could not hang it.
+        for _ in 0..merged.len() {
+            match parent[b] {
+                Some(p) if p == a => return true,
+                Some(p) => b = p,
+                None => return false,
+            }
+        }
+        false
+    };
+    merged
+        .iter()
+        .flatten()
+        .filter(|merge| merge.off_line > EXACT_FIT)
+        .filter(|merge| {
+            let positive: Vec<usize> = merge
+                .sources
+                .iter()
+                .zip(&merge.weights)
+                .filter(|&(_, &w)| w > 0.0)
+                .map(|(&s, _)| s)
+                .collect();
+            positive
+                .iter()
+                .any(|&a| positive.iter().any(|&b| a != b && is_ancestor(a, b)))
+        })
+        .map(|merge| merge.model)
+        .collect()
+}
+
 /// What [`find`] finds.
 pub struct Found {
     /// Per model, its merge when it is one.
@@ -117,6 +183,11 @@ pub struct Found {
 }
 
 impl Merge {
+    /// Whether `model` is this merge or one of its sources.
+    pub fn involves(&self, model: usize) -> bool {
+        self.model == model || self.sources.contains(&model)
+    }
+
     /// Whether its weights make it the merge, and not one corner of an undecided plane.
     fn is_decided(&self) -> bool {
         is_mix(&self.weights, MAX_WEIGHT)

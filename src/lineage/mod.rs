@@ -295,6 +295,11 @@ pub struct Recovery {
     /// Planes of four models any one of which may be the merge of the other three (`merges.rs`,
     /// [`Undecided`]); they stay in the tree, and the edges between them are guesses.
     pub undecided_merges: Vec<Undecided>,
+    /// Models on the line (or plane) of others, two of which are ancestor and descendant in the
+    /// tree: each is a checkpoint of one training run between them or their merge (WiSE-FT),
+    /// and distance cannot tell which (`merges::along_descent`). They stay in the tree as
+    /// checkpoints, and the edges among each one's models are guesses. In model order.
+    pub checkpoints_or_merges: Vec<Merge>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
 }
@@ -353,7 +358,7 @@ pub fn recover_with(
     // Merges stay out of the tree: their pairs are set apart, so none can become a hub; they
     // serve only to hang a merge's own fine-tunes under it, once the tree stands.
     let merges::Found {
-        merges: merged,
+        merges: mut merged,
         undecided,
     } = if method.merges {
         merges::find(&catalog, &candidate_pairs, &in_forest)
@@ -363,38 +368,51 @@ pub fn recover_with(
             undecided: Vec::new(),
         }
     };
-    let (merge_pairs, candidate_pairs): (Vec<pairs::Pair>, Vec<pairs::Pair>) = candidate_pairs
-        .into_iter()
-        .partition(|p| merged[p.a].is_some() || merged[p.b].is_some());
     let quantized: Vec<bool> = fingerprints.iter().map(|fp| is_quantized(fp)).collect();
     let summary: Vec<f64> = fingerprints.iter().map(|fp| summary_kurtosis(fp)).collect();
     let finest: Vec<u32> = fingerprints.iter().map(|fp| finest_bits(fp)).collect();
-
-    let problem = bootstrap::Problem {
-        nodes: n,
-        keys: catalog.keys,
-        pairs: &candidate_pairs,
-        quantized: &quantized,
-        summary: &summary,
-        finest_bits: &finest,
-        method,
-        mode: options.direction,
+    // The tree of the models that are no merges. A merge that turns out to lie along one line
+    // of descent of that tree (a checkpoint between a model and its descendant, or their
+    // merge: `merges::along_descent`) goes back into it, and the tree is solved once more.
+    let mut along_descent: Vec<Merge> = Vec::new();
+    let mut all_pairs = candidate_pairs;
+    let (merge_pairs, candidate_pairs, mut edges) = loop {
+        let (merge_pairs, tree_pairs): (Vec<pairs::Pair>, Vec<pairs::Pair>) = all_pairs
+            .into_iter()
+            .partition(|p| merged[p.a].is_some() || merged[p.b].is_some());
+        let problem = bootstrap::Problem {
+            nodes: n,
+            keys: catalog.keys,
+            pairs: &tree_pairs,
+            quantized: &quantized,
+            summary: &summary,
+            finest_bits: &finest,
+            method,
+            mode: options.direction,
+        };
+        let tally = problem.tally(options.bootstrap.max(MIN_RESAMPLES), options.seed);
+        let solved = if method.bagged_structure {
+            problem.solve_bagged(&tally)
+        } else {
+            problem.solve(&vec![1; catalog.keys])
+        };
+        let edges = report::Report {
+            pairs: &tree_pairs,
+            solved: &solved,
+            tally: &tally,
+            quantized: &quantized,
+            summary: &summary,
+        }
+        .edges();
+        let back = merges::along_descent(&merged, &edges);
+        if back.is_empty() {
+            break (merge_pairs, tree_pairs, edges);
+        }
+        along_descent.extend(back.into_iter().filter_map(|m| merged[m].take()));
+        all_pairs = merge_pairs.into_iter().chain(tree_pairs).collect();
+        all_pairs.sort_by_key(|p| (p.a, p.b));
     };
-    let tally = problem.tally(options.bootstrap.max(MIN_RESAMPLES), options.seed);
-    let solved = if method.bagged_structure {
-        problem.solve_bagged(&tally)
-    } else {
-        problem.solve(&vec![1; catalog.keys])
-    };
-
-    let mut edges = report::Report {
-        pairs: &candidate_pairs,
-        solved: &solved,
-        tally: &tally,
-        quantized: &quantized,
-        summary: &summary,
-    }
-    .edges();
+    along_descent.sort_by_key(|m| m.model);
     // A fine-tune of a merge moves under it, with its subtree.
     let adopted = merges::adopt(
         &merges::Adoption {
@@ -423,7 +441,10 @@ pub fn recover_with(
     for edge in &mut edges {
         let shared = undecided
             .iter()
-            .any(|p| p.models.contains(&edge.parent) && p.models.contains(&edge.child));
+            .any(|p| p.models.contains(&edge.parent) && p.models.contains(&edge.child))
+            || along_descent
+                .iter()
+                .any(|m| m.involves(edge.parent) && m.involves(edge.child));
         let doubted = doubtful.contains(&(edge.parent, edge.child));
         if (shared || doubted) && edge.link_confidence > UNDECIDED_LINK {
             edge.link_confidence = UNDECIDED_LINK;
@@ -461,6 +482,7 @@ pub fn recover_with(
         duplicates,
         merges: merged.into_iter().flatten().collect(),
         undecided_merges: undecided,
+        checkpoints_or_merges: along_descent,
         summary_kurtosis: summary,
     }
 }

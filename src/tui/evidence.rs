@@ -64,12 +64,17 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         edge_title(forest, edge, theme),
         // The verdict comes first and on a line of its own: it is what a person reads.
         Line::styled(
-            match forest.undecided_plane(edge.parent, edge.child) {
-                Some(_) => {
-                    "a guess: one of these models is a merge of others, and the weights \
-                            cannot say which"
-                }
-                None => finetune_verdict(edge, &declared),
+            if forest.undecided_plane(edge.parent, edge.child).is_some() {
+                "a guess: one of these models is a merge of others, and the weights cannot say \
+                 which"
+            } else if forest
+                .checkpoint_or_merge(edge.parent, edge.child)
+                .is_some()
+            {
+                "a guess: a checkpoint of one training run, or a merge of the run's ends, and \
+                 the weights cannot say which"
+            } else {
+                finetune_verdict(edge, &declared)
             },
             theme.level(verdict_level(edge, &declared)),
         ),
@@ -84,6 +89,23 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
                  arithmetic at weight 1 makes this), so the link is capped at {} — check the \
                  model cards",
                 ids.join(", "),
+                numbers::plain(UNDECIDED_LINK, 1)
+            ),
+            theme.level(Level::Low),
+            theme,
+        ));
+    }
+    if let Some(fit) = forest.checkpoint_or_merge(edge.parent, edge.child) {
+        lines.push(field(
+            "merge?",
+            format!(
+                "{} fits {} ({}% off), and one of those descends from another: it is a \
+                 checkpoint of one run between them, or their merge (WiSE-FT mixes a model and \
+                 its fine-tune). It is kept as a checkpoint, the link capped at {} — check the \
+                 model cards",
+                forest.id(fit.model),
+                fit.formula(|s| forest.id(s).to_string()),
+                numbers::plain(fit.off_line * 100.0, 1),
                 numbers::plain(UNDECIDED_LINK, 1)
             ),
             theme.level(Level::Low),

@@ -568,6 +568,16 @@ impl Forest {
             .find(|u| u.models.contains(&a) && u.models.contains(&b))
     }
 
+    /// The checkpoint-or-merge (`lineage::Recovery::checkpoints_or_merges`) whose models
+    /// include both, if any.
+    pub fn checkpoint_or_merge(&self, a: usize, b: usize) -> Option<&Merge> {
+        self.report()
+            .recovery
+            .checkpoints_or_merges
+            .iter()
+            .find(|m| m.involves(a) && m.involves(b))
+    }
+
     /// The merge this model is, if the recovery found it to be one.
     pub fn merge(&self, model: usize) -> Option<&Merge> {
         let index = self.merge_of.get(model).copied().flatten()?;

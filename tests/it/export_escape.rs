@@ -73,6 +73,7 @@ fn report() -> ScanReport {
             duplicates: Vec::new(),
             merges: Vec::new(),
             undecided_merges: Vec::new(),
+            checkpoints_or_merges: Vec::new(),
             summary_kurtosis: vec![3.0, 2.9, 2.8],
         },
     }

@@ -319,3 +319,78 @@ fn merges_of_three_made_from_trained_models_are_found() {
         }
     }
 }
+
+/// Checkpoints of one training run: a root, then three fine-tunes each continuing the last on
+/// the same data (the same teacher; Adam restarts, as when a run is resumed from its saved
+/// weights), at two learning rates. The slower run moves nearly straight: a middle checkpoint
+/// lies within 1% of the plane of its neighbours and the root, where a merge would. No
+/// checkpoint is taken for a merge: one that fits as a merge of its own ancestor and descendant
+/// is reported as a checkpoint or a merge, and the chain is recovered, its links there guesses.
+#[test]
+fn checkpoints_of_one_training_run_are_no_merges() {
+    use mother::demo::StoredDtype;
+    use mother::demo::files::{model_tensors, write_safetensors};
+    use mother::demo::train::{Recipe, finetune_full, pretrain};
+    use mother::lineage::UNDECIDED_LINK;
+
+    let spec = FamilySpec::small();
+    let shape = spec.shape;
+    let root = pretrain(
+        &shape,
+        &spec.task,
+        &Recipe {
+            steps: 300,
+            ..spec.pretrain
+        },
+        5,
+    );
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    for lr in [1e-4, 3e-5] {
+        let recipe = Recipe {
+            steps: 200,
+            lr,
+            batch: 128,
+        };
+        let mut chain = vec![root.clone()];
+        for _ in 0..3 {
+            let next = finetune_full(chain.last().unwrap(), &shape, &spec.task, &recipe, 77);
+            chain.push(next);
+        }
+        let ids: Vec<String> = (0..chain.len()).map(|i| format!("run/ckpt-{i}")).collect();
+        let fingerprints: Vec<Fingerprint> = chain
+            .iter()
+            .enumerate()
+            .map(|(i, model)| {
+                let path = scratch.path().join(format!("{lr}-{i}.safetensors"));
+                write_safetensors(&model_tensors(model), StoredDtype::F32, &path).expect("written");
+                common::formats::fingerprint_file(&path, Format::Safetensors)
+            })
+            .collect();
+        let inputs: Vec<LineageInput<'_>> = ids
+            .iter()
+            .zip(&fingerprints)
+            .map(|(id, fingerprint)| LineageInput {
+                id,
+                fingerprint,
+                adapter_base: None,
+                is_adapter: false,
+            })
+            .collect();
+        let recovery = recover_with(&inputs, &LineageOptions::default(), &Method::default());
+        assert!(recovery.merges.is_empty(), "lr {lr}: {:?}", recovery.merges);
+        let mut links: Vec<(usize, usize)> = recovery
+            .edges
+            .iter()
+            .map(|e| (e.parent.min(e.child), e.parent.max(e.child)))
+            .collect();
+        links.sort_unstable();
+        assert_eq!(links, vec![(0, 1), (1, 2), (2, 3)], "lr {lr}");
+        for doubt in &recovery.checkpoints_or_merges {
+            for edge in &recovery.edges {
+                if doubt.involves(edge.parent) && doubt.involves(edge.child) {
+                    assert!(edge.link_confidence <= UNDECIDED_LINK, "lr {lr}: {edge:?}");
+                }
+            }
+        }
+    }
+}

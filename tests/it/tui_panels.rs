@@ -265,3 +265,34 @@ fn an_edge_inside_an_undecided_plane_says_why_it_is_a_guess() {
     let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
     assert!(!outside.contains("merge?"), "{outside}");
 }
+
+/// An edge into a model that lies near the line of its parent and its own child says that the
+/// model may be a checkpoint between them or their merge, names them, and is read as a guess.
+#[test]
+fn an_edge_of_a_checkpoint_or_merge_says_why_it_is_a_guess() {
+    let mut report = tui_fixture::report();
+    report.recovery.checkpoints_or_merges = vec![mother::lineage::Merge {
+        model: 1,
+        sources: vec![0, 2],
+        weights: vec![0.6, 0.4],
+        off_line: 0.004,
+    }];
+    for edge in &mut report.recovery.edges {
+        if [edge.parent, edge.child].iter().all(|m| *m <= 2) {
+            edge.link_confidence = edge.link_confidence.min(0.5);
+            edge.confidence = edge.link_confidence * edge.direction_confidence;
+        }
+    }
+    let forest = Forest::new(report);
+    let inside = model_evidence(&forest, "acme/chat-mini");
+    assert_consistent(&inside);
+    assert!(
+        inside.contains("a guess: a checkpoint of one training run, or a merge"),
+        "{inside}"
+    );
+    assert!(inside.contains("merge?"), "{inside}");
+    assert!(inside.contains("checkpoint"), "{inside}");
+    assert!(inside.contains("0.40 x acme/code-mini"), "{inside}");
+    let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
+    assert!(!outside.contains("merge?"), "{outside}");
+}

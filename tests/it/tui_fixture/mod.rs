@@ -248,6 +248,7 @@ pub fn report() -> ScanReport {
             }],
             merges: Vec::new(),
             undecided_merges: Vec::new(),
+            checkpoints_or_merges: Vec::new(),
             summary_kurtosis,
         },
     }
