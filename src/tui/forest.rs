@@ -656,6 +656,11 @@ impl Forest {
                         None => "low-rank".to_string(),
                     });
                 }
+                // A checkpoint that may be a merge of its neighbours (`merge?` in its panel).
+                let doubted = self.report.recovery.checkpoints_or_merges.iter();
+                if doubted.clone().any(|m| m.model == model) {
+                    badges.push("merge?".to_string());
+                }
             }
             (None, Some(_)) if self.merge(model).is_some() => badges.push("merge".to_string()),
             (None, Some(_)) => badges.push("dup".to_string()),

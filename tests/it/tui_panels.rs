@@ -293,6 +293,9 @@ fn an_edge_of_a_checkpoint_or_merge_says_why_it_is_a_guess() {
     assert!(inside.contains("merge?"), "{inside}");
     assert!(inside.contains("checkpoint"), "{inside}");
     assert!(inside.contains("0.40 x acme/code-mini"), "{inside}");
+    // Its row in the tree carries the doubt too.
+    let badges = &forest.label(1).expect("a row").badges;
+    assert!(badges.iter().any(|b| b == "merge?"), "{badges:?}");
     let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
     assert!(!outside.contains("merge?"), "{outside}");
 }
