@@ -225,11 +225,9 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ranges of the direction readings on the true edges, per regime: what the evidence in
-/// `direction.rs` is calibrated against.
-/// The merges the default method finds, judged against the truth's, and how near a line between
-/// two others the models that are no merges come (the share left off it, against the threshold
-/// `MAX_OFF_LINE`).
+/// The merges the default method finds, judged against the truth's; the models it reports as a
+/// checkpoint or a merge; and how near a line between two others the models that are no merges
+/// come (the share left off it, against the threshold `MAX_OFF_LINE`).
 fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInput<'_>]) {
     let recovery = recover_with(inputs, &LineageOptions::default(), &Method::default());
     let mut right = 0;
@@ -250,8 +248,13 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
         .flatten()
         .filter(|fit| !truth.merges.contains_key(&ids[fit.model]))
         .min_by(|x, y| x.off_line.total_cmp(&y.off_line));
+    let doubted: Vec<&str> = recovery
+        .checkpoints_or_merges
+        .iter()
+        .map(|m| ids[m.model].as_str())
+        .collect();
     println!(
-        "{name} | merges found {} | right (all sources among the truth's) {right} of {} true | wrong {wrong:?} | nearest line of a model that is no merge: {}",
+        "{name} | merges found {} | right (all sources among the truth's) {right} of {} true | wrong {wrong:?} | checkpoint or merge {doubted:?} | nearest line of a model that is no merge: {}",
         recovery.merges.len(),
         truth.merges.len(),
         nearest.map_or("-".to_owned(), |fit| format!(
@@ -261,6 +264,8 @@ fn print_merges(name: &str, truth: &Truth, ids: &[String], inputs: &[LineageInpu
     );
 }
 
+/// Ranges of the direction readings on the true edges, per regime: what the evidence in
+/// `direction.rs` is calibrated against.
 fn print_cues(readings: &[(String, Regime, f64, Option<f64>)]) {
     let range = |values: &[f64]| {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
