@@ -124,6 +124,14 @@ fn legend(theme: Theme) -> Vec<Line<'static>> {
         badge("[quant]", "an int8 or GGUF-quantised copy of the parent"),
         badge("[adapter]", "a PEFT adapter"),
         badge("[low-rank r=8]", "a low-rank (LoRA-style) update, its rank"),
+        badge(
+            "[merge]",
+            "mixed from two or three models, under its main source",
+        ),
+        badge(
+            "[merge?]",
+            "a checkpoint between two models, or their merge",
+        ),
         badge("[declared ✓]", "the model's metadata names the same parent"),
         badge("[declared ✗]", "the model's metadata names another parent"),
         badge(
