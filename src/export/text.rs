@@ -61,6 +61,7 @@ pub fn to_text(report: &ScanReport) -> String {
             );
         }
     }
+    let source_id = |s: usize| report.models[s].entry.id.clone();
     if !recovery.merges.is_empty() {
         out.push_str(
             "\nMerges (weights mixed from two or three models; each hangs under its main source):\n",
@@ -70,7 +71,7 @@ pub fn to_text(report: &ScanReport) -> String {
                 out,
                 "  {} = {}  ({:.1}% off the {} them)",
                 report.models[m.model].entry.id,
-                m.formula(|s| report.models[s].entry.id.clone()),
+                m.formula(source_id),
                 m.off_line * 100.0,
                 if m.sources.len() == 2 {
                     "line between"
@@ -91,7 +92,7 @@ pub fn to_text(report: &ScanReport) -> String {
                 out,
                 "  {}  (or {}, {:.1}% off)",
                 report.models[m.model].entry.id,
-                m.formula(|s| report.models[s].entry.id.clone()),
+                m.formula(source_id),
                 m.off_line * 100.0,
             );
         }

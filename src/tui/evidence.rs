@@ -60,17 +60,17 @@ fn model_lines(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>
 /// A recovered fine-tune: the full evidence.
 fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>> {
     let declared = forest.declared(edge.child);
+    // Models one of which may be a merge of the others: the link between them is a guess.
+    let plane = forest.undecided_plane(edge.parent, edge.child);
+    let doubt = forest.checkpoint_or_merge(edge.parent, edge.child);
     let mut lines = vec![
         edge_title(forest, edge, theme),
         // The verdict comes first and on a line of its own: it is what a person reads.
         Line::styled(
-            if forest.undecided_plane(edge.parent, edge.child).is_some() {
+            if plane.is_some() {
                 "a guess: one of these models is a merge of others, and the weights cannot say \
                  which"
-            } else if forest
-                .checkpoint_or_merge(edge.parent, edge.child)
-                .is_some()
-            {
+            } else if doubt.is_some() {
                 "a guess: a checkpoint of one training run, or a merge of the run's ends, and \
                  the weights cannot say which"
             } else {
@@ -80,7 +80,7 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         ),
         confidence_line(edge, theme),
     ];
-    if let Some(plane) = forest.undecided_plane(edge.parent, edge.child) {
+    if let Some(plane) = plane {
         let ids: Vec<&str> = plane.models.iter().map(|&m| forest.id(m)).collect();
         lines.push(field(
             "merge?",
@@ -95,7 +95,7 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
             theme,
         ));
     }
-    if let Some(fit) = forest.checkpoint_or_merge(edge.parent, edge.child) {
+    if let Some(fit) = doubt {
         lines.push(field(
             "merge?",
             format!(

@@ -657,8 +657,8 @@ impl Forest {
                     });
                 }
                 // A checkpoint that may be a merge of its neighbours (`merge?` in its panel).
-                let doubted = self.report.recovery.checkpoints_or_merges.iter();
-                if doubted.clone().any(|m| m.model == model) {
+                let checkpoints = &self.report.recovery.checkpoints_or_merges;
+                if checkpoints.iter().any(|m| m.model == model) {
                     badges.push("merge?".to_string());
                 }
             }

@@ -356,27 +356,23 @@ fn checkpoints_of_one_training_run_are_no_merges() {
             let next = finetune_full(chain.last().unwrap(), &shape, &spec.task, &recipe, 77);
             chain.push(next);
         }
-        let ids: Vec<String> = (0..chain.len()).map(|i| format!("run/ckpt-{i}")).collect();
-        let fingerprints: Vec<Fingerprint> = chain
-            .iter()
-            .enumerate()
-            .map(|(i, model)| {
-                let path = scratch.path().join(format!("{lr}-{i}.safetensors"));
-                write_safetensors(&model_tensors(model), StoredDtype::F32, &path).expect("written");
-                common::formats::fingerprint_file(&path, Format::Safetensors)
-            })
-            .collect();
-        let inputs: Vec<LineageInput<'_>> = ids
-            .iter()
-            .zip(&fingerprints)
-            .map(|(id, fingerprint)| LineageInput {
-                id,
-                fingerprint,
-                adapter_base: None,
-                is_adapter: false,
-            })
-            .collect();
-        let recovery = recover_with(&inputs, &LineageOptions::default(), &Method::default());
+        let family = Family {
+            ids: (0..chain.len()).map(|i| format!("run/ckpt-{i}")).collect(),
+            fingerprints: chain
+                .iter()
+                .enumerate()
+                .map(|(i, model)| {
+                    let path = scratch.path().join(format!("{lr}-{i}.safetensors"));
+                    write_safetensors(&model_tensors(model), StoredDtype::F32, &path)
+                        .expect("written");
+                    common::formats::fingerprint_file(&path, Format::Safetensors)
+                })
+                .collect(),
+            adapter_base: vec![None; chain.len()],
+            is_adapter: vec![false; chain.len()],
+            truth: Truth::default(),
+        };
+        let recovery = family.recover(&Method::default());
         assert!(recovery.merges.is_empty(), "lr {lr}: {:?}", recovery.merges);
         let mut links: Vec<(usize, usize)> = recovery
             .edges

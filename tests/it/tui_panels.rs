@@ -238,6 +238,16 @@ fn demo_family_panels_at_120x40() {
     assert_snapshot!("demo_grandchild_120x40", screen);
 }
 
+/// Caps at 0.5 the links among models 0..=`last`, as recovery does for the models of one guess.
+fn cap_links_up_to(report: &mut mother::engine::ScanReport, last: usize) {
+    for edge in &mut report.recovery.edges {
+        if edge.parent <= last && edge.child <= last {
+            edge.link_confidence = edge.link_confidence.min(0.5);
+            edge.confidence = edge.link_confidence * edge.direction_confidence;
+        }
+    }
+}
+
 /// An edge between two corners of an undecided plane (task arithmetic at weight 1) says so in
 /// words, names the four models, and is read as a guess; other edges say nothing of it.
 #[test]
@@ -247,12 +257,7 @@ fn an_edge_inside_an_undecided_plane_says_why_it_is_a_guess() {
         models: vec![0, 1, 2, 3],
         off_plane: 0.0,
     }];
-    for edge in &mut report.recovery.edges {
-        if [edge.parent, edge.child].iter().all(|m| *m <= 3) {
-            edge.link_confidence = edge.link_confidence.min(0.5);
-            edge.confidence = edge.link_confidence * edge.direction_confidence;
-        }
-    }
+    cap_links_up_to(&mut report, 3);
     let forest = Forest::new(report);
     let inside = model_evidence(&forest, "acme/chat-mini");
     assert_consistent(&inside);
@@ -277,12 +282,7 @@ fn an_edge_of_a_checkpoint_or_merge_says_why_it_is_a_guess() {
         weights: vec![0.6, 0.4],
         off_line: 0.004,
     }];
-    for edge in &mut report.recovery.edges {
-        if [edge.parent, edge.child].iter().all(|m| *m <= 2) {
-            edge.link_confidence = edge.link_confidence.min(0.5);
-            edge.confidence = edge.link_confidence * edge.direction_confidence;
-        }
-    }
+    cap_links_up_to(&mut report, 2);
     let forest = Forest::new(report);
     let inside = model_evidence(&forest, "acme/chat-mini");
     assert_consistent(&inside);
