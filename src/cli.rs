@@ -121,8 +121,9 @@ pub struct EngineArgs {
     #[arg(long, global = true, value_enum, default_value_t = DirectionArg::Finetune)]
     pub direction: DirectionArg,
     /// Bootstrap resamples over tensors: the tree is the one they agree on most, and each edge's
-    /// confidence says how many of them keep it.
-    #[arg(long, global = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..))]
+    /// confidence says how many of them keep it (100 to 10,000; each costs about one recovery of
+    /// the tree).
+    #[arg(long, global = true, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..=10_000))]
     pub bootstrap: u64,
     /// Add the models of a bundle written by `mother export` (repeat for several), to the
     /// explorer or `mother scan`. Without PATH, only the bundles are read.

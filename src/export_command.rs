@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 /// this shard, 1 failure).
 pub fn run(args: &ExportArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
     refuse_inside(&args.out, &options.root)?;
+    crate::headless::check_output_file(&args.out, "--out")?;
     let mut found = discover(&options.root)?;
     let total = found.models.len();
     if let Some(shard) = args.shard {

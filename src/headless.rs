@@ -4,7 +4,7 @@
 use crate::cli::ScanArgs;
 use crate::discover::Discovery;
 use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan_with};
-use crate::export::{to_dot, to_json, to_text};
+use crate::export::{to_dot, to_json, to_text, to_text_of_bundles};
 use crate::units::{rate, size};
 use anyhow::Context;
 use std::io::{IsTerminal, Write};
@@ -32,10 +32,58 @@ pub fn no_models_message(root: &Path) -> String {
     )
 }
 
+/// Checks, before any weight is read, that `path` can take the output that `flag` names: a
+/// scan of a large cache takes hours, and should not end in "cannot write". The check creates
+/// nothing that stays: a probe file beside the target is made and removed at once.
+pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+    let shown = path.display();
+    if path.is_dir() {
+        anyhow::bail!("{flag} {shown}: is a folder — pass a file name in it");
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        anyhow::bail!(
+            "{flag} {shown}: the folder {} does not exist — create it first, or pass a file in \
+             a folder that exists",
+            folder.display()
+        );
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "{flag} {shown}: cannot write to it ({error}) — pass a file you may write"
+                )
+            })?;
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let probe = folder.join(format!(".{name}.{}.probe", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "{flag} {shown}: cannot create files in {} ({error}) — pass a place you may write",
+                folder.display()
+            )
+        })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Runs a scan, prints the result and says how it went through the exit code:
 /// 0 all read, 3 finished but something was skipped, 4 nothing found, 1 failure (see
 /// [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.dot {
+        check_output_file(path, "--dot")?;
+    }
     let show_progress = std::io::stderr().is_terminal();
     // With bundles alone there is no folder to walk.
     let found = (args.path.is_none() && !bundles.is_empty()).then(Discovery::default);
@@ -82,7 +130,12 @@ fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(&document)?;
         writeln!(stdout, "{text}")?;
     } else {
-        write!(stdout, "{}", to_text(report))?;
+        let text = if args.path.is_none() {
+            to_text_of_bundles(report)
+        } else {
+            to_text(report)
+        };
+        write!(stdout, "{text}")?;
     }
     // Flushed here, so that a reader that went away shows as an error (which main turns into
     // a clean exit) instead of a write lost at exit.
@@ -90,7 +143,7 @@ fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
     if let Some(path) = &args.dot {
         std::fs::write(path, to_dot(report)).with_context(|| {
             format!(
-                "{}: could not write the DOT file — is the folder writable?",
+                "--dot {}: cannot write the DOT file — pass a file in a folder you may write",
                 path.display()
             )
         })?;

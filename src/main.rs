@@ -20,10 +20,28 @@ fn main() -> ExitCode {
         // is wanted, so the exit is quiet and clean, as ripgrep's.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("mother: {error:#}");
+            eprintln!("mother: {}", error_text(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, as `{:#}` writes them, leaving out a cause that an
+/// outer message already quotes (an error that names its I/O failure in its own text also
+/// carries it as its source, and the reader should not read it twice).
+fn error_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -35,13 +53,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    check_cache_dir(&cli.engine)?;
     match cli.command {
         Some(Command::Scan(args)) => {
             // With bundles alone, the first one names the scan in messages.
             let root = match (&args.path, cli.engine.bundles.first()) {
                 (Some(path), _) => path.clone(),
                 (None, Some(bundle)) => bundle.clone(),
-                (None, None) => hub_cache()?,
+                (None, None) => hub_cache("scan")?,
             };
             let options = scan_options(root, &cli.engine);
             mother::headless::run(&args, options, &cli.engine.bundles)
@@ -54,7 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     bundle.display()
                 );
             }
-            let root = args.path.clone().map_or_else(hub_cache, Ok)?;
+            let root = args.path.clone().map_or_else(|| hub_cache("export"), Ok)?;
             mother::export_command::run(&args, scan_options(root, &cli.engine))
         }
         Some(Command::Demo(args)) if args.no_tui => {
@@ -145,13 +164,26 @@ fn explore_default(engine: &EngineArgs) -> anyhow::Result<ExitCode> {
     explore_demo(plan, engine, banner)
 }
 
-fn hub_cache() -> anyhow::Result<PathBuf> {
-    mother::discover::default_hub_cache().ok_or_else(|| {
+/// The hub cache `mother COMMAND` reads when no path is given.
+fn hub_cache(command: &str) -> anyhow::Result<PathBuf> {
+    let cache = mother::discover::default_hub_cache().ok_or_else(|| {
         anyhow::anyhow!(
             "no Hugging Face hub cache found (HF_HUB_CACHE, HF_HOME and ~/.cache/huggingface/hub \
-             are all unset or missing) — pass a folder: mother scan PATH"
+             are all unset or missing) — pass a folder: mother {command} PATH"
         )
-    })
+    })?;
+    if !cache.exists() {
+        // The user gave no path: say where this one came from.
+        let source = match mother::discover::hub_cache_variable(|name| std::env::var_os(name)) {
+            Some(variable) => format!("set by {variable}"),
+            None => "the default".to_owned(),
+        };
+        anyhow::bail!(
+            "{}: no Hugging Face hub cache there ({source}) — pass a folder: mother {command} PATH",
+            cache.display()
+        );
+    }
+    Ok(cache)
 }
 
 /// The explorer on `root`, whose discovery `found` the caller has just made (to know there is
@@ -182,6 +214,22 @@ fn explore_demo(plan: DemoPlan, engine: &EngineArgs, banner: String) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// A fingerprint cache the user named must be usable: the scan would otherwise go on without
+/// it, and the next one read every model again with no word why.
+fn check_cache_dir(engine: &EngineArgs) -> anyhow::Result<()> {
+    match &engine.cache_dir {
+        Some(dir) if dir.exists() && !dir.is_dir() && !engine.no_cache => anyhow::bail!(
+            "--cache-dir {}: is a file, not a folder — pass a folder for the fingerprint cache, \
+             or --no-cache",
+            dir.display()
+        ),
+        Some(dir) if !engine.no_cache => mother::measure::cache::FingerprintCache::open(dir)
+            .map(|_| ())
+            .map_err(|error| anyhow::anyhow!("--cache-dir {error}")),
+        _ => Ok(()),
+    }
+}
+
 fn scan_options(root: PathBuf, engine: &EngineArgs) -> ScanOptions {
     ScanOptions {
         root,
@@ -190,5 +238,20 @@ fn scan_options(root: PathBuf, engine: &EngineArgs) -> ScanOptions {
         direction: engine.direction.into(),
         bootstrap: engine.bootstrap as usize,
         seed: mother::lineage::LineageOptions::default().seed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[test]
+    fn an_error_names_a_cause_it_already_quotes_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let quoted = format!("x.mfb: cannot write the bundle: {io} — pass --out a writable place");
+        let error = anyhow::Error::new(io).context(quoted.clone());
+        assert_eq!(error_text(&error), quoted);
+        let plain = anyhow::anyhow!("disk full").context("x.dot: cannot write");
+        assert_eq!(error_text(&plain), "x.dot: cannot write: disk full");
     }
 }

@@ -26,6 +26,19 @@ pub fn hub_cache_from(lookup: impl Fn(&str) -> Option<OsString>) -> Option<PathB
     home_dir(&lookup).map(|home| home.join(".cache").join("huggingface").join("hub"))
 }
 
+/// The environment variable that chose [`hub_cache_from`]'s answer, for messages that say
+/// where a path came from; `None` when it is the built-in `~/.cache/huggingface/hub`.
+pub fn hub_cache_variable(lookup: impl Fn(&str) -> Option<OsString>) -> Option<&'static str> {
+    [
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_HOME",
+        "XDG_CACHE_HOME",
+    ]
+    .into_iter()
+    .find(|name| lookup(name).is_some_and(|value| !value.is_empty()))
+}
+
 /// The user's home: `HOME` from the lookup, else what the platform reports.
 fn home_dir(lookup: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     match lookup("HOME").filter(|home| !home.is_empty()) {

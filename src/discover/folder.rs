@@ -124,7 +124,7 @@ impl<'a> Walk<'a> {
             Ok(listing) => listing,
             Err(error) => {
                 let reason = format!(
-                    "cannot read this folder: {error} — check its permissions (chmod u+rx); models in it are not listed"
+                    "cannot read this folder: {error} — make it readable to your user (its owner can run chmod a+rx on it); models in it are not listed"
                 );
                 self.skip(dir, reason);
                 return;

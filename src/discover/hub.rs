@@ -47,7 +47,7 @@ pub(super) fn scan_cache(cache: &Path, out: &mut Discovery) {
             out.skipped.push(Skipped {
                 path: cache.to_path_buf(),
                 reason: format!(
-                    "cannot read the hub cache: {error} — check its permissions (chmod u+rx)"
+                    "cannot read the hub cache: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
                 ),
             });
             return;
@@ -155,7 +155,7 @@ fn snapshot_folders(snapshots: &Path, skipped: &mut Vec<Skipped>) -> Vec<(String
             skipped.push(Skipped {
                 path: snapshots.to_path_buf(),
                 reason: format!(
-                    "cannot read the snapshots: {error} — check its permissions (chmod u+rx)"
+                    "cannot read the snapshots: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
                 ),
             });
             return Vec::new();

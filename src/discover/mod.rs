@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use crate::weights::Format;
-pub use env::hub_cache_from;
+pub use env::{hub_cache_from, hub_cache_variable};
 
 /// One model found on disk, ready to be fingerprinted.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -137,7 +137,7 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     }
     let names = entry_names(root).map_err(|error| {
         root_error(format!(
-            "cannot be read: {error} — check its permissions (chmod u+rx)"
+            "cannot be read: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
         ))
     })?;
 
@@ -215,6 +215,14 @@ fn hub_repo_of(root: &Path) -> Option<RepoRoot> {
         repo: repo.to_path_buf(),
         snapshot: named(root, &real),
     })
+}
+
+/// The Hub repo id (`org/name`) of a model folder inside a hub cache's `models--org--name`
+/// folder, for messages that tell the user what to download again; `None` outside a hub cache.
+pub fn hub_repo_of_dir(dir: &Path) -> Option<String> {
+    dir.ancestors()
+        .filter_map(|folder| folder.file_name()?.to_str())
+        .find_map(hub::repo_id)
 }
 
 /// The hub cache the official client would use, from the environment:

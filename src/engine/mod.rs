@@ -299,6 +299,18 @@ fn open_cache(options: &ScanOptions) -> Option<FingerprintCache> {
     FingerprintCache::open(&dir).ok()
 }
 
+/// A reader's error as the skipped list shows it, beside the model's folder: the file named
+/// relative to that folder (the full path is already on the line), and a hub model's repo
+/// named where the reader could only say "re-download it".
+fn skip_reason(entry: &ModelEntry, reason: String) -> String {
+    let folder = format!("{}{}", entry.dir.display(), std::path::MAIN_SEPARATOR);
+    let reason = reason.replace(&folder, "");
+    match crate::discover::hub_repo_of_dir(&entry.dir) {
+        Some(repo) => reason.replace("re-download it", &format!("re-download {repo}")),
+        None => reason,
+    }
+}
+
 /// Bytes between two progress events of one model: often enough for a smooth bar, rarely enough
 /// not to flood the channel.
 const PROGRESS_STEP: u64 = 4 << 20;
@@ -349,7 +361,7 @@ fn fingerprint_one(
         }
     };
     match fingerprint_model(&entry.weight_files, &on_bytes, cancel)
-        .map_err(|e| e.to_string())
+        .map_err(|e| skip_reason(entry, e.to_string()))
         .and_then(|fingerprint| reject_non_finite(fingerprint, entry))
     {
         Ok(fingerprint) => {

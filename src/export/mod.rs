@@ -8,4 +8,4 @@ mod text;
 
 pub use dot::to_dot;
 pub use json::to_json;
-pub use text::to_text;
+pub use text::{to_text, to_text_of_bundles};

@@ -7,8 +7,46 @@ use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level, Merge, printed_confi
 use crate::units::si;
 use std::fmt::Write;
 
-/// The recovered forest as indented text.
+/// The recovered forest as indented text; the first line names the folder scanned and any
+/// bundles added to it.
 pub fn to_text(report: &ScanReport) -> String {
+    let mut place = report.root.display().to_string();
+    if !report.bundles.is_empty() {
+        let _ = write!(place, " and {}", bundle_list(report));
+    }
+    forest_text(report, &place)
+}
+
+/// [`to_text`] of a scan that read bundles alone: no folder was scanned here, so the first
+/// line names the bundles.
+pub fn to_text_of_bundles(report: &ScanReport) -> String {
+    forest_text(report, &bundle_list(report))
+}
+
+/// "2 bundles (a.mfb, b.mfb)": the bundles that were read (one that could not be is among the
+/// skipped), the first three by name.
+fn bundle_list(report: &ScanReport) -> String {
+    const NAMED: usize = 3;
+    let mut names: Vec<String> = report
+        .bundles
+        .iter()
+        .take(NAMED)
+        .map(|b| b.path.display().to_string())
+        .collect();
+    if report.bundles.len() > NAMED {
+        names.push(format!("{} more", report.bundles.len() - NAMED));
+    }
+    if names.is_empty() {
+        return "no bundle that could be read".to_owned();
+    }
+    format!(
+        "{} ({})",
+        counted(report.bundles.len(), "bundle", "bundles"),
+        names.join(", ")
+    )
+}
+
+fn forest_text(report: &ScanReport, place: &str) -> String {
     let recovery = &report.recovery;
     let mut children: Vec<Vec<Branch>> = (0..report.models.len()).map(|_| Vec::new()).collect();
     for edge in &recovery.edges {
@@ -30,7 +68,7 @@ pub fn to_text(report: &ScanReport) -> String {
         out,
         "{} in {}: {}, {} unrelated, {}, {} skipped",
         counted(report.models.len(), "model", "models"),
-        report.root.display(),
+        place,
         counted(recovery.roots.len(), "tree", "trees"),
         recovery.unrelated.len(),
         counted(
@@ -200,14 +238,9 @@ fn edge_note(report: &ScanReport, edge: &Edge) -> String {
             {
                 let _ = write!(
                     note,
-                    ", near tie: runner-up parent {} {}{}",
+                    ", near tie: runner-up parent {} {}",
                     report.models[runner_up.parent].entry.id,
-                    if runner_up.distance_gap >= 0.0 {
-                        "only "
-                    } else {
-                        ""
-                    },
-                    runner_up.gap_words()
+                    runner_up.gap_and_cost_words()
                 );
             }
             note

@@ -222,6 +222,18 @@ impl RunnerUp {
             format!("{percent:.1}% nearer, but fewer resamples link it")
         }
     }
+
+    /// [`Self::gap_words`], followed by the link's cost margin when it differs from the
+    /// distance's by a tenth of a point or more (`15.8% farther, link cost +6.2%`): the cost is
+    /// what the tree minimised and what a near tie is judged by, so a note that calls the
+    /// runner-up a near tie shows it.
+    pub fn gap_and_cost_words(&self) -> String {
+        let mut words = self.gap_words();
+        if (self.relative_gap - self.distance_gap).abs() >= 0.001 {
+            words.push_str(&format!(", link cost {:+.1}%", self.relative_gap * 100.0));
+        }
+        words
+    }
 }
 
 /// A recovered parent -> child edge. Indices point into the input slice.
@@ -530,24 +542,25 @@ mod tests {
     use super::RunnerUp;
 
     #[test]
-    fn a_runner_up_reads_as_farther_or_says_why_the_nearer_one_lost() {
+    fn a_runner_up_reads_as_farther_or_says_why_the_nearer_one_lost_and_gives_the_cost_margin() {
         let words = |relative_gap, distance_gap| {
             RunnerUp {
                 parent: 1,
                 relative_gap,
                 distance_gap,
             }
-            .gap_words()
+            .gap_and_cost_words()
         };
         assert_eq!(words(0.042, 0.042), "4.2% farther");
         assert_eq!(
             words(0.02, -0.013),
-            "1.3% nearer, but their difference spreads wider"
+            "1.3% nearer, but their difference spreads wider, link cost +2.0%"
         );
         assert_eq!(
             words(-0.01, -0.013),
-            "1.3% nearer, but fewer resamples link it"
+            "1.3% nearer, but fewer resamples link it, link cost -1.0%"
         );
-        assert_eq!(words(-0.01, 0.05), "5.0% farther");
+        assert_eq!(words(-0.01, 0.05), "5.0% farther, link cost -1.0%");
+        assert_eq!(words(0.062, 0.158), "15.8% farther, link cost +6.2%");
     }
 }

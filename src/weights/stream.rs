@@ -19,7 +19,9 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 pub(super) fn open_file(path: &Path) -> Result<(File, u64), WeightsError> {
     let file = File::open(path).map_err(|e| {
         let fix = match e.kind() {
-            ErrorKind::PermissionDenied => "give your user read access (chmod u+r)",
+            ErrorKind::PermissionDenied => {
+                "make it readable to your user (its owner can run chmod a+r on it)"
+            }
             _ => "check that it is still there and readable",
         };
         WeightsError::new(

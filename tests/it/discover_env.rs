@@ -101,3 +101,31 @@ fn the_binary_finds_the_hub_cache_through_the_process_environment() {
     assert_eq!(json["models"][0]["id"], "org/name", "{json}");
     assert_eq!(json["models"].as_array().map(Vec::len), Some(1));
 }
+
+/// A hub cache the environment names but that is not there: the message says which variable
+/// named it, so that the user knows what to change.
+#[test]
+fn a_missing_hub_cache_names_the_variable_that_chose_it() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let missing = home.path().join("nowhere");
+    for (variable, shown) in [
+        ("HF_HUB_CACHE", missing.clone()),
+        ("HF_HOME", missing.join("hub")),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+            .args(["scan", "--no-cache"])
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("HUGGINGFACE_HUB_CACHE")
+            .env_remove("HF_HOME")
+            .env(variable, &missing)
+            .output()
+            .expect("run mother");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let expected = format!(
+            "{}: no Hugging Face hub cache there (set by {variable}) — pass a folder: mother scan PATH",
+            shown.display()
+        );
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
+}

@@ -109,6 +109,25 @@ fn three_shards_exported_apart_give_the_forest_of_the_whole_cache() {
         counted += source["models"].as_u64().expect("a count") as usize;
     }
     assert_eq!(counted, exported);
+
+    // The text's first line names the bundles it read, not a folder.
+    let text = mother(
+        &args[..1]
+            .iter()
+            .chain(&args[2..])
+            .copied()
+            .collect::<Vec<_>>(),
+        &cache,
+    );
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    let first = text.lines().next().unwrap_or_default();
+    let expected = format!(
+        "{exported} models in 3 bundles ({}, {}, {}):",
+        bundles[2].display(),
+        bundles[1].display(),
+        bundles[0].display()
+    );
+    assert!(first.starts_with(&expected), "{first}");
 }
 
 #[test]

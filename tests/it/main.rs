@@ -18,6 +18,7 @@ mod tui_fixture;
 mod bad_input;
 mod cli_exit;
 mod cli_headless;
+mod cli_outputs;
 mod demo_cli;
 mod demo_kurtosis;
 mod demo_layout;
