@@ -9,6 +9,7 @@
 mod env;
 mod folder;
 mod hub;
+mod ids;
 mod links;
 mod metadata;
 mod model_dir;
@@ -24,9 +25,21 @@ pub use env::{hub_cache_from, hub_cache_variable};
 /// One model found on disk, ready to be fingerprinted.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModelEntry {
-    /// `org/name` for hub repos (`org/name@abcd1234` when several revisions are present),
-    /// the folder path relative to the scanned root for plain folders.
+    /// Unique within one scan. `org/name` for hub repos (`org/name@abcd1234` when several
+    /// revisions are present), the folder path relative to the scanned root for plain folders;
+    /// an id that more than one model would get is qualified with where each was found,
+    /// `gentle1001/hub:org/name` (see `ids.rs`).
     pub id: String,
+    /// Where the model was found, relative to the scanned root, as it qualifies a repeated id:
+    /// the hub cache that holds its repo (`gentle1001/hub`), or `.` when its id is relative to
+    /// the root itself (a plain folder tree, one hub cache or one repo named directly). Empty in
+    /// bundles written before it was recorded.
+    #[serde(default)]
+    pub found_in: String,
+    /// The id before it was qualified to be unique (`org/name` for `gentle1001/hub:org/name`);
+    /// `None` when `id` is that already, as for every model of a single hub cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unqualified_id: Option<String>,
     /// The folder that holds the model's files (a hub snapshot folder or a plain folder).
     pub dir: PathBuf,
     /// The files that make up the weights, in a stable order (shards sorted by name).
@@ -45,6 +58,14 @@ pub struct ModelEntry {
     pub revision: Option<String>,
     /// Access time of the newest weight file, recorded before anything is read.
     pub last_accessed: Option<SystemTime>,
+}
+
+impl ModelEntry {
+    /// The id the model's own location gives it, before ids were made unique: the name metadata
+    /// (a model card's `base_model`, an adapter's base) knows it by.
+    pub fn bare_id(&self) -> &str {
+        self.unqualified_id.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// One weight file of a model.
@@ -116,8 +137,8 @@ pub enum DiscoverError {
 }
 
 /// Finds every model under `root`: a hub cache (holds `models--*`), a Hugging Face home (holds
-/// `hub/`), or any folder tree of models. Models come back sorted by id, skipped
-/// things sorted by path. Nothing is written and no weight file is opened.
+/// `hub/`), or any folder tree of models. Models come back sorted by id, each id once (see
+/// `ids.rs`), skipped things sorted by path. Nothing is written and no weight file is opened.
 pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     let root_error = |reason: String| DiscoverError::Root {
         path: root.to_path_buf(),
@@ -151,7 +172,7 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
                 hub::scan_one_snapshot(&repo, &snapshot, &mut found.models, &mut found.skipped)
             }
         }
-        return Ok(sorted(found));
+        return Ok(unique_and_sorted(found, |_| ROOT_PLACE.to_string()));
     }
     let holds_model_repos = names.iter().any(|name| {
         name.starts_with(model_dir::MODEL_REPO_PREFIX)
@@ -159,14 +180,49 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     });
     if holds_model_repos {
         hub::scan_cache(root, &mut found);
-    } else if names.iter().any(|name| name == "hub") && is_hub_cache(&root.join("hub")) {
-        hub::scan_cache(&root.join("hub"), &mut found);
-    } else {
-        for repo in folder::scan_tree(root, &mut found) {
-            hub::scan_repo(&repo, &mut found.models, &mut found.skipped);
-        }
+        return Ok(unique_and_sorted(found, |_| ROOT_PLACE.to_string()));
     }
-    Ok(sorted(found))
+    if names.iter().any(|name| name == "hub") && is_hub_cache(&root.join("hub")) {
+        let cache = root.join("hub");
+        hub::scan_cache(&cache, &mut found);
+        return Ok(unique_and_sorted(found, |_| place_of(root, &cache)));
+    }
+    // A folder tree: plain models are named by their path below the root; each hub repo met
+    // on the way by its repo id, relative to the hub cache (the folder) that holds it.
+    let repos = folder::scan_tree(root, &mut found);
+    let mut places = vec![ROOT_PLACE.to_string(); found.models.len()];
+    for repo in repos {
+        hub::scan_repo(&repo, &mut found.models, &mut found.skipped);
+        let place = repo
+            .parent()
+            .map_or_else(|| ROOT_PLACE.to_string(), |cache| place_of(root, cache));
+        // The models this repo just added.
+        places.resize(found.models.len(), place);
+    }
+    Ok(unique_and_sorted(found, |index| places[index].clone()))
+}
+
+/// How the scanned root itself is written as a place: ids relative to it are qualified `.:id`.
+const ROOT_PLACE: &str = ".";
+
+/// `folder` as a place in ids: its path relative to `root` (`gentle1001/hub`), `.` for the root
+/// itself, the whole path when it is not below the root.
+fn place_of(root: &Path, folder: &Path) -> String {
+    match folder.strip_prefix(root) {
+        Ok(relative) if relative.as_os_str().is_empty() => ROOT_PLACE.to_string(),
+        Ok(relative) => relative.to_string_lossy().into_owned(),
+        Err(_) => folder.to_string_lossy().into_owned(),
+    }
+}
+
+/// Records where each model was found (`place` of its index in discovery order), makes the ids
+/// unique, and sorts.
+fn unique_and_sorted(mut found: Discovery, place: impl Fn(usize) -> String) -> Discovery {
+    for (index, model) in found.models.iter_mut().enumerate() {
+        model.found_in = place(index);
+    }
+    ids::make_unique(&mut found.models);
+    sorted(found)
 }
 
 /// Models by id, skipped things by path, each reported once.

@@ -435,6 +435,9 @@ fn build(
     );
     Some(ModelEntry {
         id: id.to_string(),
+        // Both set once the whole scan is known (`discover`, `ids.rs`).
+        found_in: String::new(),
+        unqualified_id: None,
         dir: dir.to_path_buf(),
         total_bytes: weight_files.iter().map(|file| file.bytes).sum(),
         weight_files,

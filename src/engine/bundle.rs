@@ -367,6 +367,8 @@ mod tests {
         ScannedModel {
             entry: ModelEntry {
                 id: id.to_string(),
+                found_in: ".".to_string(),
+                unqualified_id: None,
                 dir: PathBuf::from(id),
                 weight_files: Vec::new(),
                 format: crate::weights::Format::Safetensors,

@@ -255,10 +255,16 @@ pub fn fingerprint_all(
 fn recover_models(models: &[ScannedModel], options: &ScanOptions) -> Recovery {
     let inputs: Vec<LineageInput<'_>> = models
         .iter()
-        .map(|model| {
+        .enumerate()
+        .map(|(index, model)| {
+            // The base as the scan names it: metadata names a repo, which several hub caches
+            // may hold under qualified ids.
             let adapter_base = match &model.entry.kind {
-                ModelKind::Adapter { base, .. } => base.as_deref(),
-                ModelKind::Full => None,
+                ModelKind::Adapter {
+                    base: Some(base), ..
+                } => declared::adapter_base(models, base, index)
+                    .map(|base| models[base].entry.id.as_str()),
+                _ => None,
             };
             LineageInput {
                 id: &model.entry.id,

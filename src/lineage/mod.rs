@@ -100,7 +100,8 @@ impl Default for LineageOptions {
 pub struct LineageInput<'a> {
     pub id: &'a str,
     pub fingerprint: &'a Fingerprint,
-    /// For PEFT adapters: the declared base id (adapters hang under it when it is present).
+    /// For PEFT adapters: the id of the model their declared base names, when the scan holds
+    /// one (adapters hang under it).
     pub adapter_base: Option<&'a str>,
     pub is_adapter: bool,
 }

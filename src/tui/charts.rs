@@ -159,7 +159,7 @@ pub fn layer_lines(
     let room = usize::from(height).saturating_sub(2);
     let shown = chart_rows(table, room);
     let usable = table.rows.iter().filter(|row| !row.small).count();
-    let short_id = |model: usize| short_id(forest.id(model));
+    let short_id = |model: usize| forest.short_id(model);
 
     let mut legend = Vec::new();
     match (table.parent, table.no_comparison) {
@@ -304,11 +304,6 @@ fn chart_row(
     Line::from(spans)
 }
 
-/// A repo id without its organisation: `mother-demo/full1-c1` reads `full1-c1`.
-pub fn short_id(id: &str) -> String {
-    id.rsplit('/').next().unwrap_or(id).to_string()
-}
-
 fn empty(frame: &mut Frame, area: Rect, block: Block<'_>, text: &str, theme: Theme) {
     frame.render_widget(
         Paragraph::new(text)
@@ -434,7 +429,7 @@ pub fn lineage_lines(
 ) -> Vec<Line<'static>> {
     let names: Vec<String> = chain
         .iter()
-        .map(|&(index, _)| short_id(forest.id(index)))
+        .map(|&(index, _)| forest.short_id(index))
         .collect();
     let values: Vec<String> = chain
         .iter()

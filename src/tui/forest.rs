@@ -546,6 +546,19 @@ impl Forest {
         &self.report.models[model].entry.id
     }
 
+    /// The id without the repo's organisation, for narrow places: `mother-demo/full1-c1` reads
+    /// `full1-c1`. A qualified id keeps where the model was found (`gentle1001/hub:full1-c1`),
+    /// which is what tells it from its namesakes; a numbered one (`#2`) stays whole.
+    pub fn short_id(&self, model: usize) -> String {
+        let entry = &self.report.models[model].entry;
+        let bare = entry.bare_id();
+        let short = bare.rsplit('/').next().unwrap_or(bare);
+        match entry.id.strip_suffix(bare) {
+            Some(qualifier) => format!("{qualifier}{short}"),
+            None => entry.id.clone(),
+        }
+    }
+
     pub fn edge_into(&self, model: usize) -> Option<&Edge> {
         self.edge_into
             .get(model)

@@ -350,3 +350,50 @@ fn a_hub_cache_inside_a_plain_tree_is_read_as_a_hub() {
     assert_eq!(found.models[1].revision.as_deref(), Some(C1));
     assert!(found.skipped.is_empty(), "{:?}", found.skipped);
 }
+
+#[test]
+fn a_repo_in_two_hub_caches_gets_an_id_that_names_each_cache() {
+    let root = tempfile::tempdir().unwrap();
+    for family in ["gentle1001", "gentle1002"] {
+        let model = repo(&root.path().join(family).join("hub"), "models--org--m");
+        linked_file(&model, C1, "model.safetensors", "w", &safetensors_bytes());
+    }
+    let only = repo(&root.path().join("gentle1002/hub"), "models--org--only");
+    linked_file(&only, C1, "model.safetensors", "w", &safetensors_bytes());
+    // A plain folder that spells the same repo id, relative to the root itself.
+    fs::create_dir_all(root.path().join("org/m")).unwrap();
+    fs::write(
+        root.path().join("org/m/model.safetensors"),
+        safetensors_bytes(),
+    )
+    .unwrap();
+
+    let found = discover(root.path()).unwrap();
+
+    // Only the ids that would repeat are qualified, with the folder (relative to PATH) that
+    // holds each; the model that is alone keeps its plain repo id.
+    assert_eq!(
+        ids(&found),
+        [
+            ".:org/m",
+            "gentle1001/hub:org/m",
+            "gentle1002/hub:org/m",
+            "org/only"
+        ]
+    );
+    assert!(
+        found
+            .models
+            .iter()
+            .all(|m| m.bare_id() != m.id || m.id == "org/only")
+    );
+    assert_eq!(
+        discover(root.path()).unwrap(),
+        found,
+        "ids are the same on every scan"
+    );
+
+    // One of the caches scanned alone keeps the ids it always had.
+    let alone = discover(&root.path().join("gentle1001/hub")).unwrap();
+    assert_eq!(ids(&alone), ["org/m"]);
+}

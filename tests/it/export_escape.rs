@@ -19,6 +19,8 @@ fn report() -> ScanReport {
         .map(|id| ScannedModel {
             entry: ModelEntry {
                 id: id.to_string(),
+                found_in: ".".to_string(),
+                unqualified_id: None,
                 dir: PathBuf::from(format!("/models/{id}")),
                 weight_files: Vec::new(),
                 format: mother::weights::Format::Safetensors,

@@ -27,6 +27,7 @@ mod discover_folders;
 mod discover_hub;
 mod discover_single_repo;
 mod engine_bundle;
+mod engine_ids;
 mod engine_scan;
 mod export_dot_legend;
 mod export_escape;

@@ -3,7 +3,6 @@
 //! it.
 
 use super::{App, VerticalScroll};
-use crate::tui::charts::short_id;
 use crate::tui::forest::Forest;
 use crate::tui::keys::Command;
 use crate::tui::numbers;
@@ -74,13 +73,13 @@ impl App {
         };
         let table = TensorTable::of(forest, model);
         let against = match (table.parent, table.no_comparison) {
-            (Some(parent), _) => format!("against {}", short_id(forest.id(parent))),
+            (Some(parent), _) => format!("against {}", forest.short_id(parent)),
             (None, Some(NoComparison::Adapter)) => "an adapter's own factors".to_string(),
             (None, _) => "no parent to compare".to_string(),
         };
         let title = format!(
             " Tensors of {} · {against} · largest change first ◆ ",
-            short_id(forest.id(model))
+            forest.short_id(model)
         );
         let small = table.small_count();
         let hint = if small > 0 {

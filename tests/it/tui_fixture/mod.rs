@@ -82,6 +82,8 @@ fn fingerprint(params: u64, lowered: impl Fn(usize) -> f64) -> Fingerprint {
 fn entry(id: &str, bytes: u64, declared: Option<&str>, kind: ModelKind) -> ModelEntry {
     ModelEntry {
         id: id.to_string(),
+        found_in: ".".to_string(),
+        unqualified_id: None,
         dir: PathBuf::from("/hub").join(id),
         weight_files: Vec::new(),
         format: mother::weights::Format::Safetensors,
