@@ -7,8 +7,10 @@ use crate::tui_fixture;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
+use mother::engine::ScanEvent;
 use mother::tui::app::clipboard::osc52;
 use mother::tui::app::{Action, AppEvent};
+use mother::tui::forest::{Filter, NodeId};
 use std::time::Duration;
 use tui_fixture::Harness;
 
@@ -109,6 +111,82 @@ fn filter_keeps_doubtful_edges_and_esc_clears_it() {
     let screen = harness.screen();
     assert!(!screen.contains("filter:"), "{screen}");
     assert!(screen.contains("bert-tiny"), "{screen}");
+}
+
+/// The filter the tree shows now.
+fn filter(harness: &Harness) -> Filter {
+    harness.app.view().filter
+}
+
+#[test]
+fn the_tree_filter_is_the_tree_the_cycle_started_on() {
+    // bert-tiny is unrelated: the doubtful filter hides it and moves the selection to the
+    // first tree, which must not become "this tree".
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("other/bert-tiny");
+    harness.char('f');
+    assert_eq!(filter(&harness), Filter::Doubtful);
+    harness.char('f');
+    assert_eq!(filter(&harness), Filter::Disagreeing);
+    harness.char('f');
+    assert_eq!(filter(&harness), Filter::Tree(NodeId::Unrelated));
+    let screen = harness.screen();
+    assert!(screen.contains("filter: unrelated models"), "{screen}");
+    assert_eq!(harness.app.selected_id(), Some("other/bert-tiny"));
+    harness.char('f');
+    assert_eq!(filter(&harness), Filter::All);
+    assert_eq!(harness.app.selected_id(), Some("other/bert-tiny"));
+}
+
+#[test]
+fn an_empty_filter_does_not_skip_the_tree_filter() {
+    // No declared parents: "declared parent disagrees" matches nothing and shows no row.
+    let mut report = tui_fixture::report();
+    for model in &mut report.models {
+        model.entry.declared_parent = None;
+    }
+    let mut harness = Harness::new(100, 30);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
+    harness.select_id("acme/code-mini-python");
+    harness.char('f');
+    harness.char('f');
+    assert_eq!(filter(&harness), Filter::Disagreeing);
+    assert_eq!(harness.app.selected(), None, "no row is shown");
+    harness.char('f');
+    let base = harness.app.forest().map(|forest| forest.tops()[0]);
+    assert_eq!(Some(filter(&harness)), base.map(Filter::Tree));
+    assert!(harness.screen().contains("filter: tree of acme/base-mini"));
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+}
+
+#[test]
+fn a_move_during_the_cycle_picks_the_tree_and_esc_restores_the_place() {
+    // The doubtful filter hides bert-tiny; the user then moves within the first tree, and
+    // that tree, not the one the cycle started on, is "this tree".
+    let mut harness = Harness::with_forest(100, 30);
+    harness.select_id("other/bert-tiny");
+    harness.char('f');
+    harness.key(KeyCode::Down);
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+    harness.char('f');
+    harness.char('f');
+    let base = harness.app.forest().map(|forest| forest.tops()[0]);
+    assert_eq!(Some(filter(&harness)), base.map(Filter::Tree));
+
+    // Esc after an empty filter puts the selection back where the user left it.
+    let mut report = tui_fixture::report();
+    for model in &mut report.models {
+        model.entry.declared_parent = None;
+    }
+    let mut harness = Harness::new(100, 30);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
+    harness.select_id("acme/chat-mini-int8");
+    harness.char('f');
+    harness.char('f');
+    assert_eq!(harness.app.selected(), None);
+    harness.key(KeyCode::Esc);
+    assert_eq!(filter(&harness), Filter::All);
+    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini-int8"));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Keys, mouse and the moves they make: selection, folding, jumps and scrolling.
 
-use super::{Action, App, DEFAULT_EXPORT_NAME, Focus, JUMP_LIST_LENGTH, Overlay};
+use super::{Action, App, DEFAULT_EXPORT_NAME, FilterOrigin, Focus, JUMP_LIST_LENGTH, Overlay};
 use crate::tui::forest::{Filter, NodeId};
 use crate::tui::keys::{self, Command, Context};
 use crate::tui::scan_view::ScanProgress;
@@ -198,7 +198,13 @@ impl App {
     /// Esc outside a prompt: undoes the last narrowing (a filter, then a search highlight).
     fn back(&mut self) {
         if self.tree.view.filter != Filter::All {
+            let selected = self.selection_before_filters();
             self.tree.view.filter = Filter::All;
+            self.filter_origin = None;
+            self.tree.selected = selected;
+            if let Some(forest) = &self.forest {
+                self.tree.keep_selection_shown(forest);
+            }
             self.set_info("filter cleared: every model is shown".to_string());
         } else if !self.last_query.is_empty() {
             let text = format!("search \"{}\" cleared", self.last_query);
@@ -209,13 +215,26 @@ impl App {
         }
     }
 
-    /// `f`: all → below high confidence → declared parent disagrees → this tree → all.
+    /// The row the user chose before the filters of this `f` cycle moved the selection: the
+    /// selection now, unless it is still where the last filter put it.
+    fn selection_before_filters(&self) -> Option<NodeId> {
+        match self.filter_origin {
+            Some(origin)
+                if self.tree.view.filter != Filter::All && self.tree.selected == origin.left =>
+            {
+                Some(origin.selected)
+            }
+            _ => self.tree.selected,
+        }
+    }
+
+    /// `f`: all → below high confidence → declared parent disagrees → this tree → all. "This
+    /// tree" is the tree of the row the user chose, even when an earlier filter of the cycle
+    /// hid that row and moved the selection elsewhere or cleared it.
     fn next_filter(&mut self) {
         let Some(forest) = &self.forest else { return };
-        let this_tree = self
-            .tree
-            .selected
-            .map(|node| Filter::Tree(forest.top_of(node)));
+        let chosen = self.selection_before_filters();
+        let this_tree = chosen.map(|node| Filter::Tree(forest.top_of(node)));
         let next = match self.tree.view.filter {
             Filter::All => Some(Filter::Doubtful),
             Filter::Doubtful => Some(Filter::Disagreeing),
@@ -224,12 +243,25 @@ impl App {
         }
         .unwrap_or(Filter::All);
         self.tree.view.filter = next;
+        // Each filter starts from the row the user chose, so one that hides it does not lose
+        // the place for the next one (or for "filter off").
+        let before = self.tree.selected;
+        self.tree.selected = chosen;
+        self.tree.keep_selection_shown(forest);
+        if self.tree.selected != before {
+            self.evidence_scroll.to_top();
+        }
+        self.filter_origin = chosen
+            .filter(|_| next != Filter::All)
+            .map(|selected| FilterOrigin {
+                selected,
+                left: self.tree.selected,
+            });
         let shown = forest.rows(
             self.tree.view,
             &forest.branches().collect::<std::collections::HashSet<_>>(),
         );
         let matching = shown.iter().filter(|row| row.matches_filter).count();
-        self.tree.keep_selection_shown(forest);
         let text = match next {
             Filter::All => "filter off: every model is shown".to_string(),
             Filter::Tree(_) => format!("filter: {}; f for all, Esc clears", next.describe(forest)),

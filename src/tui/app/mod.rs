@@ -130,6 +130,16 @@ enum Overlay {
     },
 }
 
+/// Where a cycle of `f` started, so its "this tree" step offers the tree the user was on, not
+/// wherever an earlier filter of the cycle moved the selection (or none, after an empty one).
+#[derive(Debug, Clone, Copy)]
+struct FilterOrigin {
+    /// The selection before the cycle's first filter moved it.
+    selected: NodeId,
+    /// The selection the last filter of the cycle left; a different one means the user moved.
+    left: Option<NodeId>,
+}
+
 struct Status {
     text: String,
     error: bool,
@@ -151,6 +161,8 @@ pub struct App {
     focus: Focus,
     overlay: Overlay,
     last_query: String,
+    /// Set while a filter chosen with `f` is on.
+    filter_origin: Option<FilterOrigin>,
     status: Option<Status>,
     evidence_scroll: VerticalScroll,
     help_scroll: VerticalScroll,
@@ -180,6 +192,7 @@ impl App {
             focus: Focus::Tree,
             overlay: Overlay::None,
             last_query: String::new(),
+            filter_origin: None,
             status: None,
             evidence_scroll: VerticalScroll::new(),
             help_scroll: VerticalScroll::new(),
@@ -314,6 +327,7 @@ impl App {
             .or_else(|| forest.tops().first().copied());
         self.tree = tree;
         self.jump_list.clear();
+        self.filter_origin = None;
         let models = forest.report().models.len();
         self.forest = Some(forest);
         self.focus = Focus::Tree;
