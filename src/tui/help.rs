@@ -160,11 +160,7 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .border_style(theme.focused_border())
-        .title(Span::styled(" Keys ", theme.title()))
-        .title_bottom(Span::styled(
-            " ↑↓ PgUp PgDn scroll · ? or Esc closes ",
-            theme.muted(),
-        ));
+        .title(Span::styled(" Keys ", theme.title()));
     let inner = block.inner(popup);
     // Long rows wrap under their description (keys and words take 20 columns).
     let lines: Vec<Line<'static>> = lines(theme)
@@ -172,6 +168,12 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme
         .flat_map(|line| crate::tui::wrap::wrap_line(line, usize::from(inner.width), 20))
         .collect();
     let offset = scroll.fit(lines.len(), inner.height);
+    // The scroll keys are named only when there is something to scroll to.
+    let hint = match scroll.more_hint() {
+        Some(more) => format!(" {more}: ↑↓ PgUp PgDn · ? or Esc closes "),
+        None => " ? or Esc closes ".to_string(),
+    };
+    let block = block.title_bottom(Span::styled(hint, theme.muted()));
     frame.render_widget(
         Paragraph::new(lines).block(block).scroll((offset, 0)),
         popup,

@@ -314,3 +314,25 @@ fn evidence_scrolls_only_as_far_as_its_text() {
     harness.key(KeyCode::Up);
     assert!(!harness.screen().contains("declared   acme/chat-mini"));
 }
+
+#[test]
+fn the_evidence_hint_says_which_way_there_is_more() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/code-mini");
+    let screen = harness.screen();
+    assert!(screen.contains("Tab, ↓ for more"), "{screen}");
+    assert!(!screen.contains("for more above"), "{screen}");
+    harness.key(KeyCode::Tab);
+    harness.key(KeyCode::Down);
+    let screen = harness.screen();
+    assert!(screen.contains("↑ ↓ for more"), "{screen}");
+    harness.char('G');
+    let screen = harness.screen();
+    assert!(screen.contains("↑ for more above"), "{screen}");
+    assert!(!screen.contains("↓ for more"), "at the bottom:\n{screen}");
+    harness.char('g');
+    let screen = harness.screen();
+    assert!(screen.contains(" ↓ for more "), "{screen}");
+    assert!(!screen.contains("↑ ↓ for more"), "at the top:\n{screen}");
+    assert!(!screen.contains("for more above"), "at the top:\n{screen}");
+}

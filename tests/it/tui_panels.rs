@@ -204,6 +204,7 @@ fn the_tensor_view_opens_scrolls_and_closes() {
         harness.char('j');
     }
     assert_eq!(top, harness.screen(), "j stops at the end of the table");
+    assert!(!top.contains("for more"), "nothing out of view:\n{top}");
     harness.key(KeyCode::Esc);
     assert!(
         !harness.screen().contains("Tensors of"),

@@ -1,5 +1,5 @@
 //! The edge-evidence pane: the lines of [`evidence::lines`] in a scrolling paragraph, with a hint
-//! at the bottom when there is more below.
+//! on the bottom border when there is more above or below.
 
 use super::{App, Focus, evidence};
 use crate::tui::forest::Forest;
@@ -29,14 +29,14 @@ impl App {
             .flat_map(|line| wrap_line(line, usize::from(inner.width), EVIDENCE_NAME_WIDTH))
             .collect();
         let offset = self.evidence_scroll.fit(lines.len(), inner.height);
-        let hint = match (
-            self.evidence_scroll.overflows(),
-            self.focus == Focus::Evidence,
-        ) {
-            (false, _) => None,
-            (true, true) => Some(" ↓ for more "),
-            (true, false) => Some(" Tab, ↓ for more "),
-        };
+        // Which way there is more, and Tab to reach it when another pane has the keys.
+        let hint = self.evidence_scroll.more_hint().map(|more| {
+            if self.focus == Focus::Evidence {
+                format!(" {more} ")
+            } else {
+                format!(" Tab, {more} ")
+            }
+        });
         let block = match hint {
             Some(hint) => block.title_bottom(Span::styled(hint, theme.muted())),
             None => block,

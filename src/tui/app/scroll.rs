@@ -33,9 +33,27 @@ impl VerticalScroll {
         self.viewport.get()
     }
 
-    /// Whether there is more to see than fits.
-    pub fn overflows(&self) -> bool {
-        self.max.get() > 0
+    /// Whether rows lie above the pane at the offset it is drawn with.
+    pub fn more_above(&self) -> bool {
+        self.offset() > 0
+    }
+
+    /// Whether rows lie below the pane at the offset it is drawn with.
+    pub fn more_below(&self) -> bool {
+        self.offset() < self.max.get()
+    }
+
+    /// What the pane's border says about the rows out of view, after the draw's [`fit`]:
+    /// which way there is more to see, or nothing when all of it is shown.
+    ///
+    /// [`fit`]: VerticalScroll::fit
+    pub fn more_hint(&self) -> Option<&'static str> {
+        match (self.more_above(), self.more_below()) {
+            (false, false) => None,
+            (false, true) => Some("↓ for more"),
+            (true, false) => Some("↑ for more above"),
+            (true, true) => Some("↑ ↓ for more"),
+        }
     }
 
     pub fn scroll_by(&mut self, delta: i32) {
@@ -89,6 +107,22 @@ mod tests {
         scroll.to_bottom();
         assert_eq!(scroll.fit(30, 25), 5);
         assert_eq!(scroll.fit(5, 25), 0);
-        assert!(!scroll.overflows());
+        assert_eq!(scroll.more_hint(), None);
+    }
+
+    #[test]
+    fn the_hint_says_which_way_there_is_more() {
+        let mut scroll = VerticalScroll::new();
+        scroll.fit(30, 10);
+        assert!(!scroll.more_above() && scroll.more_below());
+        assert_eq!(scroll.more_hint(), Some("↓ for more"));
+        scroll.scroll_by(5);
+        assert_eq!(scroll.more_hint(), Some("↑ ↓ for more"));
+        scroll.to_bottom();
+        assert!(scroll.more_above() && !scroll.more_below());
+        assert_eq!(scroll.more_hint(), Some("↑ for more above"));
+        // A taller pane at the same offset: nothing left below, nothing above either.
+        scroll.fit(30, 30);
+        assert_eq!(scroll.more_hint(), None);
     }
 }

@@ -81,19 +81,8 @@ impl App {
             " Tensors of {} · {against} · largest change first ◆ ",
             forest.short_id(model)
         );
-        let small = table.small_count();
-        let hint = if small > 0 {
-            format!(
-                " {small} tiny (< {} values or a side < {}) greyed, last · t Esc close ",
-                tensor_table::SMALL_VALUES,
-                tensor_table::SMALL_SIDE
-            )
-        } else {
-            " ↑ ↓ scroll · t Esc close ".to_string()
-        };
         let block = Block::bordered()
             .title(Span::styled(title, theme.title()))
-            .title_bottom(Span::styled(hint, theme.muted()))
             .border_style(theme.focused_border());
         let inner = block.inner(area);
         // Narrow screens drop the absolute norm (its change stays) to leave the names room.
@@ -110,6 +99,12 @@ impl App {
             .max(8);
         let rows = table.by_change();
         let offset = scroll.fit(rows.len(), inner.height.saturating_sub(1));
+        let hint = bottom_hint(
+            table.small_count(),
+            scroll.more_hint(),
+            usize::from(inner.width),
+        );
+        let block = block.title_bottom(Span::styled(hint, theme.muted()));
         let mut lines = vec![header(name_width, &shown, theme)];
         lines.extend(
             rows.iter()
@@ -118,6 +113,32 @@ impl App {
         );
         frame.render_widget(Clear, area);
         frame.render_widget(Paragraph::new(lines).block(block), area);
+    }
+}
+
+/// The bottom border: the greyed tiny matrices (in fewer words if the whole does not fit),
+/// which way there are more rows, and how to close.
+fn bottom_hint(small: usize, more: Option<&str>, width: usize) -> String {
+    let join = |tiny: Option<String>| {
+        let parts: Vec<String> = tiny
+            .into_iter()
+            .chain(more.map(str::to_string))
+            .chain(["t Esc close".to_string()])
+            .collect();
+        format!(" {} ", parts.join(" · "))
+    };
+    if small == 0 {
+        return join(None);
+    }
+    let full = join(Some(format!(
+        "{small} tiny (< {} values or a side < {}) greyed, last",
+        tensor_table::SMALL_VALUES,
+        tensor_table::SMALL_SIDE
+    )));
+    if full.chars().count() <= width {
+        full
+    } else {
+        join(Some(format!("{small} tiny greyed, last")))
     }
 }
 
@@ -189,4 +210,26 @@ fn fit(name: &str, width: usize) -> String {
     let start: String = name.chars().take(head).collect();
     let end: String = name.chars().skip(length - tail).collect();
     format!("{start}…{end}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bottom_hint;
+
+    #[test]
+    fn the_bottom_hint_names_the_scroll_and_shortens_the_tiny_note() {
+        assert_eq!(bottom_hint(0, None, 78), " t Esc close ");
+        assert_eq!(
+            bottom_hint(0, Some("↓ for more"), 78),
+            " ↓ for more · t Esc close "
+        );
+        assert_eq!(
+            bottom_hint(2, Some("↑ for more above"), 120),
+            " 2 tiny (< 4096 values or a side < 8) greyed, last · ↑ for more above · t Esc close "
+        );
+        assert_eq!(
+            bottom_hint(2, Some("↑ for more above"), 78),
+            " 2 tiny greyed, last · ↑ for more above · t Esc close "
+        );
+    }
 }
