@@ -22,6 +22,10 @@ use mother::lineage::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+const USAGE: &str = "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] [--cues] \
+[--merges] FAMILY...  (each FAMILY folder holds hub/ and truth.json; LIST: default, baseline, paper, \
+no-prior, no-growth, no-discount, no-bagging, no-breadth, no-merges, breadthP[-no-discount])";
+
 fn method(name: &str) -> anyhow::Result<Method> {
     let default = Method::default();
     let evidence = |centre_prior, growth| Method {
@@ -93,13 +97,17 @@ fn main() -> anyhow::Result<()> {
             "--verbose" => verbose = true,
             "--cues" => cues = true,
             "--merges" => merges = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            flag if flag.starts_with("--") => {
+                anyhow::bail!("unknown option {flag:?} — {USAGE}")
+            }
             _ => families.push(PathBuf::from(arg)),
         }
     }
-    anyhow::ensure!(
-        !families.is_empty(),
-        "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] [--cues] [--merges] FAMILY..."
-    );
+    anyhow::ensure!(!families.is_empty(), "no FAMILY folder given — {USAGE}");
     let methods: Vec<(String, Method)> = methods
         .into_iter()
         .map(|name| method(&name).map(|m| (name, m)))
