@@ -52,6 +52,7 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
         );
     }
     if path.exists() {
+        // An existing file is rewritten in place: the folder itself need not be writable.
         std::fs::OpenOptions::new()
             .append(true)
             .open(path)
@@ -60,6 +61,7 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
                     "{flag} {shown}: cannot write to it ({error}) — pass a file you may write"
                 )
             })?;
+        return Ok(());
     }
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let probe = folder.join(format!(".{name}.{}.probe", std::process::id()));

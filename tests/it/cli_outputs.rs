@@ -72,11 +72,10 @@ fn an_output_that_cannot_be_written_fails_before_any_weight_is_read() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let names: Vec<String> = std::fs::read_dir(work.path())
+    let mut names: Vec<String> = std::fs::read_dir(work.path())
         .expect("list the work folder")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    let mut names = names;
     names.sort();
     assert_eq!(names, ["fingerprints", "forest.dot", "models"]);
 }
