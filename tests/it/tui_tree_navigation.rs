@@ -70,6 +70,57 @@ fn demo_forest_at_three_sizes_cuts_no_badge() {
     }
 }
 
+/// The tree rows of a screen whose ids contain `part`.
+fn tree_rows<'s>(screen: &'s str, part: &str) -> Vec<&'s str> {
+    screen
+        .lines()
+        .filter(|line| {
+            let tree_row = ["├", "└", "▼ ", "▶ "]
+                .iter()
+                .any(|mark| line.contains(mark));
+            tree_row && line.contains(part)
+        })
+        .collect()
+}
+
+/// At 80 columns, rows many levels deep with long ids keep their confidence and whole badges;
+/// the parameter count and the metadata badges go before the id is shortened, and the id is
+/// shortened in its middle before the edge's badges go.
+#[test]
+fn deep_rows_with_long_ids_keep_the_id_and_the_confidence() {
+    let mut harness = Harness::with_report(80, 24, tui_fixture::deep_chain_report(16));
+    let top = harness.screen();
+    harness.char('G');
+    let bottom = harness.screen();
+    let rows = [tree_rows(&top, "long"), tree_rows(&bottom, "long")].concat();
+    assert!(rows.len() >= 12, "{top}{bottom}");
+    for row in &rows {
+        assert_eq!(row.matches('[').count(), row.matches(']').count(), "{row}");
+        let root = row.contains("generation-00");
+        assert!(
+            root || row.contains("0.42"),
+            "a row lost its confidence: {row}"
+        );
+    }
+    // Near the top, the parameter count and the metadata badges went to keep the edge's badges
+    // and all of the id's name but its organisation.
+    let shallow = tree_rows(&top, "generation-01").concat();
+    assert!(
+        shallow.contains("…/generation-01-of-a-long-chain  0.42 guess [adapter] [r=8]"),
+        "{shallow}"
+    );
+    assert!(
+        rows.iter()
+            .all(|row| !row.contains("22.7M") && !row.contains("decl")),
+        "{top}{bottom}"
+    );
+    // Deepest down, the badges went too, and the id takes the room they leave.
+    let deepest = tree_rows(&bottom, "-15-of-a-long-chain").concat();
+    assert!(deepest.contains("…"), "{bottom}");
+    assert!(deepest.contains("  0.42 guess"), "{bottom}");
+    assert!(!deepest.contains('['), "{bottom}");
+}
+
 #[test]
 fn guides_show_who_hangs_from_whom() {
     let harness = Harness::with_forest(100, 30);
@@ -77,7 +128,7 @@ fn guides_show_who_hangs_from_whom() {
     assert!(screen.contains("│├▼ acme/chat-mini"), "{screen}");
     assert!(screen.contains("││  └─ mirror/chat-mini"), "{screen}");
     assert!(screen.contains("│└▼ acme/code-mini"), "{screen}");
-    assert!(screen.contains("│   └─ …code-mini-python"), "{screen}");
+    assert!(screen.contains("│   └─ acme/code-mini-python"), "{screen}");
 }
 
 #[test]
