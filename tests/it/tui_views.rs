@@ -6,6 +6,7 @@ use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use mother::engine::{Phase, ScanEvent};
 use mother::tui::app::AppEvent;
+use mother::tui::keys::Context;
 use std::time::Duration;
 use tui_fixture::Harness;
 
@@ -139,4 +140,49 @@ fn export_prompt_and_overwrite_confirmation() {
         .screen()
         .replace(&dir.path().display().to_string(), "[TEMP]");
     assert_snapshot!("export_overwrite_confirmation", confirm);
+}
+
+/// Enter with no name, or with a folder's name, writes nothing: the prompt stays open and says
+/// what is wrong and what to type, until the name is edited.
+#[test]
+fn export_prompt_refuses_an_empty_name_and_a_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("graphs")).expect("a folder");
+    let mut harness = Harness::with_export_dir(80, 24, dir.path());
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(
+        tui_fixture::report(),
+    ))));
+    let status = |harness: &Harness| {
+        let screen = harness.screen();
+        screen.lines().rev().nth(1).unwrap_or_default().to_string()
+    };
+    harness.char('e');
+    harness.ctrl('u');
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.app.context(), Context::Prompt);
+    assert!(
+        status(&harness).contains("Export DOT to: ▏  type a file name for the DOT export"),
+        "{}",
+        harness.screen()
+    );
+    harness.type_text("graphs");
+    assert!(!status(&harness).contains("type a file name"), "edited");
+    harness.key(KeyCode::Enter);
+    assert_eq!(
+        harness.app.context(),
+        Context::Prompt,
+        "no overwrite question"
+    );
+    assert!(
+        status(&harness).contains("graphs is a folder — type a file name in it"),
+        "{}",
+        harness.screen()
+    );
+    let written = |dir: &std::path::Path| std::fs::read_dir(dir).expect("readable").count();
+    assert_eq!(written(&dir.path().join("graphs")), 0);
+    assert_eq!(written(dir.path()), 1, "only the folder");
+    harness.type_text("/tree.dot");
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.app.context(), Context::Tree);
+    assert!(dir.path().join("graphs/tree.dot").is_file());
 }

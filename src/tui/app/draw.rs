@@ -130,14 +130,20 @@ impl App {
                     Span::styled(format!("  {note}"), theme.muted()),
                 ])
             }
-            Overlay::Export { input } => Line::from(vec![
-                Span::styled("Export DOT to: ", theme.key()),
-                Span::raw(format!("{input}▏")),
-                Span::styled(
-                    format!("  in {}", self.config.export_dir.display()),
-                    theme.muted(),
-                ),
-            ]),
+            Overlay::Export { input, problem } => {
+                let note = match problem {
+                    Some(problem) => Span::styled(format!("  {problem}"), theme.error()),
+                    None => Span::styled(
+                        format!("  in {}", self.config.export_dir.display()),
+                        theme.muted(),
+                    ),
+                };
+                Line::from(vec![
+                    Span::styled("Export DOT to: ", theme.key()),
+                    Span::raw(format!("{input}▏")),
+                    note,
+                ])
+            }
             Overlay::ConfirmOverwrite { path } => Line::from(vec![
                 Span::styled(format!("{} exists. ", path.display()), theme.error()),
                 Span::styled("Overwrite it? y / n", theme.key()),

@@ -160,6 +160,7 @@ impl App {
             Command::Export => {
                 self.overlay = Overlay::Export {
                     input: DEFAULT_EXPORT_NAME.to_string(),
+                    problem: None,
                 }
             }
             Command::Rescan => {

@@ -124,6 +124,8 @@ enum Overlay {
     },
     Export {
         input: String,
+        /// Why the name last accepted names no file, shown in the prompt until it is edited.
+        problem: Option<String>,
     },
     ConfirmOverwrite {
         path: PathBuf,
