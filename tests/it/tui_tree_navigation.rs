@@ -318,6 +318,65 @@ fn a_small_terminal_says_what_it_needs() {
     );
 }
 
+/// The screen's text, its rows trimmed and joined by spaces, as a wrapped message reads.
+fn joined(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|line| line.trim_matches('"').trim())
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_small_terminal_message_wraps_to_the_screen() {
+    let harness = Harness::with_forest(20, 12);
+    assert_eq!(
+        joined(&harness.screen()),
+        "terminal too small (need 80x24, have 20x12): enlarge the window, or q to quit"
+    );
+    // Too short for all of it: the short words, whole.
+    let harness = Harness::with_forest(24, 3);
+    assert_eq!(
+        joined(&harness.screen()),
+        "need 80x24, have 24x3: enlarge, or q quits"
+    );
+}
+
+/// While the screen is too small, keys and clicks change nothing the user would find moved
+/// once it is big enough again; only quitting acts.
+#[test]
+fn keys_on_a_small_terminal_change_nothing_but_quit() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/chat-mini");
+    let before = harness.screen();
+    harness.terminal.backend_mut().resize(60, 20);
+    harness.send(AppEvent::Resize(60, 20));
+    assert_eq!(harness.app.context(), mother::tui::keys::Context::TooSmall);
+    for key in [
+        KeyCode::Down,
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::Esc,
+        KeyCode::End,
+    ] {
+        assert_eq!(harness.key(key), Action::Continue);
+    }
+    for c in ['j', 'G', 'h', '/', 'e', 'f', 's', '?', 't', 'r', 'y', 'x'] {
+        assert_eq!(harness.char(c), Action::Continue, "{c}");
+    }
+    harness.click(5, 4);
+    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini"));
+    assert_eq!(harness.app.take_clipboard(), None);
+    harness.terminal.backend_mut().resize(80, 24);
+    harness.send(AppEvent::Resize(80, 24));
+    assert_eq!(harness.screen(), before);
+    harness.terminal.backend_mut().resize(60, 20);
+    harness.send(AppEvent::Resize(60, 20));
+    assert_eq!(harness.char('q'), Action::Quit);
+    assert_eq!(harness.ctrl('c'), Action::Quit);
+}
+
 #[test]
 fn unknown_keys_point_to_help_and_messages_expire() {
     let mut harness = Harness::with_forest(80, 24);

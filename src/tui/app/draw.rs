@@ -6,29 +6,16 @@ use crate::tui::help;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
 impl App {
     /// Renders the whole screen from the state.
     pub fn draw(&self, frame: &mut Frame) {
         let theme = self.config.theme;
         let screen = frame.area();
+        self.screen.set(Some((screen.width, screen.height)));
         if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
-            let text = format!(
-                "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}): enlarge the window, or q to quit",
-                screen.width, screen.height
-            );
-            let rows =
-                Layout::vertical([Constraint::Fill(1), Constraint::Max(3), Constraint::Fill(1)])
-                    .areas::<3>(screen);
-            frame.render_widget(
-                Paragraph::new(text)
-                    .style(theme.error())
-                    .centered()
-                    .wrap(Wrap { trim: true }),
-                rows[1],
-            );
-            return;
+            return self.draw_too_small(frame, screen);
         }
         let [header, body, status, bar] = crate::tui::wrap::screen_rows(
             frame,
@@ -54,6 +41,39 @@ impl App {
         if let Overlay::Help = self.overlay {
             help::draw(frame, body, &self.help_scroll, theme);
         }
+    }
+
+    /// What a screen below the smallest layout shows: what size is needed and the way out,
+    /// wrapped to the screen's width, in shorter words when the long ones do not fit its height.
+    fn draw_too_small(&self, frame: &mut Frame, screen: Rect) {
+        let style = self.config.theme.error();
+        let (width, height) = (screen.width, screen.height);
+        let messages = [
+            format!(
+                "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height}): \
+                 enlarge the window, or q to quit"
+            ),
+            format!("need {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height}: enlarge, or q quits"),
+        ];
+        let wrapped = |text: &String| -> Vec<Line<'static>> {
+            crate::tui::wrap::wrap_line(&Line::raw(text.clone()), usize::from(width), 0)
+                .iter()
+                .map(|line| Line::styled(line.to_string().trim_end().to_string(), style))
+                .collect()
+        };
+        let lines = messages
+            .iter()
+            .map(wrapped)
+            .find(|lines| lines.len() <= usize::from(height))
+            .unwrap_or_else(|| wrapped(&messages[messages.len() - 1]));
+        let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        let [_, middle, _] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(rows),
+            Constraint::Fill(1),
+        ])
+        .areas(screen);
+        frame.render_widget(Paragraph::new(lines).centered(), middle);
     }
 
     /// The header, fitted to `width`: counts in shorter words first, then the root path

@@ -29,6 +29,9 @@ impl App {
             Context::Scan => self.handle_scan_key(command, key),
             Context::Tree | Context::Panels => self.handle_browse(command, key),
             Context::Tensors => self.handle_tensor_keys(command, key),
+            // Only quitting acts: the keys would move a selection the user cannot see.
+            Context::TooSmall if command == Some(Command::Quit) => self.quit(),
+            Context::TooSmall => Action::Continue,
         }
     }
 
@@ -58,13 +61,18 @@ impl App {
             Some(Command::Last) => self.scan.scroll_to(false, visible),
             Some(Command::Help) => self.open_help(),
             Some(Command::Back) => self.set_info(ESC_HINT.to_string()),
-            Some(Command::Quit) => {
-                self.set_info("cancelling the scan…".to_string());
-                return Action::Quit;
-            }
+            Some(Command::Quit) => return self.quit(),
             _ => self.unknown_key(key),
         }
         Action::Continue
+    }
+
+    /// Leaves the explorer; the last frame says a running scan is being cancelled.
+    fn quit(&mut self) -> Action {
+        if self.forest.is_none() {
+            self.set_info("cancelling the scan…".to_string());
+        }
+        Action::Quit
     }
 
     fn handle_tensor_keys(&mut self, command: Option<Command>, key: &KeyEvent) -> Action {
