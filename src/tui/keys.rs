@@ -490,6 +490,20 @@ pub const KEYS: &[KeyBinding] = &[
     },
 ];
 
+/// What the mouse does, for the help screen, beside the keys; `App::handle_mouse` does it. It
+/// works where no help, prompt or question is open and the screen is big enough.
+pub const MOUSE: &[(&str, &str)] = &[
+    (
+        "click",
+        "select a row of the tree (and focus it); click it again to open or close it",
+    ),
+    (
+        "wheel",
+        "scroll the scan list, the tensor view, or the evidence when it has focus; \
+         elsewhere move the tree's selection",
+    ),
+];
+
 /// The command bound to a key event in a context, if any.
 pub fn command_for(context: Context, event: &KeyEvent) -> Option<Command> {
     let key = Key::from_event(event);
