@@ -204,6 +204,11 @@ fn the_tensor_view_opens_scrolls_and_closes() {
         harness.char('j');
     }
     assert_eq!(top, harness.screen(), "j stops at the end of the table");
+    // Nor does a click where the hidden tree's rows were.
+    for row in 2..12 {
+        harness.click(10, row);
+    }
+    assert_eq!(top, harness.screen(), "a click does not reach the tree");
     assert!(!top.contains("for more"), "nothing out of view:\n{top}");
     harness.key(KeyCode::Esc);
     assert!(

@@ -480,6 +480,8 @@ impl App {
             return;
         }
         match mouse.kind {
+            // The tensor view covers the tree, whose rows were where the click is.
+            MouseEventKind::Down(MouseButton::Left) if self.tensor_view.is_some() => {}
             MouseEventKind::Down(MouseButton::Left) => {
                 let Some(forest) = &self.forest else { return };
                 let Some(node) = self.tree.row_at(forest, mouse.column, mouse.row) else {
