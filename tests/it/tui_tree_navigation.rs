@@ -399,12 +399,62 @@ fn copy_hands_an_osc52_sequence_to_the_caller() {
     assert_eq!(sequence, "\x1b]52;c;YWNtZS9iYXNlLW1pbmk=\x07");
     assert_eq!(harness.app.take_clipboard(), None, "handed over once");
     harness.char('Y');
-    assert!(
-        harness
-            .app
-            .status()
-            .is_some_and(|s| s.contains("/hub/acme/base-mini"))
+    assert_eq!(
+        harness.app.status(),
+        Some("copied the folder of acme/base-mini to the clipboard: /hub/acme/base-mini")
     );
+}
+
+/// A copied path longer than the status line keeps the words saying what was copied and the
+/// path's end, and gives up the path's middle.
+#[test]
+fn a_long_copied_path_keeps_its_end_on_the_status_line() {
+    let mut report = tui_fixture::report();
+    let snapshot = "/home/ada/.cache/huggingface/hub/models--acme--base-mini/snapshots/\
+                    0123456789abcdef0123456789abcdef01234567";
+    report.models[0].entry.dir = snapshot.into();
+    let mut harness = Harness::with_report(80, 24, report);
+    harness.char('Y');
+    let screen = harness.screen();
+    let status = screen.lines().rev().nth(1).unwrap_or_default();
+    let status = status.trim_matches('"').trim_end();
+    assert!(
+        status.starts_with("copied the folder of acme/base-mini to the clipboard: …"),
+        "{status}"
+    );
+    assert!(status.ends_with("0123456789abcdef01234567"), "{status}");
+    assert_eq!(status.chars().count(), 80, "{status}");
+    assert_eq!(
+        harness.app.take_clipboard(),
+        Some(osc52(snapshot)),
+        "the whole path is copied"
+    );
+}
+
+/// The overwrite question keeps its `y / n` however long the file's path is.
+#[test]
+fn the_overwrite_question_survives_a_long_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deep = dir
+        .path()
+        .join("a-folder-with-a-rather-long-name")
+        .join("and-another-one-below-it-just-as-long");
+    std::fs::create_dir_all(&deep).expect("folders");
+    std::fs::write(deep.join("mother-tree.dot"), "old").expect("seed file");
+    let mut harness = Harness::with_export_dir(80, 24, &deep);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(
+        tui_fixture::report(),
+    ))));
+    harness.char('e');
+    harness.key(KeyCode::Enter);
+    let screen = harness.screen();
+    let question = screen.lines().rev().nth(1).unwrap_or_default();
+    let question = question.trim_matches('"').trim_end();
+    assert!(
+        question.ends_with("mother-tree.dot exists. Overwrite it? y / n"),
+        "{question}"
+    );
+    assert!(question.contains('…'), "{question}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use super::{App, Focus, MIN_HEIGHT, MIN_WIDTH, Overlay};
 use crate::tui::forest::{Filter, Forest};
 use crate::tui::help;
+use crate::tui::wrap::fit_message;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -33,7 +34,10 @@ impl App {
             }
             Some(forest) => self.draw_forest(frame, body, forest),
         }
-        frame.render_widget(Paragraph::new(self.status_line()), status);
+        frame.render_widget(
+            Paragraph::new(self.status_line(usize::from(status.width))),
+            status,
+        );
         frame.render_widget(
             Paragraph::new(help::bar(self.context(), theme, bar.width)),
             bar,
@@ -130,7 +134,9 @@ impl App {
         Line::from(spans)
     }
 
-    fn status_line(&self) -> Line<'static> {
+    /// The status line in `width` columns: a prompt, the overwrite question or the message. What
+    /// does not fit gives up the middle of its path, never the question or the fix at its end.
+    fn status_line(&self, width: usize) -> Line<'static> {
         let theme = self.config.theme;
         match &self.overlay {
             Overlay::Search { query, .. } => {
@@ -151,28 +157,40 @@ impl App {
                 ])
             }
             Overlay::Export { input, problem } => {
+                let label = "Export DOT to: ";
+                let typed = format!("{input}▏");
+                let room = width.saturating_sub(label.len() + typed.chars().count());
                 let note = match problem {
-                    Some(problem) => Span::styled(format!("  {problem}"), theme.error()),
+                    Some(problem) => {
+                        Span::styled(fit_message(&format!("  {problem}"), room), theme.error())
+                    }
                     None => Span::styled(
-                        format!("  in {}", self.config.export_dir.display()),
+                        fit_message(&format!("  in {}", self.config.export_dir.display()), room),
                         theme.muted(),
                     ),
                 };
                 Line::from(vec![
-                    Span::styled("Export DOT to: ", theme.key()),
-                    Span::raw(format!("{input}▏")),
+                    Span::styled(label, theme.key()),
+                    Span::raw(typed),
                     note,
                 ])
             }
-            Overlay::ConfirmOverwrite { path } => Line::from(vec![
-                Span::styled(format!("{} exists. ", path.display()), theme.error()),
-                Span::styled("Overwrite it? y / n", theme.key()),
-            ]),
+            Overlay::ConfirmOverwrite { path } => {
+                let question = "Overwrite it? y / n";
+                let exists = fit_message(
+                    &format!("{} exists. ", path.display()),
+                    width.saturating_sub(question.len()),
+                );
+                Line::from(vec![
+                    Span::styled(exists, theme.error()),
+                    Span::styled(question, theme.key()),
+                ])
+            }
             Overlay::None | Overlay::Help => match (self.status(), &self.status) {
                 (Some(text), Some(status)) if status.error => {
-                    Line::styled(text.to_string(), theme.error())
+                    Line::styled(fit_message(text, width), theme.error())
                 }
-                (Some(text), _) => Line::raw(text.to_string()),
+                (Some(text), _) => Line::raw(fit_message(text, width)),
                 (None, _) => Line::raw(""),
             },
         }

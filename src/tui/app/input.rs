@@ -286,25 +286,40 @@ impl App {
         self.set_info(text);
     }
 
+    /// `y` and `Y`: the selected model's id or folder, or a skipped file's path, to the
+    /// clipboard; the status line says what was copied, a long path shortened in its middle.
     fn copy(&mut self, path: bool) {
         let Some(forest) = &self.forest else { return };
-        let text = match (self.tree.selected, path) {
-            (Some(NodeId::Model(model)), false) => forest.id(model).to_string(),
-            (Some(NodeId::Model(model)), true) => forest.report().models[model]
-                .entry
-                .dir
-                .display()
-                .to_string(),
+        let (text, message) = match (self.tree.selected, path) {
+            (Some(NodeId::Model(model)), false) => {
+                let id = forest.id(model).to_string();
+                (id.clone(), format!("copied the id to the clipboard: {id}"))
+            }
+            (Some(NodeId::Model(model)), true) => {
+                let folder = forest.report().models[model]
+                    .entry
+                    .dir
+                    .display()
+                    .to_string();
+                let message = format!(
+                    "copied the folder of {} to the clipboard: {folder}",
+                    forest.id(model)
+                );
+                (folder, message)
+            }
             (Some(NodeId::SkippedFile(file)), _) => {
-                forest.report().skipped[file].path.display().to_string()
+                let path = forest.report().skipped[file].path.display().to_string();
+                (
+                    path.clone(),
+                    format!("copied the path to the clipboard: {path}"),
+                )
             }
             _ => {
-                self.set_info("select a model to copy its id (y) or path (Y)".to_string());
+                self.set_info("select a model to copy its id (y) or folder (Y)".to_string());
                 return;
             }
         };
-        let what = if path { "path" } else { "id" };
-        self.set_info(format!("copied the {what} to the clipboard: {text}"));
+        self.set_info(message);
         self.clipboard = Some(text);
     }
 
