@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, LineGauge, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState,
 };
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 struct Row {
@@ -172,7 +173,8 @@ impl ScanProgress {
         Line::from(spans)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: Theme) {
+    /// Draws the table; skipped files are named relative to the scanned `root`.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, root: &Path, theme: Theme) {
         let block = Block::bordered().title(Line::from(vec![
             Span::styled(" Models ", theme.title()),
             Span::styled(
@@ -214,7 +216,7 @@ impl ScanProgress {
                 Some(row) => draw_row(frame, area, row, theme),
                 None => {
                     let skipped = &self.skipped[index - self.rows.len()];
-                    draw_skipped_file(frame, area, skipped, theme);
+                    draw_skipped_file(frame, area, root, skipped, theme);
                 }
             }
         }
@@ -332,10 +334,11 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
     frame.render_widget(Paragraph::new(phase_text(&row.phase)).style(style), phase);
 }
 
-fn draw_skipped_file(frame: &mut Frame, area: Rect, skipped: &Skipped, theme: Theme) {
+fn draw_skipped_file(frame: &mut Frame, area: Rect, root: &Path, skipped: &Skipped, theme: Theme) {
     // A file that is not a model has no format to show: the reason starts in that column.
     let [id, _, _, reason_area, _, phase] = columns(area);
-    frame.render_widget(Paragraph::new(skipped.path.display().to_string()), id);
+    let name = crate::discover::name_under_root(root, &skipped.path);
+    frame.render_widget(Paragraph::new(name), id);
     let reason = Rect {
         width: phase.right().saturating_sub(reason_area.x),
         ..reason_area

@@ -457,6 +457,40 @@ fn the_overwrite_question_survives_a_long_path() {
     assert!(question.contains('…'), "{question}");
 }
 
+/// A file skipped inside a hub repo is named by the repo on its row, in the tree and in the
+/// scan table, not by its path through `snapshots/<commit>`; the evidence keeps the whole path.
+#[test]
+fn skipped_hub_files_are_named_by_their_repo() {
+    let snapshot = "/hub/models--acme--broken/snapshots/0123456789abcdef0123456789abcdef01234567";
+    let skipped = vec![mother::discover::Skipped {
+        path: format!("{snapshot}/model.safetensors").into(),
+        reason: "header is not JSON — re-download acme/broken".to_string(),
+    }];
+    let mut report = tui_fixture::report();
+    report.skipped = skipped.clone();
+    let mut harness = Harness::with_report(100, 30, report);
+    harness.char('G');
+    let screen = harness.screen();
+    assert!(
+        screen.contains("└─ acme/broken/model.safetensors  header is…"),
+        "{screen}"
+    );
+    let evidence = joined(&screen);
+    assert!(
+        evidence.contains("models--acme--broken/snapshots/"),
+        "{screen}"
+    );
+
+    let mut scan = Harness::new(100, 30);
+    scan.send(AppEvent::Scan(ScanEvent::Discovered {
+        models: tui_fixture::entries(),
+        skipped,
+    }));
+    let screen = scan.screen();
+    assert!(screen.contains("acme/broken/model.safetenso"), "{screen}");
+    assert!(!screen.contains("models--"), "{screen}");
+}
+
 #[test]
 fn the_selection_stays_in_view_after_a_resize() {
     let mut harness = Harness::with_forest(80, 40);

@@ -30,7 +30,7 @@ impl App {
                 // Block border and column heading take three rows.
                 self.scan_rows_visible
                     .set(usize::from(body.height.saturating_sub(3)).max(1));
-                self.scan.draw(frame, body, theme);
+                self.scan.draw(frame, body, &self.config.root, theme);
             }
             Some(forest) => self.draw_forest(frame, body, forest),
         }

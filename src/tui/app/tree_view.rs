@@ -113,8 +113,11 @@ pub fn row_line(
             theme,
         )),
         NodeId::SkippedFile(file) => {
-            let skipped = &forest.report().skipped[file];
-            let text = format!("{}  {}", skipped.path.display(), skipped.reason);
+            // The evidence panel has the whole path; the row has room for a name.
+            let report = forest.report();
+            let skipped = &report.skipped[file];
+            let name = crate::discover::name_under_root(&report.root, &skipped.path);
+            let text = format!("{name}  {}", skipped.reason);
             spans.push(Span::styled(cut_end(&text, room), theme.muted()));
         }
     }
