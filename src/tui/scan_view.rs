@@ -1,6 +1,7 @@
 //! The scan view: one row per model with its format, its own progress bar and phase, and a
 //! header with the overall bytes, throughput, elapsed time and ETA. Its state is fed by engine
-//! events only.
+//! events only. The models being read come first, then those waiting, then those finished,
+//! each group by id: on a cache bigger than the screen the rows that move stay in view.
 
 use super::theme::Theme;
 use crate::discover::{ModelEntry, Skipped};
@@ -198,7 +199,10 @@ impl ScanProgress {
 
         let visible = list.height as usize;
         let offset = self.offset.min(self.line_count().saturating_sub(visible));
-        let model_rows = self.rows.iter().map(Some);
+        let model_rows = self
+            .shown_order()
+            .into_iter()
+            .map(|row| Some(&self.rows[row]));
         let skipped_rows = self.skipped.iter().map(|_| None);
         for (line, (index, row)) in model_rows
             .chain(skipped_rows)
@@ -229,6 +233,18 @@ impl ScanProgress {
                 &mut state,
             );
         }
+    }
+
+    /// The model rows in the order they are listed: being read, waiting, finished.
+    fn shown_order(&self) -> Vec<usize> {
+        let group = |phase: &Phase| match phase {
+            Phase::Reading => 0,
+            Phase::Queued => 1,
+            Phase::FromCache | Phase::FromBundle | Phase::Done | Phase::Skipped(_) => 2,
+        };
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by_key(|&row| group(&self.rows[row].phase));
+        order
     }
 
     fn skipped_count(&self) -> usize {

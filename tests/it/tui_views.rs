@@ -43,6 +43,51 @@ fn scan_view_mid_scan() {
     assert_snapshot!("scan_view_mid_scan", harness.screen());
 }
 
+/// On a cache with more models than the screen has rows, the ones being read are listed first,
+/// so they are in view wherever their ids sort; finished ones go below the waiting ones.
+#[test]
+fn scan_view_keeps_the_models_being_read_in_view() {
+    let template = tui_fixture::entries().remove(0);
+    let models: Vec<_> = (0..40)
+        .map(|index| {
+            let mut entry = template.clone();
+            entry.id = format!("acme/model-{index:02}");
+            entry
+        })
+        .collect();
+    let mut harness = Harness::new(80, 24);
+    harness.send(AppEvent::Scan(ScanEvent::Discovered {
+        models,
+        skipped: Vec::new(),
+    }));
+    for model in 0..5 {
+        harness.send(AppEvent::Scan(ScanEvent::Phase {
+            model,
+            phase: Phase::Done,
+        }));
+    }
+    for model in [31, 37] {
+        harness.send(AppEvent::Scan(ScanEvent::Phase {
+            model,
+            phase: Phase::Reading,
+        }));
+    }
+    let screen = harness.screen();
+    let row = |id: &str| screen.lines().position(|line| line.contains(id));
+    let (first, second) = (row("acme/model-31"), row("acme/model-37"));
+    assert!(first.is_some() && second.is_some(), "{screen}");
+    assert!(first < second, "{screen}");
+    assert!(
+        first < row("acme/model-05"),
+        "before the waiting ones: {screen}"
+    );
+    assert_eq!(
+        row("acme/model-00"),
+        None,
+        "finished ones go last: {screen}"
+    );
+}
+
 #[test]
 fn tree_view_wide() {
     let harness = Harness::with_forest(100, 30);
