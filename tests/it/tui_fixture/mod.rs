@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Moments of a made-up sample of `count` values with variance `variance` and the given excess
 /// kurtosis (m4 chosen so that n*m4/m2^2 - 3 equals it).
-fn moments(excess_kurtosis: f64) -> Moments {
+pub fn moments(excess_kurtosis: f64) -> Moments {
     let count = 4096_u64;
     let n = count as f64;
     let m2 = n * 0.02 * 0.02;
