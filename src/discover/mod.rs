@@ -281,6 +281,46 @@ pub fn hub_repo_of_dir(dir: &Path) -> Option<String> {
         .find_map(hub::repo_id)
 }
 
+/// A short name for something found at `path` under the scanned `root`, for lists that have
+/// no room for whole paths: inside a hub repo, the repo id and the path within the repo with
+/// `snapshots/<commit>` left out (`org/name/model.safetensors`, `org/name/refs/pr1`, `org/name`
+/// for a snapshot folder), qualified with the cache's place when the cache lies below the root
+/// (`gentle1001/hub:org/name`, as ids are); elsewhere the path relative to `root`, or the whole
+/// path when it is not below it.
+pub fn name_under_root(root: &Path, path: &Path) -> String {
+    let names: Vec<&std::ffi::OsStr> = path.iter().collect();
+    let repo = names
+        .iter()
+        .rposition(|name| name.to_str().and_then(hub::repo_id).is_some());
+    let Some(repo) = repo else {
+        return match path.strip_prefix(root) {
+            Ok(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
+            _ => path.display().to_string(),
+        };
+    };
+    let id = names[repo]
+        .to_str()
+        .and_then(hub::repo_id)
+        .unwrap_or_default();
+    let mut within = &names[repo + 1..];
+    if within.first().is_some_and(|name| *name == "snapshots") {
+        within = within.get(2..).unwrap_or_default();
+    }
+    let cache: PathBuf = names[..repo].iter().collect();
+    let place = match cache.strip_prefix(root) {
+        Ok(relative) if !relative.as_os_str().is_empty() => {
+            format!("{}:", relative.display())
+        }
+        _ => String::new(),
+    };
+    let mut name = format!("{place}{id}");
+    for part in within {
+        name.push('/');
+        name.push_str(&part.to_string_lossy());
+    }
+    name
+}
+
 /// The hub cache the official client would use, from the environment:
 /// `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `HF_HOME/hub`, `XDG_CACHE_HOME/huggingface/hub`,
 /// `~/.cache/huggingface/hub`.
@@ -307,5 +347,71 @@ fn is_hub_cache(dir: &Path) -> bool {
                     .any(|name| model_dir::is_hub_entry(name) || MARKERS.contains(&name.as_str()))
         }
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_under_root;
+    use std::path::Path;
+
+    fn name(root: &str, path: &str) -> String {
+        name_under_root(Path::new(root), Path::new(path))
+    }
+
+    #[test]
+    fn hub_files_are_named_by_their_repo() {
+        let hub = "/home/ada/.cache/huggingface/hub";
+        let repo = format!("{hub}/models--acme--chat-mini");
+        let snapshot = format!("{repo}/snapshots/0ba3a8d3e8d6443be412f3b2d10441e50f619590");
+        assert_eq!(name(hub, &snapshot), "acme/chat-mini");
+        assert_eq!(
+            name(hub, &format!("{snapshot}/model.safetensors")),
+            "acme/chat-mini/model.safetensors"
+        );
+        assert_eq!(
+            name(hub, &format!("{snapshot}/text/model.safetensors")),
+            "acme/chat-mini/text/model.safetensors"
+        );
+        assert_eq!(
+            name(hub, &format!("{repo}/blobs/deadbeef.incomplete")),
+            "acme/chat-mini/blobs/deadbeef.incomplete"
+        );
+        assert_eq!(
+            name(hub, &format!("{repo}/refs/pr/1")),
+            "acme/chat-mini/refs/pr/1"
+        );
+        assert_eq!(name(hub, &format!("{hub}/models--gpt2")), "gpt2");
+        // A repo or snapshot scanned on its own: the repo id, no place.
+        assert_eq!(
+            name(&repo, &format!("{snapshot}/x.bin")),
+            "acme/chat-mini/x.bin"
+        );
+        assert_eq!(name(&snapshot, &snapshot), "acme/chat-mini");
+    }
+
+    #[test]
+    fn a_cache_below_the_root_qualifies_the_repo_as_ids_do() {
+        assert_eq!(
+            name(
+                "/data",
+                "/data/gentle1001/hub/models--acme--chat/snapshots/abc/model.safetensors"
+            ),
+            "gentle1001/hub:acme/chat/model.safetensors"
+        );
+    }
+
+    #[test]
+    fn other_paths_are_relative_to_the_root() {
+        assert_eq!(
+            name("/models", "/models/team/bert/model.safetensors"),
+            "team/bert/model.safetensors"
+        );
+        assert_eq!(name("/models", "/elsewhere/x.bin"), "/elsewhere/x.bin");
+        assert_eq!(name("/models", "/models"), "/models");
+        assert_eq!(
+            name("/hub", "broken/model.safetensors"),
+            "broken/model.safetensors"
+        );
     }
 }

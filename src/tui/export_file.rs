@@ -1,6 +1,7 @@
 //! Writing the exported forest to a file the user named, refusing to overwrite without consent,
 //! and reading that name as a shell would (`~` is the home folder, relative names are relative
-//! to the folder mother was started in).
+//! to the folder mother was started in). A name that means no file (nothing typed, a folder) is
+//! refused before anything is written, with what to type instead.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -15,6 +16,33 @@ pub enum ExportFileError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+/// Why a name typed at the export prompt names no file to write; the message says what to type.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExportNameError {
+    #[error("type a file name for the DOT export")]
+    Empty,
+    /// `name` is the name as typed, which the prompt shows beside the message.
+    #[error("{name} is a folder — type a file name in it")]
+    Folder { name: String },
+}
+
+/// The file a name typed at the export prompt means, or why it means none: nothing typed, or a
+/// folder (one that exists, or a name ending in `/`), which a write could only fail on or, with
+/// the user's consent to overwrite, try to truncate.
+pub fn export_target(export_dir: &Path, input: &str) -> Result<PathBuf, ExportNameError> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(ExportNameError::Empty);
+    }
+    let path = resolve_export_path(export_dir, name);
+    if name.ends_with(std::path::is_separator) || path.is_dir() {
+        return Err(ExportNameError::Folder {
+            name: name.to_string(),
+        });
+    }
+    Ok(path)
 }
 
 /// The file a name typed at the export prompt means: a leading `~` or `~/` is the home folder
@@ -113,6 +141,32 @@ mod tests {
     fn without_a_home_the_tilde_stays_a_name() {
         let resolved = resolve_with_home(Path::new("/w"), "~/t.dot", None);
         assert_eq!(resolved, Path::new("/w/~/t.dot"));
+    }
+
+    #[test]
+    fn nothing_typed_and_folders_name_no_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("graphs")).expect("a folder");
+        let target = |input: &str| export_target(dir.path(), input);
+        assert_eq!(target(""), Err(ExportNameError::Empty));
+        assert_eq!(target("   "), Err(ExportNameError::Empty));
+        let folder = |name: &str| {
+            Err(ExportNameError::Folder {
+                name: name.to_string(),
+            })
+        };
+        assert_eq!(target("graphs"), folder("graphs"));
+        assert_eq!(target(" graphs "), folder("graphs"));
+        assert_eq!(target("."), folder("."));
+        assert_eq!(target("not-yet/"), folder("not-yet/"));
+        assert_eq!(
+            target("graphs/tree.dot"),
+            Ok(dir.path().join("graphs/tree.dot"))
+        );
+        assert_eq!(
+            target("graphs").unwrap_err().to_string(),
+            "graphs is a folder — type a file name in it"
+        );
     }
 
     #[test]

@@ -114,7 +114,12 @@ pub struct ModelLabel {
     pub confidence: Option<(String, Level, &'static str)>,
     /// A top of a tree.
     pub root: bool,
+    /// What the weights say the edge is: `adapter`, `quant`, `low-rank r=8`, `dup`, ...
     pub badges: Vec<String>,
+    /// What the files say about themselves: their format when not safetensors, and whether
+    /// their metadata names the same parent. The evidence panel repeats both, so a narrow row
+    /// gives these up before the badges above.
+    pub metadata_badges: Vec<String>,
 }
 
 /// The excess kurtosis of the family's matrices of one shape.
@@ -684,12 +689,10 @@ impl Forest {
         if is_adapter && !badges.iter().any(|badge| badge == "adapter") {
             badges.insert(0, "adapter".to_string());
         }
-        if let Some(badge) = format_badge(scanned) {
-            badges.push(badge);
-        }
+        let mut metadata_badges: Vec<String> = format_badge(scanned).into_iter().collect();
         match self.declared(model) {
-            Declared::Agrees => badges.push("declared ✓".to_string()),
-            Declared::Disagrees => badges.push("declared ✗".to_string()),
+            Declared::Agrees => metadata_badges.push("declared ✓".to_string()),
+            Declared::Disagrees => metadata_badges.push("declared ✗".to_string()),
             Declared::None | Declared::NotScanned => {}
         }
         ModelLabel {
@@ -698,6 +701,7 @@ impl Forest {
             confidence,
             root,
             badges,
+            metadata_badges,
         }
     }
 }

@@ -6,6 +6,7 @@ use super::keys::{self, Context};
 use super::theme::{Level, Theme};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
@@ -50,7 +51,21 @@ pub fn bar(context: Context, theme: Theme, width: u16) -> Line<'static> {
     Line::from(spans)
 }
 
-/// Every row of the key table, grouped under the first context it applies in, then the legend.
+/// Columns of the first cell of a row (a key, a badge, a symbol); its meaning starts after it.
+const TERM_WIDTH: usize = 18;
+/// Where a row's meaning starts, and where its continuation rows start when it wraps.
+const MEANING_COLUMN: usize = 2 + TERM_WIDTH;
+
+/// One row of the help: `term` in its column, styled, and what it means.
+fn row(term: &str, style: Style, meaning: impl Into<String>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("  {term:<TERM_WIDTH$}"), style),
+        Span::raw(meaning.into()),
+    ])
+}
+
+/// Every row of the key table, grouped under the first context it applies in, then what the
+/// mouse does and the legend.
 pub fn lines(theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for context in Context::ALL {
@@ -66,17 +81,14 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
         }
         lines.push(Line::styled(context.title(), theme.title()));
         for binding in rows {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<18}", keys::keys_label(binding)), theme.key()),
-                Span::raw(binding.help),
-            ]));
+            lines.push(row(&keys::keys_label(binding), theme.key(), binding.help));
         }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Mouse: a click selects a row, a second opens or closes it; the wheel scrolls.",
-        theme.muted(),
-    ));
+    lines.push(Line::styled("Mouse", theme.title()));
+    for (action, meaning) in keys::MOUSE {
+        lines.push(row(action, theme.key(), *meaning));
+    }
     lines.push(Line::raw(""));
     lines.extend(legend(theme));
     lines
@@ -84,18 +96,9 @@ pub fn lines(theme: Theme) -> Vec<Line<'static>> {
 
 /// What the tree's numbers, words, colours and badges mean.
 fn legend(theme: Theme) -> Vec<Line<'static>> {
-    let level = |level: Level, word: &str, rule: String| {
-        Line::from(vec![
-            Span::styled(format!("  {word:<18}"), theme.level(level)),
-            Span::raw(rule),
-        ])
-    };
-    let badge = |badge: &str, meaning: &str| {
-        Line::from(vec![
-            Span::styled(format!("  {badge:<18}"), theme.badge()),
-            Span::raw(meaning.to_string()),
-        ])
-    };
+    let level = |level: Level, word: &str, rule: String| row(word, theme.level(level), rule);
+    let badge = |badge: &str, meaning: &str| row(badge, theme.badge(), meaning);
+    let symbol = |symbol: &str, meaning: &str| row(symbol, Style::new(), meaning);
     vec![
         Line::styled("Confidence of the edge into a model", theme.title()),
         level(
@@ -113,10 +116,7 @@ fn legend(theme: Theme) -> Vec<Line<'static>> {
             "0.42 guess",
             format!("below {:.2} (red): low, a guess", Level::MEDIUM),
         ),
-        Line::from(vec![
-            Span::styled(format!("  {:<18}", "root"), theme.accent()),
-            Span::raw("the top of a recovered tree (cyan)"),
-        ]),
+        row("root", theme.accent(), "the top of a recovered tree (cyan)"),
         Line::raw(""),
         Line::styled("Badges", theme.title()),
         badge("[dup]", "an identical copy, under its original"),
@@ -144,9 +144,15 @@ fn legend(theme: Theme) -> Vec<Line<'static>> {
         ),
         Line::raw(""),
         Line::styled("Tree", theme.title()),
-        Line::raw("  ├ └ │     guide lines: a row hangs from the row its line leads up to"),
-        Line::raw("  ▶ (+4)    a closed row and how many rows are below it"),
-        Line::raw("  …         part of a long id left out: the name is kept, the org gives way"),
+        symbol(
+            "├ └ │",
+            "guide lines: a row hangs from the row its line leads up to",
+        ),
+        symbol("▶ (+4)", "a closed row and how many rows are below it"),
+        symbol(
+            "…",
+            "part of a long id left out: the name is kept, the org gives way",
+        ),
     ]
 }
 
@@ -162,10 +168,12 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme
         .border_style(theme.focused_border())
         .title(Span::styled(" Keys ", theme.title()));
     let inner = block.inner(popup);
-    // Long rows wrap under their description (keys and words take 20 columns).
+    // Long rows wrap under their meaning.
     let lines: Vec<Line<'static>> = lines(theme)
         .iter()
-        .flat_map(|line| crate::tui::wrap::wrap_line(line, usize::from(inner.width), 20))
+        .flat_map(|line| {
+            crate::tui::wrap::wrap_line(line, usize::from(inner.width), MEANING_COLUMN)
+        })
         .collect();
     let offset = scroll.fit(lines.len(), inner.height);
     // The scroll keys are named only when there is something to scroll to.
@@ -178,4 +186,48 @@ pub fn draw(frame: &mut Frame, area: Rect, scroll: &VerticalScroll, theme: Theme
         Paragraph::new(lines).block(block).scroll((offset, 0)),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MEANING_COLUMN, lines};
+    use crate::tui::theme::Theme;
+    use unicode_width::UnicodeWidthStr;
+
+    /// Every row (keys, mouse, confidence words, badges, tree symbols) starts its meaning in the
+    /// same column, with a space before it.
+    #[test]
+    fn every_row_starts_its_meaning_in_one_column() {
+        let rows: Vec<String> = lines(Theme::new(false))
+            .iter()
+            .map(ToString::to_string)
+            .filter(|line| line.starts_with("  "))
+            .collect();
+        assert!(rows.len() > 40, "{rows:?}");
+        for row in &rows {
+            let term: String = row
+                .chars()
+                .scan(0, |width, c| {
+                    *width += c.to_string().width();
+                    (*width <= MEANING_COLUMN).then_some(c)
+                })
+                .collect();
+            let meaning = &row[term.len()..];
+            assert_eq!(term.width(), MEANING_COLUMN, "{row}");
+            assert!(term.ends_with(' '), "no space before the meaning: {row}");
+            assert!(!meaning.starts_with(' '), "the meaning starts late: {row}");
+        }
+    }
+
+    #[test]
+    fn the_mouse_has_its_own_rows() {
+        let text: Vec<String> = lines(Theme::new(false))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mouse = text.iter().position(|line| line == "Mouse");
+        let mouse = mouse.expect("a Mouse section");
+        assert!(text[mouse + 1].starts_with("  click"), "{text:?}");
+        assert!(text[mouse + 2].starts_with("  wheel"), "{text:?}");
+    }
 }

@@ -20,11 +20,14 @@ pub enum Context {
     Prompt,
     /// Asked whether to overwrite an existing file.
     Confirm,
+    /// The screen is below the smallest size the layout is drawn for: it only says so, and only
+    /// quitting acts, so no key changes what the user cannot see.
+    TooSmall,
 }
 
 impl Context {
     /// Contexts in the order the help screen lists them.
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Tree,
         Context::Panels,
         Context::Tensors,
@@ -32,6 +35,7 @@ impl Context {
         Context::Prompt,
         Context::Confirm,
         Context::Help,
+        Context::TooSmall,
     ];
 
     pub fn title(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Context {
             Context::Help => "Help screen",
             Context::Prompt => "Search and export prompts",
             Context::Confirm => "Overwrite question",
+            Context::TooSmall => "Terminal too small",
         }
     }
 }
@@ -176,6 +181,14 @@ const BROWSING_AND_TENSORS: &[Context] = &[
     Context::Panels,
     Context::Scan,
     Context::Tensors,
+];
+/// Where quitting works: everywhere nothing is open to close, and on a screen too small to draw.
+const QUIT_CONTEXTS: &[Context] = &[
+    Context::Tree,
+    Context::Panels,
+    Context::Scan,
+    Context::Tensors,
+    Context::TooSmall,
 ];
 /// Where a page move works: the tree, the panels, help and the tensor view.
 const PAGE_MOVES: &[Context] = &[
@@ -417,7 +430,7 @@ pub const KEYS: &[KeyBinding] = &[
         action: Command::Quit,
         help: "quit (cancels a running scan)",
         bar: Some("quit"),
-        contexts: BROWSING_AND_TENSORS,
+        contexts: QUIT_CONTEXTS,
     },
     KeyBinding {
         keys: &[Key::plain(KeyCode::Esc)],
@@ -475,6 +488,20 @@ pub const KEYS: &[KeyBinding] = &[
         bar: Some("keep"),
         contexts: &[Context::Confirm],
     },
+];
+
+/// What the mouse does, for the help screen, beside the keys; `App::handle_mouse` does it. It
+/// works where no help, prompt or question is open and the screen is big enough.
+pub const MOUSE: &[(&str, &str)] = &[
+    (
+        "click",
+        "select a row of the tree (and focus it); click it again to open or close it",
+    ),
+    (
+        "wheel",
+        "scroll the scan list, the tensor view, or the evidence when it has focus; \
+         elsewhere move the tree's selection",
+    ),
 ];
 
 /// The command bound to a key event in a context, if any.

@@ -49,16 +49,42 @@ pub fn kurtosis(value: f64) -> String {
 }
 
 /// Parent, child and their change (child minus parent), all at one precision, the change taken
-/// from the printed values so the three always add up.
+/// from the printed values so the three always add up. The precision is the kurtosis's usual
+/// one, or more when the change would print as zero without being zero, as it does when a
+/// large matrix moves by less than a thousandth: a `Δ 0.000` beside a `+0.4σ` reads as a
+/// contradiction.
 pub fn change(parent: f64, child: f64) -> (String, String, String) {
-    let decimals = kurtosis_decimals(parent.abs().max(child.abs()));
-    let scale = 10f64.powi(decimals as i32);
-    let rounded = |value: f64| (value * scale).round() / scale;
-    (
-        plain(parent, decimals),
-        plain(child, decimals),
-        signed(rounded(child) - rounded(parent), decimals),
-    )
+    let magnitude = parent.abs().max(child.abs());
+    let usual = kurtosis_decimals(magnitude);
+    let printed = |decimals: usize| {
+        let scale = 10f64.powi(decimals as i32);
+        let rounded = |value: f64| (value * scale).round() / scale;
+        (
+            plain(parent, decimals),
+            plain(child, decimals),
+            signed(rounded(child) - rounded(parent), decimals),
+        )
+    };
+    if parent == child {
+        return printed(usual);
+    }
+    (usual..=most_change_decimals(magnitude).max(usual))
+        .map(printed)
+        .find(|(_, _, delta)| !is_zero(delta))
+        .unwrap_or_else(|| printed(usual))
+}
+
+/// The most decimals [`change`] goes to for values of this size: about seven significant
+/// digits, and never more than five decimals, so that a value keeps to the nine columns and a
+/// change to the eight the tensor view gives them.
+fn most_change_decimals(magnitude: f64) -> usize {
+    let integer_digits = match magnitude.abs() {
+        m if m >= 1000.0 => 4,
+        m if m >= 100.0 => 3,
+        m if m >= 10.0 => 2,
+        _ => 1,
+    };
+    (7 - integer_digits).min(5)
 }
 
 /// A compact axis label: `-2`, `0.5`, `30`, `1k`, `3k`.
@@ -106,8 +132,28 @@ mod tests {
             )
         );
         assert_eq!(change(1733.2, 1731.0).2, "-2");
+        assert_eq!(change(2.5, 2.5).2, "0.000");
         assert_eq!(tick(3000.0), "3k");
         assert_eq!(tick(-2.0), "-2");
         assert_eq!(tick(0.5), "0.5");
+    }
+
+    /// A change below the usual precision gets the decimals that show it, on all three numbers
+    /// so they still add up; one too small even for the most decimals keeps the usual ones.
+    #[test]
+    fn a_small_change_is_not_printed_as_zero() {
+        assert_eq!(
+            change(2.97012, 2.97031),
+            (
+                "2.9701".to_string(),
+                "2.9703".to_string(),
+                "+0.0002".to_string()
+            )
+        );
+        assert_eq!(change(2.970012, 2.970004).2, "-0.00001");
+        assert_eq!(change(1733.2004, 1733.2011).2, "+0.001");
+        assert_eq!(change(1733.2004, 1733.2001).2, "0");
+        assert_eq!(change(1733.2, 1733.3).2, "+0.1");
+        assert_eq!(change(2.9700001, 2.9700002).2, "0.000");
     }
 }

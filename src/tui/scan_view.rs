@@ -1,6 +1,7 @@
 //! The scan view: one row per model with its format, its own progress bar and phase, and a
 //! header with the overall bytes, throughput, elapsed time and ETA. Its state is fed by engine
-//! events only.
+//! events only. The models being read come first, then those waiting, then those finished,
+//! each group by id: on a cache bigger than the screen the rows that move stay in view.
 
 use super::theme::Theme;
 use crate::discover::{ModelEntry, Skipped};
@@ -14,6 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{
     Block, LineGauge, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState,
 };
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 struct Row {
@@ -172,7 +174,8 @@ impl ScanProgress {
         Line::from(spans)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: Theme) {
+    /// Draws the table; skipped files are named relative to the scanned `root`.
+    pub fn draw(&self, frame: &mut Frame, area: Rect, root: &Path, theme: Theme) {
         let block = Block::bordered().title(Line::from(vec![
             Span::styled(" Models ", theme.title()),
             Span::styled(
@@ -196,7 +199,10 @@ impl ScanProgress {
 
         let visible = list.height as usize;
         let offset = self.offset.min(self.line_count().saturating_sub(visible));
-        let model_rows = self.rows.iter().map(Some);
+        let model_rows = self
+            .shown_order()
+            .into_iter()
+            .map(|row| Some(&self.rows[row]));
         let skipped_rows = self.skipped.iter().map(|_| None);
         for (line, (index, row)) in model_rows
             .chain(skipped_rows)
@@ -214,7 +220,7 @@ impl ScanProgress {
                 Some(row) => draw_row(frame, area, row, theme),
                 None => {
                     let skipped = &self.skipped[index - self.rows.len()];
-                    draw_skipped_file(frame, area, skipped, theme);
+                    draw_skipped_file(frame, area, root, skipped, theme);
                 }
             }
         }
@@ -227,6 +233,18 @@ impl ScanProgress {
                 &mut state,
             );
         }
+    }
+
+    /// The model rows in the order they are listed: being read, waiting, finished.
+    fn shown_order(&self) -> Vec<usize> {
+        let group = |phase: &Phase| match phase {
+            Phase::Reading => 0,
+            Phase::Queued => 1,
+            Phase::FromCache | Phase::FromBundle | Phase::Done | Phase::Skipped(_) => 2,
+        };
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_by_key(|&row| group(&self.rows[row].phase));
+        order
     }
 
     fn skipped_count(&self) -> usize {
@@ -332,10 +350,11 @@ fn draw_row(frame: &mut Frame, area: Rect, row: &Row, theme: Theme) {
     frame.render_widget(Paragraph::new(phase_text(&row.phase)).style(style), phase);
 }
 
-fn draw_skipped_file(frame: &mut Frame, area: Rect, skipped: &Skipped, theme: Theme) {
+fn draw_skipped_file(frame: &mut Frame, area: Rect, root: &Path, skipped: &Skipped, theme: Theme) {
     // A file that is not a model has no format to show: the reason starts in that column.
     let [id, _, _, reason_area, _, phase] = columns(area);
-    frame.render_widget(Paragraph::new(skipped.path.display().to_string()), id);
+    let name = crate::discover::name_under_root(root, &skipped.path);
+    frame.render_widget(Paragraph::new(name), id);
     let reason = Rect {
         width: phase.right().saturating_sub(reason_area.x),
         ..reason_area

@@ -3,6 +3,7 @@
 //! wrap under their value, so a long reason or growth note is read whole instead of cut at the
 //! border. ratatui's own wrapping cannot indent continuation rows, and the pane needs the wrapped
 //! row count to scroll. `screen_rows` lays out a full screen around its wrapped banner.
+//! `fit_message` shortens a one-line message by the middle of its path rather than its end.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -140,9 +141,48 @@ pub fn shorten_middle(text: &str, width: usize) -> String {
     out
 }
 
+/// A one-line message in `width` characters. Its longest word, as a rule the path or id it is
+/// about, gives up its middle first ([`shorten_middle`]: a path keeps its end, the file name;
+/// an id its name), so the words that say what happened stay whole; a message that still does
+/// not fit keeps its start and its end, where the fix is usually said.
+pub fn fit_message(text: &str, width: usize) -> String {
+    let length = text.chars().count();
+    if length <= width {
+        return text.to_string();
+    }
+    let over = length - width;
+    let longest = text
+        .split(' ')
+        .max_by_key(|word| word.chars().count())
+        .unwrap_or_default();
+    let longest_length = longest.chars().count();
+    if longest_length >= over + MIN_WORD_KEPT {
+        let start = text.find(longest).unwrap_or(0);
+        let shortened = shorten_middle(longest, longest_length - over);
+        return format!(
+            "{}{shortened}{}",
+            &text[..start],
+            &text[start + longest.len()..]
+        );
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let head = width.saturating_sub(1) / 2;
+    let tail = width.saturating_sub(1 + head);
+    let mut out: String = chars[..head].iter().collect();
+    if width > 0 {
+        out.push('…');
+    }
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// The fewest characters a shortened word keeps (with its `…`) before the whole message is cut
+/// instead: fewer say too little of a path to be worth keeping.
+const MIN_WORD_KEPT: usize = 12;
+
 #[cfg(test)]
 mod tests {
-    use super::{shorten_middle, wrap_line};
+    use super::{fit_message, shorten_middle, wrap_line};
     use ratatui::text::{Line, Span};
 
     fn text(rows: &[Line<'static>]) -> Vec<String> {
@@ -194,5 +234,29 @@ mod tests {
             shorten_middle("organisation-with-a-long-name/model", 12),
             "organ…/model"
         );
+    }
+
+    #[test]
+    fn a_long_message_gives_up_the_middle_of_its_path() {
+        let path = "/home/ada/.cache/huggingface/hub/models--acme--chat/snapshots/0123abcd/model.safetensors";
+        let message = format!("copied the path to the clipboard: {path}");
+        assert_eq!(fit_message(&message, 200), message);
+        let fitted = fit_message(&message, 60);
+        assert_eq!(fitted.chars().count(), 60);
+        assert!(
+            fitted.starts_with("copied the path to the clipboard: …"),
+            "{fitted}"
+        );
+        assert!(fitted.ends_with("abcd/model.safetensors"), "{fitted}");
+    }
+
+    #[test]
+    fn a_message_of_short_words_keeps_its_start_and_end() {
+        let message = "the quick brown fox jumps over the lazy dog: press q to quit";
+        let fitted = fit_message(message, 30);
+        assert_eq!(fitted.chars().count(), 30);
+        assert!(fitted.starts_with("the quick"), "{fitted}");
+        assert!(fitted.contains('…'), "{fitted}");
+        assert!(fitted.ends_with("press q to quit"), "{fitted}");
     }
 }

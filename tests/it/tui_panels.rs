@@ -204,6 +204,11 @@ fn the_tensor_view_opens_scrolls_and_closes() {
         harness.char('j');
     }
     assert_eq!(top, harness.screen(), "j stops at the end of the table");
+    // Nor does a click where the hidden tree's rows were.
+    for row in 2..12 {
+        harness.click(10, row);
+    }
+    assert_eq!(top, harness.screen(), "a click does not reach the tree");
     assert!(!top.contains("for more"), "nothing out of view:\n{top}");
     harness.key(KeyCode::Esc);
     assert!(
@@ -299,4 +304,39 @@ fn an_edge_of_a_checkpoint_or_merge_says_why_it_is_a_guess() {
     assert!(badges.iter().any(|b| b == "merge?"), "{badges:?}");
     let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
     assert!(!outside.contains("merge?"), "{outside}");
+}
+
+/// A family whose matrices barely differ: a change of about a thousandth in a kurtosis above
+/// ten (printed with two decimals) is printed with the decimals that show it, never as `Δ 0.00`
+/// beside a standardised change that is not zero.
+#[test]
+fn a_tiny_kurtosis_change_is_not_printed_as_zero() {
+    let mut report = tui_fixture::report();
+    for (index, model) in report.models.iter_mut().enumerate() {
+        for (tensor, fingerprint) in model.fingerprint.tensors.iter_mut().enumerate() {
+            let kurtosis = 12.0 + 0.3 * tensor as f64 + 0.0006 * index as f64;
+            fingerprint.moments = tui_fixture::moments(kurtosis);
+        }
+    }
+    let forest = Forest::new(report.clone());
+    let text = model_evidence(&forest, "acme/code-mini");
+    assert_consistent(&text);
+    let line = |name: &str| {
+        let found = text.lines().find(|line| line.starts_with(name));
+        found.unwrap_or_else(|| panic!("a {name} line in:\n{text}"))
+    };
+    let moved = line("most moved");
+    assert!(moved.contains("σ)"), "{moved}");
+    assert!(moved.contains("Δ +0.001 "), "{moved}");
+    assert!(line("kurtosis").ends_with("Δ +0.001"), "{text}");
+    // The tensor view prints the model's kurtosis at the precision of its change, too.
+    let mut harness = Harness::with_report(120, 40, report);
+    harness.select_id("acme/code-mini");
+    harness.char('t');
+    let screen = harness.screen();
+    let row = screen
+        .lines()
+        .find(|line| line.contains("layers.0.mlp.down"));
+    let row = row.unwrap_or_default();
+    assert!(row.contains("12.301    12.300   +0.001"), "{screen}");
 }

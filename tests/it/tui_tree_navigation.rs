@@ -70,6 +70,57 @@ fn demo_forest_at_three_sizes_cuts_no_badge() {
     }
 }
 
+/// The tree rows of a screen whose ids contain `part`.
+fn tree_rows<'s>(screen: &'s str, part: &str) -> Vec<&'s str> {
+    screen
+        .lines()
+        .filter(|line| {
+            let tree_row = ["├", "└", "▼ ", "▶ "]
+                .iter()
+                .any(|mark| line.contains(mark));
+            tree_row && line.contains(part)
+        })
+        .collect()
+}
+
+/// At 80 columns, rows many levels deep with long ids keep their confidence and whole badges;
+/// the parameter count and the metadata badges go before the id is shortened, and the id is
+/// shortened in its middle before the edge's badges go.
+#[test]
+fn deep_rows_with_long_ids_keep_the_id_and_the_confidence() {
+    let mut harness = Harness::with_report(80, 24, tui_fixture::deep_chain_report(16));
+    let top = harness.screen();
+    harness.char('G');
+    let bottom = harness.screen();
+    let rows = [tree_rows(&top, "long"), tree_rows(&bottom, "long")].concat();
+    assert!(rows.len() >= 12, "{top}{bottom}");
+    for row in &rows {
+        assert_eq!(row.matches('[').count(), row.matches(']').count(), "{row}");
+        let root = row.contains("generation-00");
+        assert!(
+            root || row.contains("0.42"),
+            "a row lost its confidence: {row}"
+        );
+    }
+    // Near the top, the parameter count and the metadata badges went to keep the edge's badges
+    // and all of the id's name but its organisation.
+    let shallow = tree_rows(&top, "generation-01").concat();
+    assert!(
+        shallow.contains("…/generation-01-of-a-long-chain  0.42 guess [adapter] [r=8]"),
+        "{shallow}"
+    );
+    assert!(
+        rows.iter()
+            .all(|row| !row.contains("22.7M") && !row.contains("decl")),
+        "{top}{bottom}"
+    );
+    // Deepest down, the badges went too, and the id takes the room they leave.
+    let deepest = tree_rows(&bottom, "-15-of-a-long-chain").concat();
+    assert!(deepest.contains("…"), "{bottom}");
+    assert!(deepest.contains("  0.42 guess"), "{bottom}");
+    assert!(!deepest.contains('['), "{bottom}");
+}
+
 #[test]
 fn guides_show_who_hangs_from_whom() {
     let harness = Harness::with_forest(100, 30);
@@ -77,7 +128,7 @@ fn guides_show_who_hangs_from_whom() {
     assert!(screen.contains("│├▼ acme/chat-mini"), "{screen}");
     assert!(screen.contains("││  └─ mirror/chat-mini"), "{screen}");
     assert!(screen.contains("│└▼ acme/code-mini"), "{screen}");
-    assert!(screen.contains("│   └─ …code-mini-python"), "{screen}");
+    assert!(screen.contains("│   └─ acme/code-mini-python"), "{screen}");
 }
 
 #[test]
@@ -267,6 +318,65 @@ fn a_small_terminal_says_what_it_needs() {
     );
 }
 
+/// The screen's text, its rows trimmed and joined by spaces, as a wrapped message reads.
+fn joined(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|line| line.trim_matches('"').trim())
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_small_terminal_message_wraps_to_the_screen() {
+    let harness = Harness::with_forest(20, 12);
+    assert_eq!(
+        joined(&harness.screen()),
+        "terminal too small (need 80x24, have 20x12): enlarge the window, or q to quit"
+    );
+    // Too short for all of it: the short words, whole.
+    let harness = Harness::with_forest(24, 3);
+    assert_eq!(
+        joined(&harness.screen()),
+        "need 80x24, have 24x3: enlarge, or q quits"
+    );
+}
+
+/// While the screen is too small, keys and clicks change nothing the user would find moved
+/// once it is big enough again; only quitting acts.
+#[test]
+fn keys_on_a_small_terminal_change_nothing_but_quit() {
+    let mut harness = Harness::with_forest(80, 24);
+    harness.select_id("acme/chat-mini");
+    let before = harness.screen();
+    harness.terminal.backend_mut().resize(60, 20);
+    harness.send(AppEvent::Resize(60, 20));
+    assert_eq!(harness.app.context(), mother::tui::keys::Context::TooSmall);
+    for key in [
+        KeyCode::Down,
+        KeyCode::Enter,
+        KeyCode::Tab,
+        KeyCode::Esc,
+        KeyCode::End,
+    ] {
+        assert_eq!(harness.key(key), Action::Continue);
+    }
+    for c in ['j', 'G', 'h', '/', 'e', 'f', 's', '?', 't', 'r', 'y', 'x'] {
+        assert_eq!(harness.char(c), Action::Continue, "{c}");
+    }
+    harness.click(5, 4);
+    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini"));
+    assert_eq!(harness.app.take_clipboard(), None);
+    harness.terminal.backend_mut().resize(80, 24);
+    harness.send(AppEvent::Resize(80, 24));
+    assert_eq!(harness.screen(), before);
+    harness.terminal.backend_mut().resize(60, 20);
+    harness.send(AppEvent::Resize(60, 20));
+    assert_eq!(harness.char('q'), Action::Quit);
+    assert_eq!(harness.ctrl('c'), Action::Quit);
+}
+
 #[test]
 fn unknown_keys_point_to_help_and_messages_expire() {
     let mut harness = Harness::with_forest(80, 24);
@@ -289,12 +399,96 @@ fn copy_hands_an_osc52_sequence_to_the_caller() {
     assert_eq!(sequence, "\x1b]52;c;YWNtZS9iYXNlLW1pbmk=\x07");
     assert_eq!(harness.app.take_clipboard(), None, "handed over once");
     harness.char('Y');
-    assert!(
-        harness
-            .app
-            .status()
-            .is_some_and(|s| s.contains("/hub/acme/base-mini"))
+    assert_eq!(
+        harness.app.status(),
+        Some("copied the folder of acme/base-mini to the clipboard: /hub/acme/base-mini")
     );
+}
+
+/// A copied path longer than the status line keeps the words saying what was copied and the
+/// path's end, and gives up the path's middle.
+#[test]
+fn a_long_copied_path_keeps_its_end_on_the_status_line() {
+    let mut report = tui_fixture::report();
+    let snapshot = "/home/ada/.cache/huggingface/hub/models--acme--base-mini/snapshots/\
+                    0123456789abcdef0123456789abcdef01234567";
+    report.models[0].entry.dir = snapshot.into();
+    let mut harness = Harness::with_report(80, 24, report);
+    harness.char('Y');
+    let screen = harness.screen();
+    let status = screen.lines().rev().nth(1).unwrap_or_default();
+    let status = status.trim_matches('"').trim_end();
+    assert!(
+        status.starts_with("copied the folder of acme/base-mini to the clipboard: …"),
+        "{status}"
+    );
+    assert!(status.ends_with("0123456789abcdef01234567"), "{status}");
+    assert_eq!(status.chars().count(), 80, "{status}");
+    assert_eq!(
+        harness.app.take_clipboard(),
+        Some(osc52(snapshot)),
+        "the whole path is copied"
+    );
+}
+
+/// The overwrite question keeps its `y / n` however long the file's path is.
+#[test]
+fn the_overwrite_question_survives_a_long_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deep = dir
+        .path()
+        .join("a-folder-with-a-rather-long-name")
+        .join("and-another-one-below-it-just-as-long");
+    std::fs::create_dir_all(&deep).expect("folders");
+    std::fs::write(deep.join("mother-tree.dot"), "old").expect("seed file");
+    let mut harness = Harness::with_export_dir(80, 24, &deep);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(
+        tui_fixture::report(),
+    ))));
+    harness.char('e');
+    harness.key(KeyCode::Enter);
+    let screen = harness.screen();
+    let question = screen.lines().rev().nth(1).unwrap_or_default();
+    let question = question.trim_matches('"').trim_end();
+    assert!(
+        question.ends_with("mother-tree.dot exists. Overwrite it? y / n"),
+        "{question}"
+    );
+    assert!(question.contains('…'), "{question}");
+}
+
+/// A file skipped inside a hub repo is named by the repo on its row, in the tree and in the
+/// scan table, not by its path through `snapshots/<commit>`; the evidence keeps the whole path.
+#[test]
+fn skipped_hub_files_are_named_by_their_repo() {
+    let snapshot = "/hub/models--acme--broken/snapshots/0123456789abcdef0123456789abcdef01234567";
+    let skipped = vec![mother::discover::Skipped {
+        path: format!("{snapshot}/model.safetensors").into(),
+        reason: "header is not JSON — re-download acme/broken".to_string(),
+    }];
+    let mut report = tui_fixture::report();
+    report.skipped = skipped.clone();
+    let mut harness = Harness::with_report(100, 30, report);
+    harness.char('G');
+    let screen = harness.screen();
+    assert!(
+        screen.contains("└─ acme/broken/model.safetensors  header is…"),
+        "{screen}"
+    );
+    let evidence = joined(&screen);
+    assert!(
+        evidence.contains("models--acme--broken/snapshots/"),
+        "{screen}"
+    );
+
+    let mut scan = Harness::new(100, 30);
+    scan.send(AppEvent::Scan(ScanEvent::Discovered {
+        models: tui_fixture::entries(),
+        skipped,
+    }));
+    let screen = scan.screen();
+    assert!(screen.contains("acme/broken/model.safetenso"), "{screen}");
+    assert!(!screen.contains("models--"), "{screen}");
 }
 
 #[test]

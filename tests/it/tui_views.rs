@@ -6,6 +6,7 @@ use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use mother::engine::{Phase, ScanEvent};
 use mother::tui::app::AppEvent;
+use mother::tui::keys::Context;
 use std::time::Duration;
 use tui_fixture::Harness;
 
@@ -40,6 +41,51 @@ fn scan_view_mid_scan() {
     }));
     harness.tick(Duration::from_secs(4));
     assert_snapshot!("scan_view_mid_scan", harness.screen());
+}
+
+/// On a cache with more models than the screen has rows, the ones being read are listed first,
+/// so they are in view wherever their ids sort; finished ones go below the waiting ones.
+#[test]
+fn scan_view_keeps_the_models_being_read_in_view() {
+    let template = tui_fixture::entries().remove(0);
+    let models: Vec<_> = (0..40)
+        .map(|index| {
+            let mut entry = template.clone();
+            entry.id = format!("acme/model-{index:02}");
+            entry
+        })
+        .collect();
+    let mut harness = Harness::new(80, 24);
+    harness.send(AppEvent::Scan(ScanEvent::Discovered {
+        models,
+        skipped: Vec::new(),
+    }));
+    for model in 0..5 {
+        harness.send(AppEvent::Scan(ScanEvent::Phase {
+            model,
+            phase: Phase::Done,
+        }));
+    }
+    for model in [31, 37] {
+        harness.send(AppEvent::Scan(ScanEvent::Phase {
+            model,
+            phase: Phase::Reading,
+        }));
+    }
+    let screen = harness.screen();
+    let row = |id: &str| screen.lines().position(|line| line.contains(id));
+    let (first, second) = (row("acme/model-31"), row("acme/model-37"));
+    assert!(first.is_some() && second.is_some(), "{screen}");
+    assert!(first < second, "{screen}");
+    assert!(
+        first < row("acme/model-05"),
+        "before the waiting ones: {screen}"
+    );
+    assert_eq!(
+        row("acme/model-00"),
+        None,
+        "finished ones go last: {screen}"
+    );
 }
 
 #[test]
@@ -139,4 +185,49 @@ fn export_prompt_and_overwrite_confirmation() {
         .screen()
         .replace(&dir.path().display().to_string(), "[TEMP]");
     assert_snapshot!("export_overwrite_confirmation", confirm);
+}
+
+/// Enter with no name, or with a folder's name, writes nothing: the prompt stays open and says
+/// what is wrong and what to type, until the name is edited.
+#[test]
+fn export_prompt_refuses_an_empty_name_and_a_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("graphs")).expect("a folder");
+    let mut harness = Harness::with_export_dir(80, 24, dir.path());
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(
+        tui_fixture::report(),
+    ))));
+    let status = |harness: &Harness| {
+        let screen = harness.screen();
+        screen.lines().rev().nth(1).unwrap_or_default().to_string()
+    };
+    harness.char('e');
+    harness.ctrl('u');
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.app.context(), Context::Prompt);
+    assert!(
+        status(&harness).contains("Export DOT to: ▏  type a file name for the DOT export"),
+        "{}",
+        harness.screen()
+    );
+    harness.type_text("graphs");
+    assert!(!status(&harness).contains("type a file name"), "edited");
+    harness.key(KeyCode::Enter);
+    assert_eq!(
+        harness.app.context(),
+        Context::Prompt,
+        "no overwrite question"
+    );
+    assert!(
+        status(&harness).contains("graphs is a folder — type a file name in it"),
+        "{}",
+        harness.screen()
+    );
+    let written = |dir: &std::path::Path| std::fs::read_dir(dir).expect("readable").count();
+    assert_eq!(written(&dir.path().join("graphs")), 0);
+    assert_eq!(written(dir.path()), 1, "only the folder");
+    harness.type_text("/tree.dot");
+    harness.key(KeyCode::Enter);
+    assert_eq!(harness.app.context(), Context::Tree);
+    assert!(dir.path().join("graphs/tree.dot").is_file());
 }

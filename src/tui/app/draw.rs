@@ -3,32 +3,20 @@
 use super::{App, Focus, MIN_HEIGHT, MIN_WIDTH, Overlay};
 use crate::tui::forest::{Filter, Forest};
 use crate::tui::help;
+use crate::tui::wrap::fit_message;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
 impl App {
     /// Renders the whole screen from the state.
     pub fn draw(&self, frame: &mut Frame) {
         let theme = self.config.theme;
         let screen = frame.area();
+        self.screen.set(Some((screen.width, screen.height)));
         if screen.width < MIN_WIDTH || screen.height < MIN_HEIGHT {
-            let text = format!(
-                "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}): enlarge the window, or q to quit",
-                screen.width, screen.height
-            );
-            let rows =
-                Layout::vertical([Constraint::Fill(1), Constraint::Max(3), Constraint::Fill(1)])
-                    .areas::<3>(screen);
-            frame.render_widget(
-                Paragraph::new(text)
-                    .style(theme.error())
-                    .centered()
-                    .wrap(Wrap { trim: true }),
-                rows[1],
-            );
-            return;
+            return self.draw_too_small(frame, screen);
         }
         let [header, body, status, bar] = crate::tui::wrap::screen_rows(
             frame,
@@ -42,11 +30,14 @@ impl App {
                 // Block border and column heading take three rows.
                 self.scan_rows_visible
                     .set(usize::from(body.height.saturating_sub(3)).max(1));
-                self.scan.draw(frame, body, theme);
+                self.scan.draw(frame, body, &self.config.root, theme);
             }
             Some(forest) => self.draw_forest(frame, body, forest),
         }
-        frame.render_widget(Paragraph::new(self.status_line()), status);
+        frame.render_widget(
+            Paragraph::new(self.status_line(usize::from(status.width))),
+            status,
+        );
         frame.render_widget(
             Paragraph::new(help::bar(self.context(), theme, bar.width)),
             bar,
@@ -54,6 +45,39 @@ impl App {
         if let Overlay::Help = self.overlay {
             help::draw(frame, body, &self.help_scroll, theme);
         }
+    }
+
+    /// What a screen below the smallest layout shows: what size is needed and the way out,
+    /// wrapped to the screen's width, in shorter words when the long ones do not fit its height.
+    fn draw_too_small(&self, frame: &mut Frame, screen: Rect) {
+        let style = self.config.theme.error();
+        let (width, height) = (screen.width, screen.height);
+        let messages = [
+            format!(
+                "terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height}): \
+                 enlarge the window, or q to quit"
+            ),
+            format!("need {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height}: enlarge, or q quits"),
+        ];
+        let wrapped = |text: &String| -> Vec<Line<'static>> {
+            crate::tui::wrap::wrap_line(&Line::raw(text.clone()), usize::from(width), 0)
+                .iter()
+                .map(|line| Line::styled(line.to_string().trim_end().to_string(), style))
+                .collect()
+        };
+        let lines = messages
+            .iter()
+            .map(wrapped)
+            .find(|lines| lines.len() <= usize::from(height))
+            .unwrap_or_else(|| wrapped(&messages[messages.len() - 1]));
+        let rows = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+        let [_, middle, _] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(rows),
+            Constraint::Fill(1),
+        ])
+        .areas(screen);
+        frame.render_widget(Paragraph::new(lines).centered(), middle);
     }
 
     /// The header, fitted to `width`: counts in shorter words first, then the root path
@@ -110,7 +134,9 @@ impl App {
         Line::from(spans)
     }
 
-    fn status_line(&self) -> Line<'static> {
+    /// The status line in `width` columns: a prompt, the overwrite question or the message. What
+    /// does not fit gives up the middle of its path, never the question or the fix at its end.
+    fn status_line(&self, width: usize) -> Line<'static> {
         let theme = self.config.theme;
         match &self.overlay {
             Overlay::Search { query, .. } => {
@@ -130,23 +156,41 @@ impl App {
                     Span::styled(format!("  {note}"), theme.muted()),
                 ])
             }
-            Overlay::Export { input } => Line::from(vec![
-                Span::styled("Export DOT to: ", theme.key()),
-                Span::raw(format!("{input}▏")),
-                Span::styled(
-                    format!("  in {}", self.config.export_dir.display()),
-                    theme.muted(),
-                ),
-            ]),
-            Overlay::ConfirmOverwrite { path } => Line::from(vec![
-                Span::styled(format!("{} exists. ", path.display()), theme.error()),
-                Span::styled("Overwrite it? y / n", theme.key()),
-            ]),
+            Overlay::Export { input, problem } => {
+                let label = "Export DOT to: ";
+                let typed = format!("{input}▏");
+                let room = width.saturating_sub(label.len() + typed.chars().count());
+                let note = match problem {
+                    Some(problem) => {
+                        Span::styled(fit_message(&format!("  {problem}"), room), theme.error())
+                    }
+                    None => Span::styled(
+                        fit_message(&format!("  in {}", self.config.export_dir.display()), room),
+                        theme.muted(),
+                    ),
+                };
+                Line::from(vec![
+                    Span::styled(label, theme.key()),
+                    Span::raw(typed),
+                    note,
+                ])
+            }
+            Overlay::ConfirmOverwrite { path } => {
+                let question = "Overwrite it? y / n";
+                let exists = fit_message(
+                    &format!("{} exists. ", path.display()),
+                    width.saturating_sub(question.len()),
+                );
+                Line::from(vec![
+                    Span::styled(exists, theme.error()),
+                    Span::styled(question, theme.key()),
+                ])
+            }
             Overlay::None | Overlay::Help => match (self.status(), &self.status) {
                 (Some(text), Some(status)) if status.error => {
-                    Line::styled(text.to_string(), theme.error())
+                    Line::styled(fit_message(text, width), theme.error())
                 }
-                (Some(text), _) => Line::raw(text.to_string()),
+                (Some(text), _) => Line::raw(fit_message(text, width)),
                 (None, _) => Line::raw(""),
             },
         }

@@ -1,22 +1,23 @@
 //! The DOT export prompt and the overwrite question.
 
 use super::{App, Overlay};
-use crate::tui::export_file::{ExportFileError, resolve_export_path, write_export};
+use crate::tui::export_file::{ExportFileError, export_target, write_export};
 use crate::tui::keys::Command;
 use std::path::PathBuf;
 
 impl App {
-    pub(super) fn export(&mut self, input: &str) {
-        let name = input.trim();
-        if name.is_empty() {
-            self.set_error("export needs a file name".to_string());
-            self.overlay = Overlay::Export {
-                input: input.to_string(),
-            };
-            return;
+    /// Enter at the export prompt: writes the file, or keeps the prompt open and says there why
+    /// the name names no file.
+    pub(super) fn export(&mut self, input: String) {
+        match export_target(&self.config.export_dir, &input) {
+            Ok(path) => self.write_dot(path, false),
+            Err(problem) => {
+                self.overlay = Overlay::Export {
+                    input,
+                    problem: Some(problem.to_string()),
+                }
+            }
         }
-        let path = resolve_export_path(&self.config.export_dir, name);
-        self.write_dot(path, false);
     }
 
     fn write_dot(&mut self, path: PathBuf, overwrite: bool) {

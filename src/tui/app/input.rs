@@ -29,6 +29,9 @@ impl App {
             Context::Scan => self.handle_scan_key(command, key),
             Context::Tree | Context::Panels => self.handle_browse(command, key),
             Context::Tensors => self.handle_tensor_keys(command, key),
+            // Only quitting acts: the keys would move a selection the user cannot see.
+            Context::TooSmall if command == Some(Command::Quit) => self.quit(),
+            Context::TooSmall => Action::Continue,
         }
     }
 
@@ -58,13 +61,18 @@ impl App {
             Some(Command::Last) => self.scan.scroll_to(false, visible),
             Some(Command::Help) => self.open_help(),
             Some(Command::Back) => self.set_info(ESC_HINT.to_string()),
-            Some(Command::Quit) => {
-                self.set_info("cancelling the scan…".to_string());
-                return Action::Quit;
-            }
+            Some(Command::Quit) => return self.quit(),
             _ => self.unknown_key(key),
         }
         Action::Continue
+    }
+
+    /// Leaves the explorer; the last frame says a running scan is being cancelled.
+    fn quit(&mut self) -> Action {
+        if self.forest.is_none() {
+            self.set_info("cancelling the scan…".to_string());
+        }
+        Action::Quit
     }
 
     fn handle_tensor_keys(&mut self, command: Option<Command>, key: &KeyEvent) -> Action {
@@ -160,6 +168,7 @@ impl App {
             Command::Export => {
                 self.overlay = Overlay::Export {
                     input: DEFAULT_EXPORT_NAME.to_string(),
+                    problem: None,
                 }
             }
             Command::Rescan => {
@@ -277,25 +286,40 @@ impl App {
         self.set_info(text);
     }
 
+    /// `y` and `Y`: the selected model's id or folder, or a skipped file's path, to the
+    /// clipboard; the status line says what was copied, a long path shortened in its middle.
     fn copy(&mut self, path: bool) {
         let Some(forest) = &self.forest else { return };
-        let text = match (self.tree.selected, path) {
-            (Some(NodeId::Model(model)), false) => forest.id(model).to_string(),
-            (Some(NodeId::Model(model)), true) => forest.report().models[model]
-                .entry
-                .dir
-                .display()
-                .to_string(),
+        let (text, message) = match (self.tree.selected, path) {
+            (Some(NodeId::Model(model)), false) => {
+                let id = forest.id(model).to_string();
+                (id.clone(), format!("copied the id to the clipboard: {id}"))
+            }
+            (Some(NodeId::Model(model)), true) => {
+                let folder = forest.report().models[model]
+                    .entry
+                    .dir
+                    .display()
+                    .to_string();
+                let message = format!(
+                    "copied the folder of {} to the clipboard: {folder}",
+                    forest.id(model)
+                );
+                (folder, message)
+            }
             (Some(NodeId::SkippedFile(file)), _) => {
-                forest.report().skipped[file].path.display().to_string()
+                let path = forest.report().skipped[file].path.display().to_string();
+                (
+                    path.clone(),
+                    format!("copied the path to the clipboard: {path}"),
+                )
             }
             _ => {
-                self.set_info("select a model to copy its id (y) or path (Y)".to_string());
+                self.set_info("select a model to copy its id (y) or folder (Y)".to_string());
                 return;
             }
         };
-        let what = if path { "path" } else { "id" };
-        self.set_info(format!("copied the {what} to the clipboard: {text}"));
+        self.set_info(message);
         self.clipboard = Some(text);
     }
 
@@ -471,6 +495,8 @@ impl App {
             return;
         }
         match mouse.kind {
+            // The tensor view covers the tree, whose rows were where the click is.
+            MouseEventKind::Down(MouseButton::Left) if self.tensor_view.is_some() => {}
             MouseEventKind::Down(MouseButton::Left) => {
                 let Some(forest) = &self.forest else { return };
                 let Some(node) = self.tree.row_at(forest, mouse.column, mouse.row) else {

@@ -124,6 +124,8 @@ enum Overlay {
     },
     Export {
         input: String,
+        /// Why the name last accepted names no file, shown in the prompt until it is edited.
+        problem: Option<String>,
     },
     ConfirmOverwrite {
         path: PathBuf,
@@ -170,6 +172,10 @@ pub struct App {
     tensor_view: Option<VerticalScroll>,
     /// Rows of the scan table shown at the last draw; the scan view scrolls by it.
     scan_rows_visible: Cell<usize>,
+    /// The terminal's size at the last draw or resize (none before either). Below
+    /// [`MIN_WIDTH`]x[`MIN_HEIGHT`] the screen only says so, and keys must not move what it
+    /// does not show.
+    screen: Cell<Option<(u16, u16)>>,
     /// The id selected before a rescan, selected again when the new forest arrives.
     reselect: Option<String>,
     /// When the running rescan started, to say how long it took.
@@ -198,6 +204,7 @@ impl App {
             help_scroll: VerticalScroll::new(),
             tensor_view: None,
             scan_rows_visible: Cell::new(1),
+            screen: Cell::new(None),
             reselect: None,
             rescan_started: None,
             clipboard: None,
@@ -258,8 +265,18 @@ impl App {
         self.selected_model().map(|model| forest.id(model))
     }
 
+    /// Whether the screen is too small for the layout, by its size at the last draw or resize.
+    fn too_small(&self) -> bool {
+        self.screen
+            .get()
+            .is_some_and(|(width, height)| width < MIN_WIDTH || height < MIN_HEIGHT)
+    }
+
     /// The key context the next key press is read in.
     pub fn context(&self) -> Context {
+        if self.too_small() {
+            return Context::TooSmall;
+        }
         match self.overlay {
             Overlay::Help => Context::Help,
             Overlay::Search { .. } | Overlay::Export { .. } => Context::Prompt,
@@ -274,7 +291,12 @@ impl App {
     pub fn handle(&mut self, event: AppEvent) -> Action {
         match event {
             AppEvent::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(&key),
-            AppEvent::Key(_) | AppEvent::Resize(..) => Action::Continue,
+            AppEvent::Key(_) => Action::Continue,
+            AppEvent::Resize(width, height) => {
+                self.screen.set(Some((width, height)));
+                Action::Continue
+            }
+            AppEvent::Mouse(_) if self.too_small() => Action::Continue,
             AppEvent::Mouse(mouse) => {
                 self.handle_mouse(mouse);
                 Action::Continue

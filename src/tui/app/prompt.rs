@@ -44,12 +44,15 @@ impl App {
                     self.overlay = Overlay::Search { query, before };
                 }
             },
-            Overlay::Export { mut input } => match command {
-                Some(Command::Accept) => self.export(&input),
+            Overlay::Export { mut input, problem } => match command {
+                Some(Command::Accept) => self.export(input),
                 Some(Command::Cancel) => self.set_info("export cancelled".to_string()),
                 _ => {
+                    let before = input.clone();
                     edit(&mut input, command, typed);
-                    self.overlay = Overlay::Export { input };
+                    // A problem with the name stays until the name changes.
+                    let problem = problem.filter(|_| input == before);
+                    self.overlay = Overlay::Export { input, problem };
                 }
             },
             other => self.overlay = other,

@@ -164,12 +164,17 @@ fn row_line(row: &TensorRow, name_width: usize, shown: &[usize], theme: Theme) -
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join("×");
-    let (parent, delta) = match row.parent_kurtosis {
+    // With a parent, the model's kurtosis is printed at the precision of its change.
+    let (kurtosis, parent, delta) = match row.parent_kurtosis {
         Some(parent) => {
-            let (parent, _, delta) = numbers::change(parent, row.kurtosis);
-            (parent, delta)
+            let (parent, kurtosis, delta) = numbers::change(parent, row.kurtosis);
+            (kurtosis, parent, delta)
         }
-        None => ("–".to_string(), "–".to_string()),
+        None => (
+            numbers::kurtosis(row.kurtosis),
+            "–".to_string(),
+            "–".to_string(),
+        ),
     };
     let scaled = row.scaled_delta().map_or("–".to_string(), |value| {
         format!("{}σ", numbers::signed(value, 1))
@@ -179,7 +184,7 @@ fn row_line(row: &TensorRow, name_width: usize, shown: &[usize], theme: Theme) -
     });
     let cells = [
         shape,
-        numbers::kurtosis(row.kurtosis),
+        kurtosis,
         parent,
         delta,
         scaled,

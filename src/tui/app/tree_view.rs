@@ -1,6 +1,8 @@
 //! The forest pane: one line per shown row, with guide lines, a count on closed rows, search
-//! matches underlined, and labels fitted to the pane. What says what an edge is (the confidence
-//! and the badges) is never cut: the parameter count goes first, then the middle of the id.
+//! matches underlined, and labels fitted to the pane. A row short of room gives up whole parts,
+//! never half a badge: the parameter count, the long words and the metadata badges go while the
+//! id is whole; then the id's middle, the count, and the edge's badges; the id (at least its
+//! ellipsis) and the confidence go last.
 
 use super::{App, Focus, Overlay};
 use crate::tui::forest::{Filter, Forest, ModelLabel, NodeId, Row};
@@ -111,8 +113,11 @@ pub fn row_line(
             theme,
         )),
         NodeId::SkippedFile(file) => {
-            let skipped = &forest.report().skipped[file];
-            let text = format!("{}  {}", skipped.path.display(), skipped.reason);
+            // The evidence panel has the whole path; the row has room for a name.
+            let report = forest.report();
+            let skipped = &report.skipped[file];
+            let name = crate::discover::name_under_root(&report.root, &skipped.path);
+            let text = format!("{name}  {}", skipped.reason);
             spans.push(Span::styled(cut_end(&text, room), theme.muted()));
         }
     }
@@ -141,8 +146,78 @@ fn group_spans(
     spans
 }
 
-/// A model's row: id (shortened in the middle if need be), closed count, parameter count
-/// (dropped first), confidence and badges (never cut).
+/// What a model's row shows besides its id. A row short of room gives these up one at a time,
+/// in [`WHOLE_ID`] and then [`SHORT_ID`] order, so what tells the user which model it is and
+/// how sure the edge is (the id and the confidence) goes last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parts {
+    /// `high` and `medium` after the confidence, and the badges' long forms.
+    words: bool,
+    params: bool,
+    /// The format and declared-parent badges, which the evidence panel repeats.
+    metadata_badges: bool,
+    /// The `(+4)` of a closed row; its `▶` still says there is more below.
+    count: bool,
+    /// The badges that say what the edge is (`adapter`, `quant`, `r=8`, ...).
+    badges: bool,
+    /// `guess` after a low confidence; the number's colour still says it.
+    guess: bool,
+}
+
+const EVERY_PART: Parts = Parts {
+    words: true,
+    params: true,
+    metadata_badges: true,
+    count: true,
+    badges: true,
+    guess: true,
+};
+
+/// While the whole id fits: the parameter count goes first, then the long words give way to
+/// their short forms (the number and its colour say what `high` says), then the metadata
+/// badges go.
+const WHOLE_ID: [Parts; 4] = [
+    EVERY_PART,
+    Parts {
+        params: false,
+        ..EVERY_PART
+    },
+    Parts {
+        params: false,
+        words: false,
+        ..EVERY_PART
+    },
+    Parts {
+        params: false,
+        words: false,
+        metadata_badges: false,
+        ..EVERY_PART
+    },
+];
+
+/// Once the id is shortened to [`MIN_ID_WIDTH`]: the count, then the edge's badges, then the
+/// word `guess`. Below that, the id gives up the rest of its middle.
+const SHORT_ID: [Parts; 4] = [
+    WHOLE_ID[3],
+    Parts {
+        count: false,
+        ..WHOLE_ID[3]
+    },
+    Parts {
+        count: false,
+        badges: false,
+        ..WHOLE_ID[3]
+    },
+    Parts {
+        count: false,
+        badges: false,
+        guess: false,
+        ..WHOLE_ID[3]
+    },
+];
+
+/// A model's row in `room` columns: the id (shortened in its middle when it must be), then the
+/// closed count, parameter count, confidence and badges that fit beside it.
 fn model_spans(
     label: &ModelLabel,
     count: Option<String>,
@@ -151,57 +226,67 @@ fn model_spans(
     dim: bool,
     theme: Theme,
 ) -> Vec<Span<'static>> {
-    let count = count.unwrap_or_default();
-    let count_width = count.chars().count();
-    let params = format!("  {}", label.params);
     let id_width = label.id.chars().count();
-    // Full words when the whole id fits beside them, else the short forms: the id is what
-    // the user reads the row by, so the words give way before any of it does.
-    let full = tail_spans(label, false, theme);
-    let fixed = |tail: &[Span]| tail.iter().map(Span::width).sum::<usize>() + count_width;
-    let tail = if id_width + fixed(&full) <= room {
-        full
-    } else {
-        tail_spans(label, true, theme)
+    let shortest_id = MIN_ID_WIDTH.min(id_width);
+    let tail_width = |parts: Parts| {
+        let count_width = count
+            .as_ref()
+            .filter(|_| parts.count)
+            .map_or(0, |count| count.chars().count());
+        tail_spans(label, parts, theme)
+            .iter()
+            .map(Span::width)
+            .sum::<usize>()
+            + count_width
     };
-    let fixed = fixed(&tail);
-    let show_params = id_width + fixed + params.len() <= room;
-    let id_room = room
-        .saturating_sub(fixed + if show_params { params.len() } else { 0 })
-        .max(MIN_ID_WIDTH.min(id_width));
+    let barest = SHORT_ID[SHORT_ID.len() - 1];
+    let parts = WHOLE_ID
+        .iter()
+        .map(|&parts| (parts, id_width))
+        .chain(SHORT_ID.iter().map(|&parts| (parts, shortest_id)))
+        .find(|&(parts, id)| id + tail_width(parts) <= room)
+        .map_or(barest, |(parts, _)| parts);
+    // The id takes all the room the other parts leave (at least its ellipsis).
+    let id_room = room.saturating_sub(tail_width(parts)).max(1);
     let id = shorten_middle(&label.id, id_room);
     let id_style = if dim { theme.muted() } else { Style::new() };
     let mut spans = highlight(&id, query, id_style, theme);
-    if !count.is_empty() {
+    if let Some(count) = count.filter(|_| parts.count) {
         spans.push(Span::styled(count, theme.muted()));
     }
-    if show_params {
-        spans.push(Span::styled(params, theme.muted()));
-    }
-    spans.extend(tail);
+    spans.extend(tail_spans(label, parts, theme));
     spans
 }
 
-/// The confidence and badges of a row; `short` drops the words `high` and `medium` (the number
-/// and colour carry them; `guess` stays) and uses the badges' short forms.
-fn tail_spans(label: &ModelLabel, short: bool, theme: Theme) -> Vec<Span<'static>> {
+/// The parameter count, confidence and badges of a row, as far as `parts` keeps them.
+fn tail_spans(label: &ModelLabel, parts: Parts, theme: Theme) -> Vec<Span<'static>> {
     let mut tail = Vec::new();
+    if parts.params {
+        tail.push(Span::styled(format!("  {}", label.params), theme.muted()));
+    }
     match &label.confidence {
-        Some((confidence, level, _)) if short && *level != Level::Low => {
+        Some((confidence, level, word)) if parts.words || (parts.guess && *level == Level::Low) => {
+            tail.push(Span::styled(
+                format!("  {confidence} {word}"),
+                theme.level(*level),
+            ))
+        }
+        Some((confidence, level, _)) => {
             tail.push(Span::styled(format!("  {confidence}"), theme.level(*level)))
         }
-        Some((confidence, level, word)) => tail.push(Span::styled(
-            format!("  {confidence} {word}"),
-            theme.level(*level),
-        )),
         None if label.root => tail.push(Span::styled("  root", theme.accent())),
         None => {}
     }
-    for badge in &label.badges {
-        let text = if short {
-            short_badge(badge)
-        } else {
+    let badges = label.badges.iter().filter(|_| parts.badges);
+    let metadata = label
+        .metadata_badges
+        .iter()
+        .filter(|_| parts.metadata_badges);
+    for badge in badges.chain(metadata) {
+        let text = if parts.words {
             badge.clone()
+        } else {
+            short_badge(badge)
         };
         tail.push(Span::styled(format!(" [{text}]"), theme.badge()));
     }
@@ -264,4 +349,102 @@ fn highlight(text: &str, query: &str, style: Style, theme: Theme) -> Vec<Span<'s
         spans.push(Span::styled(plain, style));
     }
     spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MIN_ID_WIDTH, model_spans};
+    use crate::tui::forest::ModelLabel;
+    use crate::tui::theme::{Level, Theme};
+
+    fn label() -> ModelLabel {
+        ModelLabel {
+            id: "organisation-with-a-long-name/model-with-an-even-longer-name-v2".to_string(),
+            params: "1.2B".to_string(),
+            confidence: Some(("0.42".to_string(), Level::Low, "guess")),
+            root: false,
+            badges: vec!["adapter".to_string(), "low-rank r=8".to_string()],
+            metadata_badges: vec!["gguf Q8_0".to_string(), "declared ✗".to_string()],
+        }
+    }
+
+    /// Whether a row shows one of its parts.
+    type Shows = fn(&str) -> bool;
+
+    fn row(room: usize) -> String {
+        let count = Some(" (+3)".to_string());
+        model_spans(&label(), count, room, "", false, Theme::new(false))
+            .iter()
+            .map(|span| span.content.as_ref())
+            .collect()
+    }
+
+    /// From a roomy row down to a cramped one, each part goes at one width and does not come
+    /// back, in the order the parts matter least; the id and the confidence are always there.
+    #[test]
+    fn a_narrow_row_gives_up_its_parts_in_order() {
+        let id = label().id;
+        let id_width = id.chars().count();
+        let parts: [(&str, Shows); 7] = [
+            ("parameter count", |row| row.contains("1.2B")),
+            ("long words", |row| row.contains("[low-rank r=8]")),
+            ("metadata badges", |row| {
+                row.contains("[gguf Q8_0]") || row.contains("[decl ✗]")
+            }),
+            ("whole id", |row| {
+                row.contains("organisation-with-a-long-name/")
+            }),
+            ("closed count", |row| row.contains("(+3)")),
+            ("edge badges", |row| {
+                row.contains("[adapter]") || row.contains("[r=8]")
+            }),
+            ("word guess", |row| row.contains("guess")),
+        ];
+        let mut gone_below = vec![None; parts.len()];
+        for room in (8..=140).rev() {
+            let row = row(room);
+            let width = row.chars().count();
+            assert!(width <= room, "{width} columns in a room of {room}: {row}");
+            assert!(
+                row.contains("0.42"),
+                "the confidence is cut at {room}: {row}"
+            );
+            assert_eq!(row.matches('[').count(), row.matches(']').count(), "{row}");
+            let shown_id = row
+                .split("  ")
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches(" (+3)");
+            if row.contains("[adapter]") || row.contains("[r=8]") {
+                assert!(
+                    shown_id.chars().count() >= MIN_ID_WIDTH.min(id_width),
+                    "{row}"
+                );
+            }
+            for (index, (name, shown)) in parts.iter().enumerate() {
+                match (shown(&row), gone_below[index]) {
+                    (false, None) => gone_below[index] = Some(room),
+                    (true, Some(gone)) => {
+                        panic!("{name} came back at {room} after going at {gone}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let gone: Vec<usize> = gone_below
+            .iter()
+            .zip(&parts)
+            .map(|(room, (name, _))| room.unwrap_or_else(|| panic!("{name} never went")))
+            .collect();
+        assert!(
+            gone.windows(2).all(|pair| pair[0] > pair[1]),
+            "parts went in another order: {gone:?}"
+        );
+        assert_eq!(
+            row(200),
+            format!(
+                "{id} (+3)  1.2B  0.42 guess [adapter] [low-rank r=8] [gguf Q8_0] [declared ✗]"
+            )
+        );
+    }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 /// Moments of a made-up sample of `count` values with variance `variance` and the given excess
 /// kurtosis (m4 chosen so that n*m4/m2^2 - 3 equals it).
-fn moments(excess_kurtosis: f64) -> Moments {
+pub fn moments(excess_kurtosis: f64) -> Moments {
     let count = 4096_u64;
     let n = count as f64;
     let m2 = n * 0.02 * 0.02;
@@ -256,6 +256,53 @@ pub fn report() -> ScanReport {
     }
 }
 
+/// A single line of descent `depth` models deep, with long ids, each a low-rank adapter of the
+/// one before whose metadata names that parent: the deepest rows have the least room and the
+/// most to show.
+pub fn deep_chain_report(depth: usize) -> ScanReport {
+    let id = |index: usize| {
+        format!("an-organisation-with-a-long-name/generation-{index:02}-of-a-long-chain")
+    };
+    let models: Vec<ScannedModel> = (0..depth)
+        .map(|index| {
+            let declared = index.checked_sub(1).map(id);
+            let kind = ModelKind::Adapter {
+                base: declared.clone(),
+                rank: Some(8),
+            };
+            ScannedModel {
+                entry: entry(&id(index), 90_800_000, declared.as_deref(), kind),
+                fingerprint: fingerprint(22_700_000, |i| 0.01 * (index + i) as f64),
+                from_cache: false,
+            }
+        })
+        .collect();
+    let edges = (1..depth)
+        .map(|child| {
+            let mut edge = edge(child - 1, child, EdgeKind::Adapter, 0.42, 0.81);
+            edge.regime = Regime::LowRank;
+            edge.rank = Some(8);
+            edge
+        })
+        .collect();
+    ScanReport {
+        root: PathBuf::from("/hub"),
+        bundles: Vec::new(),
+        models,
+        skipped: Vec::new(),
+        recovery: Recovery {
+            edges,
+            roots: vec![0],
+            unrelated: Vec::new(),
+            duplicates: Vec::new(),
+            merges: Vec::new(),
+            undecided_merges: Vec::new(),
+            checkpoints_or_merges: Vec::new(),
+            summary_kurtosis: vec![3.0; depth],
+        },
+    }
+}
+
 /// An app and a test terminal, driven by synthetic events at a fixed clock.
 pub struct Harness {
     pub app: App,
@@ -298,8 +345,13 @@ impl Harness {
 
     /// A harness whose scan has finished with the fixture report (the tree view is open).
     pub fn with_forest(width: u16, height: u16) -> Self {
+        Self::with_report(width, height, report())
+    }
+
+    /// A harness whose scan has finished with `report`.
+    pub fn with_report(width: u16, height: u16, report: ScanReport) -> Self {
         let mut harness = Self::new(width, height);
-        harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report()))));
+        harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
         harness
     }
 
