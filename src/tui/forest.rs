@@ -631,15 +631,23 @@ impl Forest {
             .count()
     }
 
-    /// Models whose id contains `query`, ignoring case, in the order `view` shows them.
+    /// Models whose id, or the folder it was found in below the scanned root, contains
+    /// `query`, ignoring case, in the order `view` shows them. The folder counts because only
+    /// repeated ids name it: in a scan of several hub caches, `l6-hub` finds every model of
+    /// `l6-hub/hub`, not only those whose ids another cache repeats.
     pub fn search(&self, query: &str, view: View) -> Vec<usize> {
         let query = query.to_lowercase();
         if query.is_empty() {
             return Vec::new();
         }
+        let matches = |model: usize| {
+            let entry = &self.report.models[model].entry;
+            entry.id.to_lowercase().contains(&query)
+                || entry.found_in.to_lowercase().contains(&query)
+        };
         self.order(view)
             .into_iter()
-            .filter(|&model| self.id(model).to_lowercase().contains(&query))
+            .filter(|&model| matches(model))
             .collect()
     }
 

@@ -316,7 +316,7 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding {
         keys: &[Key::char('/')],
         action: Command::Search,
-        help: "search models by id (incremental)",
+        help: "search models by id or folder (incremental)",
         bar: Some("search"),
         contexts: TREE_AND_PANELS,
     },

@@ -336,3 +336,26 @@ fn the_evidence_hint_says_which_way_there_is_more() {
     assert!(!screen.contains("↑ ↓ for more"), "at the top:\n{screen}");
     assert!(!screen.contains("for more above"), "at the top:\n{screen}");
 }
+
+#[test]
+fn search_finds_models_by_the_cache_folder_they_were_found_in() {
+    // In a scan of several hub caches only repeated ids name their cache; the search still
+    // finds every model of a cache by its folder.
+    let mut report = tui_fixture::report();
+    for model in &mut report.models {
+        if model.entry.id.starts_with("acme/code-mini") {
+            model.entry.found_in = "team-b/hub".to_string();
+        }
+    }
+    let mut harness = Harness::new(80, 24);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
+    search(&mut harness, "team-b");
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini"));
+    assert!(harness.screen().contains("2 matches for \"team-b\""));
+    search(&mut harness, "nowhere");
+    assert!(
+        harness
+            .screen()
+            .contains("no model id or folder contains \"nowhere\"")
+    );
+}

@@ -453,7 +453,10 @@ impl App {
         }
         let matches = forest.search(&self.last_query, self.tree.view);
         if matches.is_empty() {
-            self.set_error(format!("no model id contains \"{}\"", self.last_query));
+            self.set_error(format!(
+                "no model id or folder contains \"{}\"",
+                self.last_query
+            ));
             return;
         }
         // Position of the selection in tree order; a group row counts as before everything.

@@ -66,7 +66,10 @@ impl App {
         if self.last_query.is_empty() {
             self.status = None;
         } else if count == 0 {
-            self.set_error(format!("no model id contains \"{}\"", self.last_query));
+            self.set_error(format!(
+                "no model id or folder contains \"{}\"",
+                self.last_query
+            ));
         } else {
             self.set_info(format!(
                 "{count} match{} for \"{}\": n next, N previous, Esc clears",
