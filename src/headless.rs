@@ -112,7 +112,17 @@ pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow
         if args.json {
             write_outputs(args, &report, bundles_only)?;
         }
-        eprintln!("mother: {}", no_models_message(&report.root));
+        let message = if bundles_only {
+            let names: Vec<String> = bundles.iter().map(|b| b.display().to_string()).collect();
+            format!(
+                "no models found in {}: the bundles hold none (an export of a folder or shard \
+                 without models) — export a folder that holds models",
+                names.join(", ")
+            )
+        } else {
+            no_models_message(&report.root)
+        };
+        eprintln!("mother: {message}");
         return Ok(ExitCode::from(EXIT_NO_MODELS));
     }
     write_outputs(args, &report, bundles_only)?;

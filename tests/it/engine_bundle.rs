@@ -261,3 +261,34 @@ fn export_says_what_it_read_and_what_the_cache_gave() {
         "{second}"
     );
 }
+
+/// A bundle of a folder without models is no folder of the user's: the message says the
+/// bundles hold no model, not that their file "looks like no model weights".
+#[test]
+fn bundles_without_models_say_so_and_exit_4() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).expect("create a folder");
+    let out = work.path().join("empty.mfb");
+    let cache = work.path().join("fingerprints");
+    let export = mother(
+        &[
+            "export",
+            empty.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(export.status.code(), Some(4));
+    let scan = mother(&["scan", "--bundle", out.to_str().unwrap()], &cache);
+    assert_eq!(scan.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no models found in {}: the bundles hold none",
+            out.display()
+        )),
+        "{stderr}"
+    );
+}
