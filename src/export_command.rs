@@ -4,7 +4,7 @@
 use crate::cli::ExportArgs;
 use crate::discover::discover;
 use crate::engine::bundle::{self, Bundle};
-use crate::engine::{ScanOptions, fingerprint_all};
+use crate::engine::{ScanOptions, ScannedModel, fingerprint_all};
 use crate::headless::{EXIT_NO_MODELS, EXIT_SKIPPED, Progress};
 use crate::units::size;
 use std::io::IsTerminal;
@@ -60,15 +60,14 @@ pub fn run(args: &ExportArgs, options: ScanOptions) -> anyhow::Result<ExitCode> 
         skipped,
     };
     bundle::write(&args.out, &bundle)?;
-    let bytes: u64 = bundle.models.iter().map(|m| m.entry.total_bytes).sum();
     let part = args.shard.map_or(String::new(), |s| {
         format!(" (shard {}/{} of {total} models)", s.index + 1, s.count)
     });
     eprintln!(
-        "wrote {}: {} models{part}, {} of weights read, {} skipped",
+        "wrote {}: {} models{part}, {}, {} skipped",
         args.out.display(),
         bundle.models.len(),
-        size(bytes),
+        weights_words(&bundle.models),
         bundle.skipped.len()
     );
     for s in &bundle.skipped {
@@ -81,6 +80,29 @@ pub fn run(args: &ExportArgs, options: ScanOptions) -> anyhow::Result<ExitCode> 
     } else {
         ExitCode::from(EXIT_SKIPPED)
     })
+}
+
+/// How many bytes of weights the bundle stands for, and, when the fingerprint cache held some
+/// of them, how much was really read: a second export of an unchanged cache reads nothing.
+fn weights_words(models: &[ScannedModel]) -> String {
+    let bytes = |from_cache: bool| -> u64 {
+        models
+            .iter()
+            .filter(|m| m.from_cache == from_cache)
+            .map(|m| m.entry.total_bytes)
+            .sum()
+    };
+    let (read, cached) = (bytes(false), bytes(true));
+    if cached == 0 {
+        format!("{} of weights read", size(read))
+    } else {
+        format!(
+            "{} of weights ({} read, {} from the fingerprint cache)",
+            size(read + cached),
+            size(read),
+            size(cached)
+        )
+    }
 }
 
 /// mother never writes inside the cache it reads: a bundle there would be a file the hub

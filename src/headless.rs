@@ -87,8 +87,10 @@ pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow
         check_output_file(path, "--dot")?;
     }
     let show_progress = std::io::stderr().is_terminal();
-    // With bundles alone there is no folder to walk.
-    let found = (args.path.is_none() && !bundles.is_empty()).then(Discovery::default);
+    // With bundles alone there is no folder to walk. Without PATH and without bundles, the
+    // default hub cache is scanned, and the output names it like any folder.
+    let bundles_only = args.path.is_none() && !bundles.is_empty();
+    let found = bundles_only.then(Discovery::default);
     let handle = spawn_scan_with(options, found, bundles.to_vec());
     let mut progress = Progress::default();
     for event in handle.events.iter() {
@@ -108,12 +110,22 @@ pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow
     };
     if report.models.is_empty() && report.skipped.is_empty() {
         if args.json {
-            write_outputs(args, &report)?;
+            write_outputs(args, &report, bundles_only)?;
         }
-        eprintln!("mother: {}", no_models_message(&report.root));
+        let message = if bundles_only {
+            let names: Vec<String> = bundles.iter().map(|b| b.display().to_string()).collect();
+            format!(
+                "no models found in {}: the bundles hold none (an export of a folder or shard \
+                 without models) — export a folder that holds models",
+                names.join(", ")
+            )
+        } else {
+            no_models_message(&report.root)
+        };
+        eprintln!("mother: {message}");
         return Ok(ExitCode::from(EXIT_NO_MODELS));
     }
-    write_outputs(args, &report)?;
+    write_outputs(args, &report, bundles_only)?;
     Ok(if report.skipped.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -121,18 +133,18 @@ pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow
     })
 }
 
-fn write_outputs(args: &ScanArgs, report: &ScanReport) -> anyhow::Result<()> {
+fn write_outputs(args: &ScanArgs, report: &ScanReport, bundles_only: bool) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut document = to_json(report);
-        if args.path.is_none() {
+        if bundles_only {
             // Bundles alone: no folder was scanned here (`bundles` says where each came from).
             document["root"] = serde_json::Value::Null;
         }
         let text = serde_json::to_string_pretty(&document)?;
         writeln!(stdout, "{text}")?;
     } else {
-        let text = if args.path.is_none() {
+        let text = if bundles_only {
             to_text_of_bundles(report)
         } else {
             to_text(report)

@@ -76,6 +76,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let root = args.path.clone().map_or_else(|| hub_cache("export"), Ok)?;
             mother::export_command::run(&args, scan_options(root, &cli.engine))
         }
+        Some(Command::Demo(_)) if !cli.engine.bundles.is_empty() => anyhow::bail!(
+            "--bundle {}: the demo shows its own family, not bundles — drop --bundle, or open \
+             the bundles with `mother --bundle FILE`",
+            cli.engine.bundles[0].display()
+        ),
         Some(Command::Demo(args)) if args.no_tui => {
             mother::demo_command::run(&args)?;
             Ok(ExitCode::SUCCESS)

@@ -200,7 +200,11 @@ fn write_bad_cases(cache: &Path) -> Vec<Case> {
         "NaN weights in the second shard",
         repo_dir(cache, "bad", "nan-in-shard"),
         "model-00002-of-00002.safetensors",
-        &["NaN or infinite", "layer0.o"],
+        &[
+            "NaN or infinite",
+            "layer0.o",
+            "re-download bad/nan-in-shard",
+        ],
     );
 
     let shard = safetensors(&matrix_tensors(&random_model(14))[..2]);
@@ -350,6 +354,13 @@ fn every_bad_case_is_skipped_with_its_file_and_fix_and_the_good_forest_does_not_
 
     for skipped in &report.skipped {
         println!("{}\n    {}", skipped.path.display(), skipped.reason);
+        // The line starts with the folder: a file in it is named relative to it.
+        let folder = format!("{}/", skipped.path.display());
+        assert!(
+            !skipped.reason.contains(&folder),
+            "the reason repeats the folder its line starts with: {}",
+            skipped.reason
+        );
     }
     for case in &cases {
         let found: Vec<_> = report

@@ -117,3 +117,23 @@ fn help_documents_the_exit_status() {
         }
     }
 }
+
+/// `--bundle` is accepted after every command, but the demo shows only its own family: it
+/// says so instead of training and leaving the bundle out without a word.
+#[test]
+fn the_demo_refuses_a_bundle_it_would_not_show() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = dir.path().join("demo");
+    let output = mother()
+        .args(["demo", "--no-tui", "--small", "--bundle", "part-1.mfb"])
+        .arg(&demo)
+        .output()
+        .expect("run mother");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--bundle part-1.mfb: the demo shows its own family, not bundles"),
+        "{stderr}"
+    );
+    assert!(!demo.exists(), "nothing is trained");
+}

@@ -149,3 +149,30 @@ fn help_documents_the_no_models_status() {
         );
     }
 }
+
+/// `mother scan` with no PATH scans the hub cache the environment names, and says so: the text
+/// names the folder and the JSON's `root` is it, as when the path is given (only bundles alone
+/// have no folder).
+#[test]
+fn a_scan_of_the_default_cache_names_it() {
+    let root = tempfile::tempdir().expect("tempdir");
+    one_model(root.path());
+    let fingerprints = tempfile::tempdir().expect("tempdir");
+    let scan = |extra: &[&str]| {
+        let output = mother()
+            .arg("scan")
+            .args(extra)
+            .arg("--cache-dir")
+            .arg(fingerprints.path())
+            .env("HF_HUB_CACHE", root.path())
+            .output()
+            .expect("run mother");
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        text(&output.stdout)
+    };
+    let first = scan(&[]);
+    let expected = format!("1 model in {}:", root.path().display());
+    assert!(first.starts_with(&expected), "{first}");
+    let json: serde_json::Value = serde_json::from_str(&scan(&["--json"])).expect("JSON");
+    assert_eq!(json["root"], root.path().to_str().expect("a UTF-8 path"));
+}

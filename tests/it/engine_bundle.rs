@@ -227,3 +227,68 @@ fn export_never_writes_inside_the_cache_it_reads() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("write K/N"));
 }
+
+/// The summary line says how much was really read: a second export of an unchanged cache takes
+/// every fingerprint from the cache and reads no weight.
+#[test]
+fn export_says_what_it_read_and_what_the_cache_gave() {
+    let family = common::small_family();
+    let hub = family.join("hub");
+    let work = tempfile::tempdir().expect("tempdir");
+    let cache = work.path().join("fingerprints");
+    let out = work.path().join("all.mfb");
+    let export = || {
+        let run = mother(
+            &[
+                "export",
+                hub.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &cache,
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(run.status.success(), "{stderr}");
+        stderr
+    };
+    let first = export();
+    assert!(first.contains(" of weights read, 0 skipped"), "{first}");
+    assert!(!first.contains("fingerprint cache"), "{first}");
+    let second = export();
+    assert!(
+        second.contains(" of weights (0B read, ")
+            && second.contains(" from the fingerprint cache), 0 skipped"),
+        "{second}"
+    );
+}
+
+/// A bundle of a folder without models is no folder of the user's: the message says the
+/// bundles hold no model, not that their file "looks like no model weights".
+#[test]
+fn bundles_without_models_say_so_and_exit_4() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).expect("create a folder");
+    let out = work.path().join("empty.mfb");
+    let cache = work.path().join("fingerprints");
+    let export = mother(
+        &[
+            "export",
+            empty.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert_eq!(export.status.code(), Some(4));
+    let scan = mother(&["scan", "--bundle", out.to_str().unwrap()], &cache);
+    assert_eq!(scan.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&scan.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no models found in {}: the bundles hold none",
+            out.display()
+        )),
+        "{stderr}"
+    );
+}
