@@ -564,6 +564,25 @@ impl Forest {
         }
     }
 
+    /// The id a tree row shows. A qualified id (`gentle1001/hub:org/name`) drops its place
+    /// under a parent found in the same place: the top of the tree names the cache once, and the
+    /// rows below it read as in a scan of that cache alone. The evidence panel, `y` and every
+    /// writer keep the whole id.
+    fn row_id(&self, model: usize) -> String {
+        let entry = &self.report.models[model].entry;
+        let same_place_as_parent = self
+            .parent(model)
+            .is_some_and(|parent| self.report.models[parent].entry.found_in == entry.found_in);
+        match &entry.unqualified_id {
+            Some(bare)
+                if same_place_as_parent && entry.id == format!("{}:{bare}", entry.found_in) =>
+            {
+                bare.clone()
+            }
+            _ => entry.id.clone(),
+        }
+    }
+
     pub fn edge_into(&self, model: usize) -> Option<&Edge> {
         self.edge_into
             .get(model)
@@ -704,7 +723,7 @@ impl Forest {
             Declared::None | Declared::NotScanned => {}
         }
         ModelLabel {
-            id: scanned.entry.id.clone(),
+            id: self.row_id(model),
             params: format::si(scanned.fingerprint.params),
             confidence,
             root,

@@ -513,3 +513,31 @@ fn search_matches_are_marked_in_the_tree() {
         .count();
     assert!(underlined >= 4 * 5, "{underlined} cells marked");
 }
+
+#[test]
+fn rows_below_a_qualified_top_drop_the_cache_they_share_with_it() {
+    // A scan of several hub caches qualifies repeated ids with their cache; the tree names the
+    // cache once, on the top row, and the rows below read as in a scan of that cache alone.
+    let mut report = tui_fixture::report();
+    for model in &mut report.models {
+        let bare = model.entry.id.clone();
+        model.entry.id = format!("team-a/hub:{bare}");
+        model.entry.found_in = "team-a/hub".to_string();
+        model.entry.unqualified_id = Some(bare);
+    }
+    let mut harness = Harness::new(120, 36);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
+    let screen = harness.screen();
+    assert!(screen.contains("▼ team-a/hub:acme/base-mini "), "{screen}");
+    assert!(screen.contains("├▼ acme/chat-mini "), "{screen}");
+    assert!(!screen.contains("├▼ team-a/hub:acme/chat-mini"), "{screen}");
+    // The selected model's whole id stays in the evidence panel.
+    harness.select_id("team-a/hub:acme/chat-mini");
+    assert!(
+        harness
+            .screen()
+            .contains("team-a/hub:acme/chat-mini  ←  team-a/hub:acme/base-mini"),
+        "{}",
+        harness.screen()
+    );
+}
