@@ -48,6 +48,10 @@ pub fn to_json(report: &ScanReport) -> Value {
             };
             json!({
                 "id": entry.id,
+                // The cache (or `.`, the scanned folder) the model was found in, so scripts can
+                // group a scan of several caches without parsing ids, most of which are not
+                // qualified.
+                "found_in": entry.found_in,
                 "path": entry.dir.to_string_lossy(),
                 "kind": kind,
                 "format": model.format_name(),

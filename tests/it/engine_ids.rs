@@ -47,6 +47,13 @@ fn two_copies_of_a_family_keep_their_models_apart_in_every_output() {
     // The JSON names each edge's ends by those ids. Each copy in `b` is byte-identical to its
     // namesake in `a`, so it is that model's duplicate, and the tree is drawn once, in `a`.
     let json = mother::export::to_json(&both);
+    for model in json["models"].as_array().unwrap() {
+        let (id, place) = (
+            model["id"].as_str().unwrap(),
+            model["found_in"].as_str().unwrap(),
+        );
+        assert!(id.starts_with(&format!("{place}:")), "{id} in {place}");
+    }
     let edges = json["edges"].as_array().unwrap();
     assert_eq!(edges.len(), alone.recovery.edges.len());
     for edge in edges {
