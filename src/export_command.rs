@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 /// Runs the export; the exit status says how it went (0, 3 something skipped, 4 no models in
 /// this shard, 1 failure).
 pub fn run(args: &ExportArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
-    refuse_inside(&args.out, &options.root)?;
+    crate::headless::refuse_inside(&args.out, "--out", &options.root)?;
     crate::headless::check_output_file(&args.out, "--out")?;
     let mut found = discover(&options.root)?;
     let total = found.models.len();
@@ -103,24 +103,4 @@ fn weights_words(models: &[ScannedModel]) -> String {
             size(cached)
         )
     }
-}
-
-/// mother never writes inside the cache it reads: a bundle there would be a file the hub
-/// client does not know, and a later scan would find it.
-fn refuse_inside(out: &std::path::Path, root: &std::path::Path) -> anyhow::Result<()> {
-    let folder = match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::env::current_dir()?,
-    };
-    if let (Ok(folder), Ok(root)) = (folder.canonicalize(), root.canonicalize())
-        && folder.starts_with(&root)
-    {
-        anyhow::bail!(
-            "{}: the bundle would go inside {}, the folder being read — mother never writes \
-             there; pass --out a path outside it",
-            out.display(),
-            root.display()
-        );
-    }
-    Ok(())
 }

@@ -79,11 +79,26 @@ pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// mother never writes inside the folder of models it reads (see
+/// [`crate::discover::lies_inside`]): `target` is the file or folder `flag` names.
+pub fn refuse_inside(target: &Path, flag: &str, root: &Path) -> anyhow::Result<()> {
+    if crate::discover::lies_inside(target, root) {
+        anyhow::bail!(
+            "{flag} {}: inside {}, the folder being read — mother never writes there; pass \
+             {flag} a path outside it",
+            target.display(),
+            root.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs a scan, prints the result and says how it went through the exit code:
 /// 0 all read, 3 finished but something was skipped, 4 nothing found, 1 failure (see
 /// [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.dot {
+        refuse_inside(path, "--dot", &options.root)?;
         check_output_file(path, "--dot")?;
     }
     let show_progress = std::io::stderr().is_terminal();

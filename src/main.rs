@@ -9,7 +9,7 @@ use mother::discover::Discovery;
 use mother::engine::ScanOptions;
 use mother::headless::{EXIT_NO_MODELS, no_models_message};
 use mother::tui::TuiOptions;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -53,7 +53,6 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    check_cache_dir(&cli.engine)?;
     match cli.command {
         Some(Command::Scan(args)) => {
             // With bundles alone, the first one names the scan in messages.
@@ -62,6 +61,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, Some(bundle)) => bundle.clone(),
                 (None, None) => hub_cache("scan")?,
             };
+            let models_root =
+                (args.path.is_some() || cli.engine.bundles.is_empty()).then_some(&root);
+            check_cache_dir(&cli.engine, models_root.map(PathBuf::as_path))?;
             let options = scan_options(root, &cli.engine);
             mother::headless::run(&args, options, &cli.engine.bundles)
         }
@@ -74,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let root = args.path.clone().map_or_else(|| hub_cache("export"), Ok)?;
+            check_cache_dir(&cli.engine, Some(&root))?;
             mother::export_command::run(&args, scan_options(root, &cli.engine))
         }
         Some(Command::Demo(_)) if !cli.engine.bundles.is_empty() => anyhow::bail!(
@@ -82,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli.engine.bundles[0].display()
         ),
         Some(Command::Demo(args)) if args.no_tui => {
+            check_cache_dir(&cli.engine, None)?;
             mother::demo_command::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -90,12 +94,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "use `mother demo --no-tui` to train the family without the explorer, then \
                  `mother scan DIR` on the folder it prints",
             )?;
+            check_cache_dir(&cli.engine, None)?;
             let plan = mother::demo_command::plan(&args)?;
             let banner = format!("Demo family in {}", plan.dir.display());
             explore_demo(plan, &cli.engine, banner)
         }
         None => match cli.path.clone() {
             None if !cli.engine.bundles.is_empty() => {
+                check_cache_dir(&cli.engine, None)?;
                 let first = cli.engine.bundles[0].clone();
                 mother::tui::require_terminal(&format!(
                     "use `mother scan --bundle {}` to print the forest (add --json for JSON)",
@@ -126,6 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // plain lines in the shell and not flashes on an alternate screen.
                 // Something to show is a model, or something skipped whose reason the user
                 // should read; a root that cannot be read is an error with its reason.
+                check_cache_dir(&cli.engine, Some(&path))?;
                 let found = mother::discover::discover(&path)?;
                 if found.models.is_empty() && found.skipped.is_empty() {
                     eprintln!("mother: {}", no_models_message(&path));
@@ -138,18 +145,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 explore(path, &cli.engine, found)?;
                 Ok(ExitCode::SUCCESS)
             }
-            None => explore_default(&cli.engine),
+            None => {
+                let cache = mother::discover::default_hub_cache();
+                check_cache_dir(&cli.engine, cache.as_deref())?;
+                explore_default(&cli.engine, cache)
+            }
         },
     }
 }
 
 /// `mother` alone: the hub cache when it holds models, else the demo family, trained first when
 /// it is not built yet.
-fn explore_default(engine: &EngineArgs) -> anyhow::Result<ExitCode> {
+fn explore_default(engine: &EngineArgs, cache: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     mother::tui::require_terminal(
         "use `mother scan` to print the forest of your Hugging Face cache (add --json for JSON)",
     )?;
-    let cache = mother::discover::default_hub_cache();
     if let Some(cache) = cache.as_deref()
         && let Ok(found) = mother::discover::discover(cache)
         && !found.models.is_empty()
@@ -221,7 +231,12 @@ fn explore_demo(plan: DemoPlan, engine: &EngineArgs, banner: String) -> anyhow::
 
 /// A fingerprint cache the user named must be usable: the scan would otherwise go on without
 /// it, and the next one read every model again with no word why.
-fn check_cache_dir(engine: &EngineArgs) -> anyhow::Result<()> {
+/// An explicit `--cache-dir` must be a folder mother may create and write, and lie outside
+/// `models_root`, the folder of models the command reads (none for the demo and bundles).
+fn check_cache_dir(engine: &EngineArgs, models_root: Option<&Path>) -> anyhow::Result<()> {
+    if let (Some(dir), Some(root), false) = (&engine.cache_dir, models_root, engine.no_cache) {
+        mother::headless::refuse_inside(dir, "--cache-dir", root)?;
+    }
     match &engine.cache_dir {
         Some(dir) if dir.exists() && !dir.is_dir() && !engine.no_cache => anyhow::bail!(
             "--cache-dir {}: is a file, not a folder — pass a folder for the fingerprint cache, \

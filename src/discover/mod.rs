@@ -281,6 +281,23 @@ pub fn hub_repo_of_dir(dir: &Path) -> Option<String> {
         .find_map(hub::repo_id)
 }
 
+/// Whether `target` (a file or folder, which need not exist yet: its nearest existing folder
+/// decides) lies inside the folder of models `root`. mother writes nothing there: a file in a
+/// model cache is one the hub client does not know, and a later scan would meet it. A `root`
+/// that is not a folder (a bundle file) holds nothing.
+pub fn lies_inside(target: &Path, root: &Path) -> bool {
+    let absolute = match std::env::current_dir() {
+        _ if target.is_absolute() => target.to_path_buf(),
+        Ok(current) => current.join(target),
+        Err(_) => return false,
+    };
+    let existing = absolute.ancestors().find(|path| path.exists());
+    match (existing.map(Path::canonicalize), root.canonicalize()) {
+        (Some(Ok(existing)), Ok(root)) => root.is_dir() && existing.starts_with(&root),
+        _ => false,
+    }
+}
+
 /// A short name for something found at `path` under the scanned `root`, for lists that have
 /// no room for whole paths: inside a hub repo, the repo id and the path within the repo with
 /// `snapshots/<commit>` left out (`org/name/model.safetensors`, `org/name/refs/pr1`, `org/name`

@@ -26,12 +26,20 @@ pub enum ExportNameError {
     /// `name` is the name as typed, which the prompt shows beside the message.
     #[error("{name} is a folder — type a file name in it")]
     Folder { name: String },
+    /// mother never writes inside the folder of models it reads.
+    #[error("{name} is inside {}, the folder being read — type a path outside it", root.display())]
+    InsideScanned { name: String, root: PathBuf },
 }
 
 /// The file a name typed at the export prompt means, or why it means none: nothing typed, or a
 /// folder (one that exists, or a name ending in `/`), which a write could only fail on or, with
 /// the user's consent to overwrite, try to truncate.
-pub fn export_target(export_dir: &Path, input: &str) -> Result<PathBuf, ExportNameError> {
+/// A name inside `scanned`, the folder of models being read, is refused too.
+pub fn export_target(
+    export_dir: &Path,
+    scanned: &Path,
+    input: &str,
+) -> Result<PathBuf, ExportNameError> {
     let name = input.trim();
     if name.is_empty() {
         return Err(ExportNameError::Empty);
@@ -40,6 +48,12 @@ pub fn export_target(export_dir: &Path, input: &str) -> Result<PathBuf, ExportNa
     if name.ends_with(std::path::is_separator) || path.is_dir() {
         return Err(ExportNameError::Folder {
             name: name.to_string(),
+        });
+    }
+    if crate::discover::lies_inside(&path, scanned) {
+        return Err(ExportNameError::InsideScanned {
+            name: name.to_string(),
+            root: scanned.to_path_buf(),
         });
     }
     Ok(path)
@@ -144,10 +158,12 @@ mod tests {
     }
 
     #[test]
-    fn nothing_typed_and_folders_name_no_file() {
+    fn nothing_typed_folders_and_the_scanned_folder_name_no_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir(dir.path().join("graphs")).expect("a folder");
-        let target = |input: &str| export_target(dir.path(), input);
+        let scanned = dir.path().join("hub");
+        std::fs::create_dir(&scanned).expect("the scanned folder");
+        let target = |input: &str| export_target(dir.path(), &scanned, input);
         assert_eq!(target(""), Err(ExportNameError::Empty));
         assert_eq!(target("   "), Err(ExportNameError::Empty));
         let folder = |name: &str| {
@@ -166,6 +182,22 @@ mod tests {
         assert_eq!(
             target("graphs").unwrap_err().to_string(),
             "graphs is a folder — type a file name in it"
+        );
+        // Nothing goes inside the folder of models being read, however it is named.
+        for name in ["hub/tree.dot", "hub/new/tree.dot", "graphs/../hub/t.dot"] {
+            assert_eq!(
+                target(name),
+                Err(ExportNameError::InsideScanned {
+                    name: name.to_string(),
+                    root: scanned.clone(),
+                })
+            );
+        }
+        assert!(
+            target("hub/tree.dot")
+                .unwrap_err()
+                .to_string()
+                .ends_with("the folder being read — type a path outside it")
         );
     }
 

@@ -102,3 +102,63 @@ fn a_fingerprint_cache_that_is_a_file_is_an_error_naming_the_fix() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+#[test]
+fn nothing_is_written_inside_the_folder_being_scanned() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let root = work.path().join("models");
+    write_model(&root);
+    let outside = work.path().join("fingerprints");
+    let inside_dot = root.join("forest.dot");
+    let inside_cache = root.join("a/fingerprints");
+    let inside_bundle = root.join("part.mfb");
+    let run = |args: &[&str], cache: &Path| {
+        let run = mother(args, &root, cache);
+        (
+            run.status.code(),
+            String::from_utf8_lossy(&run.stderr).into_owned(),
+        )
+    };
+    for (args, cache, flag) in [
+        (
+            vec!["scan", "--dot", inside_dot.to_str().unwrap()],
+            &outside,
+            "--dot",
+        ),
+        (vec!["scan"], &inside_cache, "--cache-dir"),
+        (
+            vec!["export", "--out", inside_bundle.to_str().unwrap()],
+            &outside,
+            "--out",
+        ),
+    ] {
+        let (code, stderr) = run(&args, cache);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{flag} ")) && stderr.contains("mother never writes there"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // The model folder holds what it held: one model file, nothing mother made.
+    let mut names: Vec<String> = walk(&root);
+    names.sort();
+    assert_eq!(names, ["a", "a/model.safetensors"]);
+}
+
+/// Every path below `dir`, relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list a folder") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        names.push(name.clone());
+        if path.is_dir() {
+            names.extend(
+                walk(&path)
+                    .into_iter()
+                    .map(|inner| format!("{name}/{inner}")),
+            );
+        }
+    }
+    names
+}

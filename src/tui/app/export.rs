@@ -9,7 +9,7 @@ impl App {
     /// Enter at the export prompt: writes the file, or keeps the prompt open and says there why
     /// the name names no file.
     pub(super) fn export(&mut self, input: String) {
-        match export_target(&self.config.export_dir, &input) {
+        match export_target(&self.config.export_dir, &self.config.root, &input) {
             Ok(path) => self.write_dot(path, false),
             Err(problem) => {
                 self.overlay = Overlay::Export {
