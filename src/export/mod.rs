@@ -8,4 +8,4 @@ mod text;
 
 pub use dot::to_dot;
 pub use json::to_json;
-pub use text::{to_text, to_text_of_bundles};
+pub use text::{bundle_list, to_text, to_text_of_bundles};

@@ -24,8 +24,8 @@ pub fn to_text_of_bundles(report: &ScanReport) -> String {
 }
 
 /// "2 bundles (a.mfb, b.mfb)": the bundles that were read (one that could not be is among the
-/// skipped), the first three by name.
-fn bundle_list(report: &ScanReport) -> String {
+/// skipped), the first three by name. The explorer's header names a forest of bundles alone so.
+pub fn bundle_list(report: &ScanReport) -> String {
     const NAMED: usize = 3;
     let mut names: Vec<String> = report
         .bundles

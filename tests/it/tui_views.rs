@@ -231,3 +231,28 @@ fn export_prompt_refuses_an_empty_name_and_a_folder() {
     assert_eq!(harness.app.context(), Context::Tree);
     assert!(dir.path().join("graphs/tree.dot").is_file());
 }
+
+#[test]
+fn a_forest_of_bundles_alone_names_its_bundles_in_the_header() {
+    let mut report = tui_fixture::report();
+    let bundle = |path: &str| mother::engine::BundleSource {
+        path: std::path::PathBuf::from(path),
+        host: "gpu-1".to_string(),
+        root: std::path::PathBuf::from("/data/hub"),
+        models: 4,
+    };
+    report.bundles = vec![bundle("part-1.mfb"), bundle("part-2.mfb")];
+    report.root = std::path::PathBuf::from("part-1.mfb");
+    let mut harness = Harness::new(120, 30);
+    harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
+    let header = harness
+        .screen()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        header.contains("2 bundles (part-1.mfb, part-2.mfb)"),
+        "{header}"
+    );
+}

@@ -97,10 +97,21 @@ impl App {
                 spans.extend(progress.spans);
                 return Line::from(spans);
             }
-            Some(forest) => (
-                forest.report().root.display().to_string(),
-                header_counts(forest),
-            ),
+            Some(forest) => {
+                let report = forest.report();
+                // With bundles alone the scan is named by its first bundle; the header names
+                // them all, as the text output does.
+                let bundles_only = report
+                    .bundles
+                    .first()
+                    .is_some_and(|b| b.path == report.root);
+                let root = if bundles_only {
+                    crate::export::bundle_list(report)
+                } else {
+                    report.root.display().to_string()
+                };
+                (root, header_counts(forest))
+            }
         };
         let filter = self.forest.as_ref().and_then(|forest| {
             (self.tree.view.filter != Filter::All)
