@@ -14,8 +14,7 @@ use std::sync::atomic::AtomicBool;
 /// Runs the export; the exit status says how it went (0, 3 something skipped, 4 no models in
 /// this shard, 1 failure).
 pub fn run(args: &ExportArgs, options: ScanOptions) -> anyhow::Result<ExitCode> {
-    crate::headless::refuse_inside(&args.out, "--out", &options.root)?;
-    crate::headless::check_output_file(&args.out, "--out")?;
+    crate::headless::check_output_file(&args.out, "--out", &options.root)?;
     let mut found = discover(&options.root)?;
     let total = found.models.len();
     if let Some(shard) = args.shard {

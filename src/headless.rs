@@ -32,10 +32,12 @@ pub fn no_models_message(root: &Path) -> String {
     )
 }
 
-/// Checks, before any weight is read, that `path` can take the output that `flag` names: a
-/// scan of a large cache takes hours, and should not end in "cannot write". The check creates
-/// nothing that stays: a probe file beside the target is made and removed at once.
-pub fn check_output_file(path: &Path, flag: &str) -> anyhow::Result<()> {
+/// Checks, before any weight is read, that `path` can take the output that `flag` names and
+/// lies outside `root`, the folder being read: a scan of a large cache takes hours, and should
+/// not end in "cannot write". The check creates nothing that stays: a probe file beside the
+/// target is made and removed at once.
+pub fn check_output_file(path: &Path, flag: &str, root: &Path) -> anyhow::Result<()> {
+    refuse_inside(path, flag, root)?;
     let shown = path.display();
     if path.is_dir() {
         anyhow::bail!("{flag} {shown}: is a folder — pass a file name in it");
@@ -98,8 +100,7 @@ pub fn refuse_inside(target: &Path, flag: &str, root: &Path) -> anyhow::Result<(
 /// [`crate::cli::EXIT_STATUS`]).
 pub fn run(args: &ScanArgs, options: ScanOptions, bundles: &[PathBuf]) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.dot {
-        refuse_inside(path, "--dot", &options.root)?;
-        check_output_file(path, "--dot")?;
+        check_output_file(path, "--dot", &options.root)?;
     }
     let show_progress = std::io::stderr().is_terminal();
     // With bundles alone there is no folder to walk. Without PATH and without bundles, the

@@ -66,6 +66,16 @@ impl ModelEntry {
     pub fn bare_id(&self) -> &str {
         self.unqualified_id.as_deref().unwrap_or(&self.id)
     }
+
+    /// The place that qualifies the id, with its colon (`gentle1001/hub:` of
+    /// `gentle1001/hub:org/name`); `None` for an id as its location gave it, or one numbered
+    /// `#2` to stay unique.
+    pub fn qualifier(&self) -> Option<&str> {
+        let bare = self.unqualified_id.as_deref()?;
+        self.id
+            .strip_suffix(bare)
+            .filter(|qualifier| !qualifier.is_empty())
+    }
 }
 
 /// One weight file of a model.

@@ -558,9 +558,10 @@ impl Forest {
         let entry = &self.report.models[model].entry;
         let bare = entry.bare_id();
         let short = bare.rsplit('/').next().unwrap_or(bare);
-        match entry.id.strip_suffix(bare) {
-            Some(qualifier) => format!("{qualifier}{short}"),
-            None => entry.id.clone(),
+        match (&entry.unqualified_id, entry.qualifier()) {
+            (None, _) => short.to_string(),
+            (Some(_), Some(qualifier)) => format!("{qualifier}{short}"),
+            (Some(_), None) => entry.id.clone(),
         }
     }
 
@@ -573,13 +574,10 @@ impl Forest {
         let same_place_as_parent = self
             .parent(model)
             .is_some_and(|parent| self.report.models[parent].entry.found_in == entry.found_in);
-        match &entry.unqualified_id {
-            Some(bare)
-                if same_place_as_parent && entry.id == format!("{}:{bare}", entry.found_in) =>
-            {
-                bare.clone()
-            }
-            _ => entry.id.clone(),
+        if same_place_as_parent && entry.qualifier().is_some() {
+            entry.bare_id().to_string()
+        } else {
+            entry.id.clone()
         }
     }
 

@@ -293,12 +293,8 @@ pub fn deep_chain_report(depth: usize) -> ScanReport {
         recovery: Recovery {
             edges,
             roots: vec![0],
-            unrelated: Vec::new(),
-            duplicates: Vec::new(),
-            merges: Vec::new(),
-            undecided_merges: Vec::new(),
-            checkpoints_or_merges: Vec::new(),
             summary_kurtosis: vec![3.0; depth],
+            ..Recovery::default()
         },
     }
 }
