@@ -4,6 +4,11 @@
 
 use std::time::Duration;
 
+/// `1 tree`, `2 trees`, `0 trees`: English takes the singular for one only.
+pub fn counted(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
+}
+
 /// A count in base-1000 units with one decimal: `22.7M`. Below 1000 the plain number.
 pub fn si(value: u64) -> String {
     const UNITS: [&str; 6] = ["K", "M", "G", "T", "P", "E"];
@@ -67,6 +72,17 @@ pub fn clock(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_takes_the_singular_and_every_other_count_the_plural() {
+        assert_eq!(counted(0, "tree", "trees"), "0 trees");
+        assert_eq!(counted(1, "tree", "trees"), "1 tree");
+        assert_eq!(counted(2, "tree", "trees"), "2 trees");
+        assert_eq!(
+            counted(1, "duplicate copy", "duplicate copies"),
+            "1 duplicate copy"
+        );
+    }
 
     #[test]
     fn sizes_read_like_the_hub_cli() {

@@ -308,6 +308,16 @@ pub fn lies_inside(target: &Path, root: &Path) -> bool {
     }
 }
 
+/// How a heading names a place models were found in ([`ModelEntry::found_in`]): as ids are
+/// qualified with it (`gentle1001/hub`), `./` for the scanned folder itself.
+pub fn place_label(found_in: &str) -> &str {
+    match found_in {
+        ROOT_PLACE => "./",
+        "" => "(folder not recorded)",
+        place => place,
+    }
+}
+
 /// A short name for something found at `path` under the scanned `root`, for lists that have
 /// no room for whole paths: inside a hub repo, the repo id and the path within the repo with
 /// `snapshots/<commit>` left out (`org/name/model.safetensors`, `org/name/refs/pr1`, `org/name`

@@ -116,6 +116,24 @@ pub struct ScanReport {
     pub recovery: Recovery,
 }
 
+impl ScanReport {
+    /// `models` (indices, such as the tops of the trees) by the folder each was found in
+    /// ([`ModelEntry::found_in`]): folders in name order, each with its models in the order
+    /// given. `None` when they all lie in one folder, as in a scan of one hub cache: a scan of a
+    /// folder of several caches is read cache by cache, and one cache needs no heading.
+    pub fn by_place(&self, models: &[usize]) -> Option<Vec<(&str, Vec<usize>)>> {
+        let mut places: Vec<(&str, Vec<usize>)> = Vec::new();
+        for &model in models {
+            let place = self.models[model].entry.found_in.as_str();
+            match places.binary_search_by(|(name, _)| (*name).cmp(place)) {
+                Ok(index) => places[index].1.push(model),
+                Err(index) => places.insert(index, (place, vec![model])),
+            }
+        }
+        (places.len() > 1).then_some(places)
+    }
+}
+
 /// Runs a whole scan on the calling thread, sending progress to `events`. Fingerprinting runs on
 /// rayon's pool, models and tensors in parallel. Returns `None` when `cancel` was set before the
 /// scan finished; the cache only ever receives complete fingerprints.

@@ -37,7 +37,15 @@ pub fn to_dot(report: &ScanReport) -> String {
     out.push_str("  rankdir=TB;\n");
     out.push_str("  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
-    for (index, model) in report.models.iter().enumerate() {
+    // Inside a cache's box a label leaves out the cache its id is qualified with; the node's
+    // name keeps the whole id.
+    let node = |index: usize, in_place: bool| {
+        let model = &report.models[index];
+        let shown = if in_place {
+            model.entry.bare_id()
+        } else {
+            &model.entry.id
+        };
         let kurtosis = model
             .fingerprint
             .median_kurtosis()
@@ -45,18 +53,39 @@ pub fn to_dot(report: &ScanReport) -> String {
                 format!("median kurtosis {k:.3}")
             });
         let label = format!(
-            "{}\n{} params, {kurtosis}",
-            model.entry.id,
-            si(model.fingerprint.params),
+            "{shown}\n{} params, {kurtosis}",
+            si(model.fingerprint.params)
         );
         let root = recovery.roots.contains(&index);
-        let _ = writeln!(
-            out,
-            "  {} [label={}{}];",
+        format!(
+            "{} [label={}{}];",
             quote(&model.entry.id),
             quote(&label),
             if root { ", penwidth=2" } else { "" }
-        );
+        )
+    };
+    // A scan of several caches draws each cache's models in a box of its own.
+    let everyone: Vec<usize> = (0..report.models.len()).collect();
+    match report.by_place(&everyone) {
+        Some(places) => {
+            for (number, (place, models)) in places.into_iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  subgraph cluster_place_{number} {{\n    label={}; fontname=\"Helvetica\"; \
+                     style=dashed; color=gray60;",
+                    quote(crate::discover::place_label(place))
+                );
+                for model in models {
+                    let _ = writeln!(out, "    {}", node(model, true));
+                }
+                out.push_str("  }\n");
+            }
+        }
+        None => {
+            for model in everyone {
+                let _ = writeln!(out, "  {}", node(model, false));
+            }
+        }
     }
     for edge in &recovery.edges {
         let mut label = match edge.kind {

@@ -4,7 +4,7 @@
 
 use crate::engine::{Declared, ScanReport, declared_status};
 use crate::lineage::{DirectionBasis, Edge, EdgeKind, Level, Merge, printed_confidence};
-use crate::units::si;
+use crate::units::{counted, si};
 use std::fmt::Write;
 
 /// The recovered forest as indented text; the first line names the folder scanned and any
@@ -78,10 +78,31 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
         ),
         report.skipped.len()
     );
-    for &root in &recovery.roots {
-        out.push('\n');
-        let _ = writeln!(out, "{}", node_line(report, root));
-        write_children(report, &children, root, "", &mut out);
+    let trees = |roots: &[usize]| {
+        let mut text = String::new();
+        for &root in roots {
+            text.push('\n');
+            let _ = writeln!(text, "{}", node_line(report, root));
+            write_children(report, &children, root, "", &mut text);
+        }
+        text
+    };
+    match report.by_place(&recovery.roots) {
+        // A folder of several caches reads cache by cache, each under a heading.
+        Some(places) => {
+            for (place, roots) in places {
+                let text = trees(&roots);
+                let models = text.lines().filter(|line| !line.is_empty()).count();
+                let _ = write!(
+                    out,
+                    "\n── {}: {}, {} ──\n{text}",
+                    crate::discover::place_label(place),
+                    counted(roots.len(), "tree", "trees"),
+                    counted(models, "model", "models"),
+                );
+            }
+        }
+        None => out.push_str(&trees(&recovery.roots)),
     }
     if !recovery.unrelated.is_empty() {
         out.push_str("\nUnrelated (linked to no other model):\n");
@@ -161,11 +182,6 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
         }
     }
     out
-}
-
-/// `1 tree`, `2 trees`, `0 trees`: English takes the singular for one only.
-fn counted(count: usize, singular: &str, plural: &str) -> String {
-    format!("{count} {}", if count == 1 { singular } else { plural })
 }
 
 fn node_line(report: &ScanReport, model: usize) -> String {
@@ -316,21 +332,5 @@ fn write_children(
         );
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
         write_children(report, children, branch.child(), &deeper, out);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::counted;
-
-    #[test]
-    fn one_takes_the_singular_and_every_other_count_the_plural() {
-        assert_eq!(counted(0, "tree", "trees"), "0 trees");
-        assert_eq!(counted(1, "tree", "trees"), "1 tree");
-        assert_eq!(counted(2, "tree", "trees"), "2 trees");
-        assert_eq!(
-            counted(1, "duplicate copy", "duplicate copies"),
-            "1 duplicate copy"
-        );
     }
 }

@@ -25,6 +25,7 @@ pub fn lines(forest: &Forest, node: Option<NodeId>, theme: Theme) -> Vec<Line<'s
             theme.muted(),
         )],
         Some(NodeId::Model(model)) => model_lines(forest, model, theme),
+        Some(NodeId::Place(place)) => place_lines(forest, place, theme),
         Some(NodeId::Unrelated) => vec![Line::raw(
             "Models whose weights are not close to any other scanned model.",
         )],
@@ -352,6 +353,29 @@ fn parentless(forest: &Forest, model: usize, role: String, theme: Theme) -> Vec<
     lines.push(format_line(forest, model, theme));
     lines.push(declared_line(forest, model, theme));
     lines
+}
+
+/// A folder the scan found trees in: where it is and what it holds.
+fn place_lines(forest: &Forest, place: usize, theme: Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::styled(forest.place_name(place).to_string(), theme.title()),
+        field(
+            "folder",
+            forest.place_path(place).display().to_string(),
+            Style::new(),
+            theme,
+        ),
+        field("holds", forest.place_summary(place), Style::new(), theme),
+        field(
+            "ids",
+            format!(
+                "rows below leave out {}: — the panels, y and exports keep whole ids",
+                forest.place_name(place)
+            ),
+            theme.muted(),
+            theme,
+        ),
+    ]
 }
 
 /// A file that could not be read, and what to do about it.

@@ -14,6 +14,10 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeId {
     Model(usize),
+    /// A folder the scanned trees were found in (`gentle1001/hub`, an index into
+    /// [`Forest::place_name`]'s list), above the trees whose tops it holds. Only a scan whose
+    /// trees lie in more than one such folder has these rows.
+    Place(usize),
     /// The group of models linked to nothing.
     Unrelated,
     /// The group of files that could not be read.
@@ -45,6 +49,9 @@ impl Filter {
             Filter::Doubtful => format!("confidence below {:.2}", Level::HIGH),
             Filter::Disagreeing => "declared parent disagrees".to_string(),
             Filter::Tree(NodeId::Model(top)) => format!("tree of {}", forest.id(top)),
+            Filter::Tree(NodeId::Place(place)) => {
+                format!("trees found in {}", forest.place_name(place))
+            }
             Filter::Tree(NodeId::Unrelated) => "unrelated models".to_string(),
             Filter::Tree(_) => "skipped files".to_string(),
         }
@@ -145,8 +152,14 @@ impl Family {
 
 pub struct Forest {
     report: ScanReport,
-    /// The top rows: the trees, then the Unrelated and Skipped groups.
+    /// The top rows: the trees (or the places that hold them), then the Unrelated and Skipped
+    /// groups.
     tops: Vec<NodeId>,
+    /// The folders the trees were found in, by name, when there are several
+    /// ([`ModelEntry::found_in`] of each tree's top); empty otherwise.
+    ///
+    /// [`ModelEntry::found_in`]: crate::discover::ModelEntry::found_in
+    places: Vec<String>,
     children: HashMap<NodeId, Vec<NodeId>>,
     /// The row above each row.
     above: HashMap<NodeId, NodeId>,
@@ -228,6 +241,7 @@ impl Forest {
             labels: Vec::with_capacity(count),
             report,
             tops: Vec::new(),
+            places: Vec::new(),
             children: HashMap::new(),
             above: HashMap::new(),
             descendants: HashMap::new(),
@@ -241,9 +255,9 @@ impl Forest {
         let mut placed = vec![false; count];
         for &top in &tree_tops {
             forest.place(top, None, &children, &copies, &mut placed);
-            forest.tops.push(NodeId::Model(top));
         }
-        forest.tree_count = forest.tops.len();
+        forest.tree_count = tree_tops.len();
+        forest.group_by_place(&tree_tops);
 
         let mut unrelated: Vec<usize> = forest
             .report
@@ -294,6 +308,63 @@ impl Forest {
             forest.count_descendants(top);
         }
         forest
+    }
+
+    /// The top rows for the trees: their tops, or, when the tops were found in several folders
+    /// (a scan of a folder of hub caches), one row per folder holding its trees, so that each
+    /// cache reads as a scan of it alone would.
+    fn group_by_place(&mut self, tree_tops: &[usize]) {
+        let Some(places) = self.report.by_place(tree_tops) else {
+            self.tops = tree_tops.iter().copied().map(NodeId::Model).collect();
+            return;
+        };
+        let places: Vec<(String, Vec<usize>)> = places
+            .into_iter()
+            .map(|(place, tops)| (place.to_string(), tops))
+            .collect();
+        for (index, (_, tops)) in places.iter().enumerate() {
+            let place = NodeId::Place(index);
+            for &top in tops {
+                self.above.insert(NodeId::Model(top), place);
+            }
+            let rows = tops.iter().copied().map(NodeId::Model).collect();
+            self.children.insert(place, rows);
+            self.tops.push(place);
+        }
+        self.places = places.into_iter().map(|(place, _)| place).collect();
+    }
+
+    /// How a place row names its folder ([`crate::discover::place_label`]).
+    pub fn place_name(&self, place: usize) -> &str {
+        self.places
+            .get(place)
+            .map_or("", |place| crate::discover::place_label(place))
+    }
+
+    /// How many place rows group the trees (0 when they are not grouped).
+    pub fn place_count(&self) -> usize {
+        self.places.len()
+    }
+
+    /// Where a place row's folder is on disk.
+    pub fn place_path(&self, place: usize) -> std::path::PathBuf {
+        let root = &self.report.root;
+        match self.places.get(place).map(String::as_str) {
+            None | Some(".") | Some("") => root.clone(),
+            Some(name) => root.join(name),
+        }
+    }
+
+    /// What a place row holds: `4 trees · 40 models`.
+    pub fn place_summary(&self, place: usize) -> String {
+        let node = NodeId::Place(place);
+        let trees = self.children_of(node).len();
+        let models = self.descendants.get(&node).copied().unwrap_or(0);
+        format!(
+            "{} · {}",
+            format::counted(trees, "tree", "trees"),
+            format::counted(models, "model", "models")
+        )
     }
 
     /// Every tree's family: its members (adapters aside: their matrices are other) and, per
@@ -396,9 +467,19 @@ impl Forest {
         walk_up(node, |current| self.above.get(&current).copied())
     }
 
-    /// The top row of the tree that holds `node`.
+    /// The top row of the tree that holds `node`: a tree's top model, the Unrelated or Skipped
+    /// group, or a place row itself (the rows below a place are trees of their own).
     pub fn top_of(&self, node: NodeId) -> NodeId {
-        self.path(node).first().copied().unwrap_or(node)
+        let path = self.path(node);
+        match path.as_slice() {
+            [NodeId::Place(_), below, ..] => *below,
+            _ => path.first().copied().unwrap_or(node),
+        }
+    }
+
+    /// Whether `node` is the top of a tree or group (not a place row, which holds trees).
+    pub fn is_tree_top(&self, node: NodeId) -> bool {
+        !matches!(node, NodeId::Place(_)) && self.top_of(node) == node
     }
 
     pub fn label(&self, model: usize) -> Option<&ModelLabel> {
@@ -566,15 +647,18 @@ impl Forest {
     }
 
     /// The id a tree row shows. A qualified id (`gentle1001/hub:org/name`) drops its place
-    /// under a parent found in the same place: the top of the tree names the cache once, and the
-    /// rows below it read as in a scan of that cache alone. The evidence panel, `y` and every
-    /// writer keep the whole id.
+    /// under a row of the same place (the place's own row, or a parent found there): that row
+    /// names the cache once, and the rows below it read as in a scan of that cache alone. The
+    /// evidence panel, `y` and every writer keep the whole id.
     fn row_id(&self, model: usize) -> String {
         let entry = &self.report.models[model].entry;
-        let same_place_as_parent = self
-            .parent(model)
-            .is_some_and(|parent| self.report.models[parent].entry.found_in == entry.found_in);
-        if same_place_as_parent && entry.qualifier().is_some() {
+        let place_above = match self.above.get(&NodeId::Model(model)) {
+            Some(NodeId::Place(place)) => self.places.get(*place),
+            _ => self
+                .parent(model)
+                .map(|parent| &self.report.models[parent].entry.found_in),
+        };
+        if place_above == Some(&entry.found_in) && entry.qualifier().is_some() {
             entry.bare_id().to_string()
         } else {
             entry.id.clone()

@@ -302,7 +302,7 @@ pub const KEYS: &[KeyBinding] = &[
     KeyBinding {
         keys: &[Key::char('-')],
         action: Command::CollapseAll,
-        help: "collapse all: only the tops of the trees",
+        help: "collapse all: only the top rows",
         bar: None,
         contexts: TREE_AND_PANELS,
     },

@@ -94,3 +94,36 @@ fn one_model_is_one_model() {
         "{text}"
     );
 }
+
+#[test]
+fn a_scan_of_several_caches_reads_cache_by_cache() {
+    let report = crate::tui_fixture::two_cache_report();
+    let text = mother::export::to_text(&report);
+    let a = text
+        .find("── team-a/hub: 1 tree, 6 models ──")
+        .expect(&text);
+    let b = text
+        .find("── team-b/hub: 1 tree, 6 models ──")
+        .expect(&text);
+    let tree_a = text.find("\nteam-a/hub:acme/base-mini").expect(&text);
+    let tree_b = text.find("\nteam-b/hub:acme/base-mini").expect(&text);
+    assert!(a < tree_a && tree_a < b && b < tree_b, "{text}");
+    // One cache needs no heading.
+    let alone = mother::export::to_text(&crate::tui_fixture::report());
+    assert!(
+        !alone.lines().any(|line| line.starts_with("── ")),
+        "{alone}"
+    );
+
+    // DOT draws each cache's models in a box named after it; inside it a label leaves the
+    // cache out, and the node's name keeps the whole id.
+    let dot = mother::export::to_dot(&report);
+    assert_eq!(dot.matches("subgraph cluster_place_").count(), 2, "{dot}");
+    assert!(dot.contains("label=\"team-b/hub\""), "{dot}");
+    assert!(
+        dot.contains("\"team-b/hub:acme/chat-mini\" [label=\"acme/chat-mini\\n"),
+        "{dot}"
+    );
+    let alone = mother::export::to_dot(&crate::tui_fixture::report());
+    assert!(!alone.contains("cluster_place"), "{alone}");
+}

@@ -541,3 +541,68 @@ fn rows_below_a_qualified_top_drop_the_cache_they_share_with_it() {
         harness.screen()
     );
 }
+
+#[test]
+fn a_scan_of_several_caches_lists_each_caches_trees_under_a_row_of_its_own() {
+    let mut harness = Harness::with_report(120, 40, tui_fixture::two_cache_report());
+    let screen = harness.screen();
+    assert!(screen.contains("2 trees in 2 folders"), "{screen}");
+    assert!(
+        screen.contains("▼ team-a/hub  1 tree · 7 models"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("▼ team-b/hub  1 tree · 7 models"),
+        "{screen}"
+    );
+    // Below its cache's row a tree reads as a scan of that cache alone.
+    assert!(screen.contains("└▼ acme/base-mini "), "{screen}");
+    assert!(!screen.contains("▼ team-a/hub:acme/base-mini"), "{screen}");
+    // The cache's own row says where it is and what the shortened ids leave out.
+    assert_eq!(harness.app.selected(), Some(NodeId::Place(0)));
+    let screen = harness.screen();
+    assert!(screen.contains("folder     /hub/team-a/hub"), "{screen}");
+    assert!(
+        screen.contains("rows below leave out team-a/hub:"),
+        "{screen}"
+    );
+    harness.char('y');
+    assert!(
+        harness
+            .screen()
+            .contains("copied the folder to the clipboard: /hub/team-a/hub"),
+        "{}",
+        harness.screen()
+    );
+    // Closed, a cache's row keeps its summary and needs no count of hidden rows.
+    harness.key(KeyCode::Left);
+    let screen = harness.screen();
+    assert!(
+        screen.contains("▶ team-a/hub  1 tree · 7 models"),
+        "{screen}"
+    );
+    harness.key(KeyCode::Right);
+    // The unrelated models of both caches share one group and keep their whole ids.
+    harness.char('G');
+    let screen = harness.screen();
+    assert!(screen.contains("team-b/hub:other/bert-tiny"), "{screen}");
+
+    // `]` goes from tree to tree, past the row of the next cache.
+    harness.char('g');
+    harness.char(']');
+    assert_eq!(harness.app.selected_id(), Some("team-a/hub:acme/base-mini"));
+    harness.char(']');
+    assert_eq!(harness.app.selected_id(), Some("team-b/hub:acme/base-mini"));
+    harness.char('[');
+    assert_eq!(harness.app.selected_id(), Some("team-a/hub:acme/base-mini"));
+
+    // "This tree" on a cache's row keeps that cache's trees.
+    harness.char('g');
+    for _ in 0..3 {
+        harness.char('f');
+    }
+    assert_eq!(harness.app.view().filter, Filter::Tree(NodeId::Place(0)));
+    let screen = harness.screen();
+    assert!(screen.contains("trees found in team-a/hub"), "{screen}");
+    assert!(!screen.contains("team-b/hub"), "{screen}");
+}

@@ -4,6 +4,7 @@ use super::{App, Focus, MIN_HEIGHT, MIN_WIDTH, Overlay};
 use crate::tui::forest::{Filter, Forest};
 use crate::tui::help;
 use crate::tui::wrap::fit_message;
+use crate::units::counted;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -309,8 +310,11 @@ const MIN_ROOT_WIDTH: usize = 12;
 /// The forest's counts, from the fullest wording to the shortest.
 fn header_counts(forest: &Forest) -> [String; 3] {
     let report = forest.report();
-    let models = counted(report.models.len(), "model");
-    let trees = counted(forest.tree_count(), "tree");
+    let models = counted(report.models.len(), "model", "models");
+    let mut trees = counted(forest.tree_count(), "tree", "trees");
+    if forest.place_count() > 1 {
+        trees.push_str(&format!(" in {} folders", forest.place_count()));
+    }
     let (unrelated, skipped, duplicates) = (
         forest.unrelated_count(),
         report.skipped.len(),
@@ -319,11 +323,11 @@ fn header_counts(forest: &Forest) -> [String; 3] {
     let merges = report.recovery.merges.len();
     let mut full = format!(
         "{models} · {trees} · {unrelated} unrelated · {skipped} skipped · {}",
-        counted(duplicates, "duplicate")
+        counted(duplicates, "duplicate", "duplicates")
     );
     // Merges are rare, so their count shows only when there are some.
     if merges > 0 {
-        full.push_str(&format!(" · {}", counted(merges, "merge")));
+        full.push_str(&format!(" · {}", counted(merges, "merge", "merges")));
     }
     // Shorter: the zero counts say nothing, so they go.
     let mut parts = vec![models.clone(), trees.clone()];
@@ -333,10 +337,10 @@ fn header_counts(forest: &Forest) -> [String; 3] {
         }
     }
     if duplicates > 0 {
-        parts.push(counted(duplicates, "duplicate"));
+        parts.push(counted(duplicates, "duplicate", "duplicates"));
     }
     if merges > 0 {
-        parts.push(counted(merges, "merge"));
+        parts.push(counted(merges, "merge", "merges"));
     }
     let compact = parts.join(" · ");
     // Shortest: abbreviated words.
@@ -366,12 +370,3 @@ fn shorten_path(path: &str, width: usize) -> String {
 const STACKED_CHARTS: u16 = 20;
 /// Rows of the lineage chart when both charts are shown.
 const LINEAGE_HEIGHT: u16 = 9;
-
-/// `1 tree`, `3 trees`.
-fn counted(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}

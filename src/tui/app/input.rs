@@ -307,6 +307,13 @@ impl App {
                 );
                 (folder, message)
             }
+            (Some(NodeId::Place(place)), _) => {
+                let folder = forest.place_path(place).display().to_string();
+                (
+                    folder.clone(),
+                    format!("copied the folder to the clipboard: {folder}"),
+                )
+            }
             (Some(NodeId::SkippedFile(file)), _) => {
                 let path = forest.report().skipped[file].path.display().to_string();
                 (
@@ -391,28 +398,23 @@ impl App {
 
     fn jump_to_tree(&mut self, forward: bool) {
         let Some(forest) = &self.forest else { return };
-        let tops: Vec<NodeId> = self
-            .tree
-            .rows(forest)
-            .iter()
-            .filter(|row| row.depth == 0)
-            .map(|row| row.node)
-            .collect();
         let Some(selected) = self.tree.selected else {
             return;
         };
-        let here = forest.top_of(selected);
-        let Some(index) = tops.iter().position(|&top| top == here) else {
+        let rows = self.tree.rows(forest);
+        let Some(here) = rows.iter().position(|row| row.node == selected) else {
             return;
         };
+        // A tree's rows follow its top, so the top of the selected row's tree is the last top
+        // above it, and the next tree is the first top below it (place rows are skipped: they
+        // hold trees).
+        let is_top = |row: &&crate::tui::forest::Row| forest.is_tree_top(row.node);
         let target = if forward {
-            tops.get(index + 1).copied()
-        } else if here != selected {
-            Some(here)
+            rows[here + 1..].iter().find(is_top)
         } else {
-            index.checked_sub(1).map(|index| tops[index])
+            rows[..here].iter().rev().find(is_top)
         };
-        match target {
+        match target.map(|row| row.node) {
             Some(top) => self.jump_to(top),
             None if forward => self.set_info("this is the last tree".to_string()),
             None => self.set_info("this is the first tree".to_string()),

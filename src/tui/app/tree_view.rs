@@ -98,6 +98,14 @@ pub fn row_line(
                 spans.extend(model_spans(label, count, room, query, dim, theme));
             }
         }
+        // The summary counts what a closed row hides, so the row needs no `(+N)`.
+        NodeId::Place(place) => spans.extend(group_spans(
+            forest.place_name(place),
+            &forest.place_summary(place),
+            None,
+            room,
+            theme,
+        )),
         NodeId::Unrelated => spans.extend(group_spans(
             "Unrelated",
             &format!("{} linked to nothing", forest.unrelated_count()),

@@ -256,6 +256,59 @@ pub fn report() -> ScanReport {
     }
 }
 
+/// The fixture's models twice, as a scan of a folder holding two hub caches with the same repos
+/// finds them: every id qualified with its cache, one tree and one unrelated model per cache.
+pub fn two_cache_report() -> ScanReport {
+    let second = report();
+    let mut report = report();
+    let offset = report.models.len();
+    let qualify = |models: &mut Vec<ScannedModel>, place: &str| {
+        for model in models {
+            let bare = model.entry.id.clone();
+            model.entry.id = format!("{place}:{bare}");
+            model.entry.found_in = place.to_string();
+            model.entry.unqualified_id = Some(bare);
+        }
+    };
+    qualify(&mut report.models, "team-a/hub");
+    let mut models = second.models;
+    qualify(&mut models, "team-b/hub");
+    report.models.extend(models);
+    let recovery = second.recovery;
+    report
+        .recovery
+        .edges
+        .extend(recovery.edges.into_iter().map(|mut edge| {
+            edge.parent += offset;
+            edge.child += offset;
+            if let Some(runner_up) = &mut edge.runner_up {
+                runner_up.parent += offset;
+            }
+            edge
+        }));
+    report
+        .recovery
+        .roots
+        .extend(recovery.roots.iter().map(|root| root + offset));
+    report
+        .recovery
+        .unrelated
+        .extend(recovery.unrelated.iter().map(|model| model + offset));
+    report
+        .recovery
+        .duplicates
+        .extend(recovery.duplicates.into_iter().map(|mut duplicate| {
+            duplicate.original += offset;
+            duplicate.copy += offset;
+            duplicate
+        }));
+    report
+        .recovery
+        .summary_kurtosis
+        .extend(recovery.summary_kurtosis);
+    report
+}
+
 /// A single line of descent `depth` models deep, with long ids, each a low-rank adapter of the
 /// one before whose metadata names that parent: the deepest rows have the least room and the
 /// most to show.
