@@ -519,12 +519,7 @@ fn rows_below_a_qualified_top_drop_the_cache_they_share_with_it() {
     // A scan of several hub caches qualifies repeated ids with their cache; the tree names the
     // cache once, on the top row, and the rows below read as in a scan of that cache alone.
     let mut report = tui_fixture::report();
-    for model in &mut report.models {
-        let bare = model.entry.id.clone();
-        model.entry.id = format!("team-a/hub:{bare}");
-        model.entry.found_in = "team-a/hub".to_string();
-        model.entry.unqualified_id = Some(bare);
-    }
+    tui_fixture::qualify(&mut report.models, "team-a/hub");
     let mut harness = Harness::new(120, 36);
     harness.send(AppEvent::Scan(ScanEvent::Finished(Box::new(report))));
     let screen = harness.screen();

@@ -262,51 +262,41 @@ pub fn two_cache_report() -> ScanReport {
     let second = report();
     let mut report = report();
     let offset = report.models.len();
-    let qualify = |models: &mut Vec<ScannedModel>, place: &str| {
-        for model in models {
-            let bare = model.entry.id.clone();
-            model.entry.id = format!("{place}:{bare}");
-            model.entry.found_in = place.to_string();
-            model.entry.unqualified_id = Some(bare);
-        }
-    };
+    let shift = |index: usize| index + offset;
     qualify(&mut report.models, "team-a/hub");
     let mut models = second.models;
     qualify(&mut models, "team-b/hub");
     report.models.extend(models);
-    let recovery = second.recovery;
-    report
-        .recovery
-        .edges
+    let (recovery, into) = (second.recovery, &mut report.recovery);
+    into.edges
         .extend(recovery.edges.into_iter().map(|mut edge| {
-            edge.parent += offset;
-            edge.child += offset;
+            (edge.parent, edge.child) = (shift(edge.parent), shift(edge.child));
             if let Some(runner_up) = &mut edge.runner_up {
-                runner_up.parent += offset;
+                runner_up.parent = shift(runner_up.parent);
             }
             edge
         }));
-    report
-        .recovery
-        .roots
-        .extend(recovery.roots.iter().map(|root| root + offset));
-    report
-        .recovery
-        .unrelated
-        .extend(recovery.unrelated.iter().map(|model| model + offset));
-    report
-        .recovery
-        .duplicates
-        .extend(recovery.duplicates.into_iter().map(|mut duplicate| {
-            duplicate.original += offset;
-            duplicate.copy += offset;
-            duplicate
+    into.roots.extend(recovery.roots.into_iter().map(shift));
+    into.unrelated
+        .extend(recovery.unrelated.into_iter().map(shift));
+    into.duplicates
+        .extend(recovery.duplicates.into_iter().map(|pair| Duplicate {
+            original: shift(pair.original),
+            copy: shift(pair.copy),
         }));
+    into.summary_kurtosis.extend(recovery.summary_kurtosis);
     report
-        .recovery
-        .summary_kurtosis
-        .extend(recovery.summary_kurtosis);
-    report
+}
+
+/// Qualifies every model's id with `place`, as discovery does for ids that several hub caches
+/// under one PATH repeat.
+pub fn qualify(models: &mut [ScannedModel], place: &str) {
+    for model in models {
+        let bare = model.entry.id.clone();
+        model.entry.id = format!("{place}:{bare}");
+        model.entry.found_in = place.to_string();
+        model.entry.unqualified_id = Some(bare);
+    }
 }
 
 /// A single line of descent `depth` models deep, with long ids, each a low-rank adapter of the
