@@ -1,7 +1,7 @@
 //! The command-line surface.
 
 use crate::demo::{Extras, FamilySpec, StoredDtype};
-use crate::engine::Shard;
+use crate::engine::{ScanOptions, Shard};
 use crate::lineage::DirectionMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -129,6 +129,20 @@ pub struct EngineArgs {
     /// explorer or `mother scan`. Without PATH, only the bundles are read.
     #[arg(long = "bundle", global = true, value_name = "FILE")]
     pub bundles: Vec<PathBuf>,
+}
+
+impl EngineArgs {
+    /// What the engine is asked to do with these options on the models under `root`.
+    pub fn scan_options(&self, root: PathBuf) -> ScanOptions {
+        ScanOptions {
+            root,
+            use_cache: !self.no_cache,
+            cache_dir: self.cache_dir.clone(),
+            direction: self.direction.into(),
+            bootstrap: self.bootstrap as usize,
+            seed: crate::lineage::LineageOptions::default().seed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

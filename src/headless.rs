@@ -1,7 +1,7 @@
 //! `mother scan`: the engine without a terminal UI. Progress goes to stderr when stderr is a
 //! terminal (one line per finished model and a live status line), results to stdout.
 
-use crate::cli::ScanArgs;
+use crate::cli::{EngineArgs, ScanArgs};
 use crate::discover::Discovery;
 use crate::engine::{Phase, ScanEvent, ScanOptions, ScanReport, spawn_scan_with};
 use crate::export::{to_dot, to_json, to_text, to_text_of_bundles};
@@ -246,5 +246,48 @@ impl Progress {
             rate(done as f64 / seconds)
         );
         let _ = std::io::stderr().flush();
+    }
+}
+
+/// The hub cache `mother COMMAND` reads when no path is given.
+pub fn hub_cache(command: &str) -> anyhow::Result<PathBuf> {
+    let cache = crate::discover::default_hub_cache().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no Hugging Face hub cache found (HF_HUB_CACHE, HF_HOME and ~/.cache/huggingface/hub \
+             are all unset or missing) — pass a folder: mother {command} PATH"
+        )
+    })?;
+    if !cache.exists() {
+        // The user gave no path: say where this one came from.
+        let source = match crate::discover::hub_cache_variable(|name| std::env::var_os(name)) {
+            Some(variable) => format!("set by {variable}"),
+            None => "the default".to_owned(),
+        };
+        anyhow::bail!(
+            "{}: no Hugging Face hub cache there ({source}) — pass a folder: mother {command} PATH",
+            cache.display()
+        );
+    }
+    Ok(cache)
+}
+
+/// A fingerprint cache the user named must be usable: the scan would otherwise go on without
+/// it, and the next one read every model again with no word why.
+/// An explicit `--cache-dir` must be a folder mother may create and write, and lie outside
+/// `models_root`, the folder of models the command reads (none for the demo and bundles).
+pub fn check_cache_dir(engine: &EngineArgs, models_root: Option<&Path>) -> anyhow::Result<()> {
+    if let (Some(dir), Some(root), false) = (&engine.cache_dir, models_root, engine.no_cache) {
+        refuse_inside(dir, "--cache-dir", root)?;
+    }
+    match &engine.cache_dir {
+        Some(dir) if dir.exists() && !dir.is_dir() && !engine.no_cache => anyhow::bail!(
+            "--cache-dir {}: is a file, not a folder — pass a folder for the fingerprint cache, \
+             or --no-cache",
+            dir.display()
+        ),
+        Some(dir) if !engine.no_cache => crate::measure::cache::FingerprintCache::open(dir)
+            .map(|_| ())
+            .map_err(|error| anyhow::anyhow!("--cache-dir {error}")),
+        _ => Ok(()),
     }
 }

@@ -16,6 +16,7 @@ pub mod demo_command;
 pub mod discover;
 pub mod engine;
 pub mod evaluate;
+pub mod explore_command;
 pub mod export;
 pub mod export_command;
 pub mod headless;

@@ -42,11 +42,17 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // The command line parses a shard (`--shard K/N`) into the engine's type.
     ("cli", &["lineage", "demo", "engine"]),
+    // It also checks that a `--cache-dir` opens as a fingerprint cache before a scan starts.
     (
         "headless",
-        &["units", "discover", "engine", "export", "cli"],
+        &["units", "discover", "measure", "engine", "export", "cli"],
     ),
     ("demo_command", &["demo", "cli"]),
+    // `mother [PATH]` and `mother demo` open the explorer after the checks `mother scan` makes.
+    (
+        "explore_command",
+        &["discover", "demo", "tui", "cli", "headless", "demo_command"],
+    ),
     // `mother export` shows its progress as `mother scan` does.
     (
         "export_command",
