@@ -359,12 +359,15 @@ fn parentless(forest: &Forest, model: usize, role: String, theme: Theme) -> Vec<
 fn place_lines(forest: &Forest, place: usize, theme: Theme) -> Vec<Line<'static>> {
     vec![
         Line::styled(forest.place_name(place).to_string(), theme.title()),
-        field(
-            "folder",
-            forest.place_path(place).display().to_string(),
-            Style::new(),
-            theme,
-        ),
+        match forest.place_path(place) {
+            Some(path) => field("folder", path.display().to_string(), Style::new(), theme),
+            None => field(
+                "folder",
+                "not known here: its models came from a bundle".to_string(),
+                theme.muted(),
+                theme,
+            ),
+        },
         field("holds", forest.place_summary(place), Style::new(), theme),
         field(
             "ids",

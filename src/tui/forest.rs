@@ -150,16 +150,25 @@ impl Family {
     }
 }
 
+/// A folder the trees were found in, as a place row shows it.
+#[derive(Debug)]
+struct Place {
+    /// As models record it ([`ModelEntry::found_in`]): relative to the scanned root.
+    ///
+    /// [`ModelEntry::found_in`]: crate::discover::ModelEntry::found_in
+    found_in: String,
+    /// The folder itself, taken from where its models are: `None` when their paths do not
+    /// say (models from a bundle, found in the root of the folder its machine scanned).
+    path: Option<std::path::PathBuf>,
+}
+
 pub struct Forest {
     report: ScanReport,
     /// The top rows: the trees (or the places that hold them), then the Unrelated and Skipped
     /// groups.
     tops: Vec<NodeId>,
-    /// The folders the trees were found in, by name, when there are several
-    /// ([`ModelEntry::found_in`] of each tree's top); empty otherwise.
-    ///
-    /// [`ModelEntry::found_in`]: crate::discover::ModelEntry::found_in
-    places: Vec<String>,
+    /// The folders the trees were found in, by name, when there are several; empty otherwise.
+    places: Vec<Place>,
     children: HashMap<NodeId, Vec<NodeId>>,
     /// The row above each row.
     above: HashMap<NodeId, NodeId>,
@@ -318,9 +327,13 @@ impl Forest {
             self.tops = tree_tops.iter().copied().map(NodeId::Model).collect();
             return;
         };
-        let places: Vec<(String, Vec<usize>)> = places
+        let places: Vec<(Place, Vec<usize>)> = places
             .into_iter()
-            .map(|(place, tops)| (place.to_string(), tops))
+            .map(|(found_in, tops)| {
+                let path = self.place_folder(found_in, tops[0]);
+                let found_in = found_in.to_string();
+                (Place { found_in, path }, tops)
+            })
             .collect();
         for (index, (_, tops)) in places.iter().enumerate() {
             let place = NodeId::Place(index);
@@ -334,11 +347,28 @@ impl Forest {
         self.places = places.into_iter().map(|(place, _)| place).collect();
     }
 
+    /// The folder `found_in` names, from the folder of `member`, a model found there: its
+    /// ancestor that ends with the place's path (a bundle's model keeps the path it had on the
+    /// machine that read it), or the scanned root for the root itself.
+    fn place_folder(&self, found_in: &str, member: usize) -> Option<std::path::PathBuf> {
+        let dir = &self.report.models[member].entry.dir;
+        match found_in {
+            "" => None,
+            "." => dir
+                .starts_with(&self.report.root)
+                .then(|| self.report.root.clone()),
+            place => dir
+                .ancestors()
+                .find(|folder| folder.ends_with(place))
+                .map(std::path::Path::to_path_buf),
+        }
+    }
+
     /// How a place row names its folder ([`crate::discover::place_label`]).
     pub fn place_name(&self, place: usize) -> &str {
         self.places
             .get(place)
-            .map_or("", |place| crate::discover::place_label(place))
+            .map_or("", |place| crate::discover::place_label(&place.found_in))
     }
 
     /// How many place rows group the trees (0 when they are not grouped).
@@ -346,13 +376,9 @@ impl Forest {
         self.places.len()
     }
 
-    /// Where a place row's folder is on disk.
-    pub fn place_path(&self, place: usize) -> std::path::PathBuf {
-        let root = &self.report.root;
-        match self.places.get(place).map(String::as_str) {
-            None | Some(".") | Some("") => root.clone(),
-            Some(name) => root.join(name),
-        }
+    /// Where a place row's folder is, when its models' paths say.
+    pub fn place_path(&self, place: usize) -> Option<&std::path::Path> {
+        self.places.get(place)?.path.as_deref()
     }
 
     /// What a place row holds: `4 trees · 40 models`.
@@ -653,7 +679,7 @@ impl Forest {
     fn row_id(&self, model: usize) -> String {
         let entry = &self.report.models[model].entry;
         let place_above = match self.above.get(&NodeId::Model(model)) {
-            Some(NodeId::Place(place)) => self.places.get(*place),
+            Some(NodeId::Place(place)) => self.places.get(*place).map(|place| &place.found_in),
             _ => self
                 .parent(model)
                 .map(|parent| &self.report.models[parent].entry.found_in),

@@ -601,3 +601,34 @@ fn a_scan_of_several_caches_lists_each_caches_trees_under_a_row_of_its_own() {
     assert!(screen.contains("trees found in team-a/hub"), "{screen}");
     assert!(!screen.contains("team-b/hub"), "{screen}");
 }
+
+#[test]
+fn a_cache_whose_folder_its_models_do_not_show_says_so() {
+    // Models from a bundle keep the folders they had on the machine that read them; a cache
+    // whose folder none of them shows has no folder to name or copy.
+    let mut report = tui_fixture::two_cache_report();
+    for model in &mut report.models {
+        if model.entry.found_in == "team-b/hub" {
+            model.entry.dir = std::path::PathBuf::from("/srv/models").join(&model.entry.id);
+        }
+    }
+    let mut harness = Harness::with_report(120, 40, report);
+    // Only the top rows: the two caches, Unrelated, Skipped.
+    harness.char('-');
+    harness.char('g');
+    harness.key(KeyCode::Down);
+    assert_eq!(harness.app.selected(), Some(NodeId::Place(1)));
+    let screen = harness.screen();
+    assert!(
+        screen.contains("folder     not known here: its models came from a bundle"),
+        "{screen}"
+    );
+    harness.char('y');
+    assert!(
+        harness
+            .screen()
+            .contains("team-b/hub: its folder is not known here"),
+        "{}",
+        harness.screen()
+    );
+}

@@ -307,13 +307,21 @@ impl App {
                 );
                 (folder, message)
             }
-            (Some(NodeId::Place(place)), _) => {
-                let folder = forest.place_path(place).display().to_string();
-                (
-                    folder.clone(),
-                    format!("copied the folder to the clipboard: {folder}"),
-                )
-            }
+            (Some(NodeId::Place(place)), _) => match forest.place_path(place) {
+                Some(path) => {
+                    let folder = path.display().to_string();
+                    let message = format!("copied the folder to the clipboard: {folder}");
+                    (folder, message)
+                }
+                None => {
+                    self.set_info(format!(
+                        "{}: its folder is not known here (its models came from a bundle); \
+                         select a model and Y copies the folder it had",
+                        forest.place_name(place)
+                    ));
+                    return;
+                }
+            },
             (Some(NodeId::SkippedFile(file)), _) => {
                 let path = forest.report().skipped[file].path.display().to_string();
                 (

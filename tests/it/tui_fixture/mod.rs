@@ -289,10 +289,11 @@ pub fn two_cache_report() -> ScanReport {
 }
 
 /// Qualifies every model's id with `place`, as discovery does for ids that several hub caches
-/// under one PATH repeat.
+/// under one PATH repeat, and moves its folder into that place (`/hub/{place}/{id}`).
 pub fn qualify(models: &mut [ScannedModel], place: &str) {
     for model in models {
         let bare = model.entry.id.clone();
+        model.entry.dir = PathBuf::from("/hub").join(place).join(&bare);
         model.entry.id = format!("{place}:{bare}");
         model.entry.found_in = place.to_string();
         model.entry.unqualified_id = Some(bare);
