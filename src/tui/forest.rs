@@ -14,9 +14,9 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeId {
     Model(usize),
-    /// A folder the scanned trees were found in (`gentle1001/hub`, an index into
-    /// [`Forest::place_name`]'s list), above the trees whose tops it holds. Only a scan whose
-    /// trees lie in more than one such folder has these rows.
+    /// A folder the scanned trees were found in (`gentle1001/hub`; the forest's places by
+    /// index), above the trees whose tops it holds. Only a scan whose trees lie in more than
+    /// one such folder has these rows.
     Place(usize),
     /// The group of models linked to nothing.
     Unrelated,
