@@ -48,7 +48,9 @@ pub struct Method {
     /// task; the difference between two siblings, or between a grandparent and a grandchild,
     /// sums two runs and spreads wider. 0 leaves the distance alone. 0.35 got the most directed
     /// edges right over the 28 families it was chosen on (of 1,312: 1,298 at 0.25, 1,305 at
-    /// 0.35, 1,300 at 0.4, 1,303 at 0.5; README, protocol round 5).
+    /// 0.35, 1,300 at 0.4, 1,303 at 0.5; README, protocol round 5). 0.5 places more gentle demo
+    /// siblings but costs real fine-tunes (`l3-mix` 11 -> 9 of 11 when looked at again, round
+    /// 15), so it stays.
     pub breadth_power: f64,
     /// Find merges (a model on the line between two others or the plane of three,
     /// `merges.rs`) and keep them out of the tree. Off in the plain designs, which take every
