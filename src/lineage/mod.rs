@@ -13,8 +13,10 @@
 //!   was made from; it is reported beside the tree, and only its own fine-tunes hang under it.
 //! - **Relatedness.** Two models are compared over the 2-D tensors they both hold under the same
 //!   name and shape, and are related only when the cosine similarity of those weights is above
-//!   0.5 ([`Method::related_cosine`]): models from different random initialisations are near
-//!   orthogonal, fine-tunes keep cosine ~0.99, so the forest splits into trees by itself.
+//!   0.5 ([`Method::related_cosine`]) and so is most matrices' own: models from different random
+//!   initialisations are near orthogonal, fine-tunes keep cosine ~0.99, so the forest splits
+//!   into trees by itself, and two families that share one large matrix (a copied embedding)
+//!   and nothing else stay apart.
 //! - **Structure.** Each tree is the minimum spanning tree of the relative L2 distances between
 //!   related models (from the sketches: ||sketch(A) - sketch(B)||^2 estimates ||A - B||^2).
 //!   A pair whose difference is low-rank (a LoRA-style update) costs 10% less, a tie-break

@@ -482,16 +482,29 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     }
                     let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
                         (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
+                    // Matrices that are related on their own, against those that are not.
+                    let (mut agreeing, mut voting) = (0usize, 0usize);
                     for (x, y) in catalog.matched(a, b) {
-                        d += dot(x.sketch, y.sketch);
+                        let matrix_dot = dot(x.sketch, y.sketch);
+                        if let Some(c) = cosine(matrix_dot, x.sketch_sq, y.sketch_sq) {
+                            voting += 1;
+                            agreeing += usize::from(c > method.related_cosine);
+                        }
+                        d += matrix_dot;
                         sa += x.sketch_sq;
                         sb += y.sketch_sq;
                         na += x.sum_sq;
                         nb += y.sum_sq;
                         count += 1;
                     }
-                    let related =
-                        count > 0 && cosine(d, sa, sb).is_some_and(|c| c > method.related_cosine);
+                    // A model descends from another as a whole: a fine-tune keeps every
+                    // matrix near its parent's. Two families that only share one large matrix
+                    // (an embedding both copied from a common ancestor, as the MiniLM sentence
+                    // encoders share BERT's) can pass the pooled cosine on it alone, and one
+                    // such link joins their trees and reroots them; so most matrices must agree.
+                    let related = count > 0
+                        && 2 * agreeing > voting
+                        && cosine(d, sa, sb).is_some_and(|c| c > method.related_cosine);
                     let scale = (na + nb) / 2.0;
                     (related && scale > 0.0)
                         .then(|| (b, ((sa + sb - 2.0 * d).max(0.0) / scale).sqrt()))

@@ -640,6 +640,41 @@ fn the_cosine_rule_links_far_fine_tunes_and_splits_unrelated_ones() {
 }
 
 #[test]
+fn families_that_share_only_an_embedding_stay_apart() {
+    // Two families from their own random roots, whose roots were both given one embedding
+    // matrix (a vocabulary embedding taken from a common ancestor, as the MiniLM sentence
+    // encoders took BERT's), large enough to hold two thirds of the energy: the pooled cosine of
+    // any cross-family pair is then about 0.65, above the 0.5 threshold, while every other
+    // matrix is unrelated. Fine-tunes leave the embedding as it is (`full` moves the first six
+    // matrices), as a frozen embedding stays.
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let heavy = StudentT::new(4.0).expect("valid degrees of freedom");
+    let embedding: Vec<f32> = (0..1000 * 64)
+        .map(|_| 0.05 * heavy.sample(&mut rng) as f32)
+        .collect();
+    let mut models = Vec::new();
+    let mut truth = Vec::new();
+    for _ in 0..2 {
+        let r = models.len();
+        let mut base = root(&mut rng);
+        base.matrices
+            .push(("embedding.weight".to_string(), 1000, 64, embedding.clone()));
+        models.push(base);
+        for _ in 0..3 {
+            let c = models.len();
+            models.push(decayed(&models[r], &mut rng));
+            truth.push((r, c));
+        }
+    }
+    truth.sort_unstable();
+    let recovery = Zoo::new(&models).recover();
+    let mut found = pairs(&recovery);
+    found.sort_unstable();
+    assert_eq!(found, truth, "no edge joins the two families");
+    assert_eq!(recovery.roots, vec![0, 4]);
+}
+
+#[test]
 fn low_rank_trees_keep_their_shape_and_direction() {
     let mut rng = ChaCha8Rng::seed_from_u64(17);
     let mut models = vec![root(&mut rng)];
