@@ -53,6 +53,9 @@ impl PairView {
         let (mut kurtosis, mut kurtosis_size) = (0.0, 0.0);
         let (mut spread, mut low_rank) = (false, false);
         let (mut log_breadth, mut breadth_weight) = (0.0, 0.0);
+        // Matrices related on their own, of those that tell (weighted as the resample weighs
+        // them): most must be, as `pairs::candidates` asks.
+        let (mut agreeing, mut voting) = (0.0, 0.0);
         for t in &pair.tensors {
             let w = f64::from(weights[t.key as usize]);
             if w == 0.0 {
@@ -61,6 +64,12 @@ impl PairView {
             dot += w * t.dot;
             sa += w * t.sketch_sq_a;
             sb += w * t.sketch_sq_b;
+            if let Some(c) = cosine(t.dot, t.sketch_sq_a, t.sketch_sq_b) {
+                voting += w;
+                if c > method.related_cosine {
+                    agreeing += w;
+                }
+            }
             diff += w * t.diff_sq;
             na += w * t.sum_sq_a;
             nb += w * t.sum_sq_b;
@@ -84,7 +93,9 @@ impl PairView {
             }
         }
         let scale = (na + nb) / 2.0;
-        let related = scale > 0.0 && cosine(dot, sa, sb).is_some_and(|c| c > method.related_cosine);
+        let related = scale > 0.0
+            && 2.0 * agreeing > voting
+            && cosine(dot, sa, sb).is_some_and(|c| c > method.related_cosine);
         let kurtosis_score = if kurtosis_size > 0.0 {
             kurtosis / kurtosis_size
         } else {
