@@ -181,8 +181,7 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
             theme,
         ));
     }
-    lines.push(format_line(forest, edge.child, theme));
-    lines.push(declared_line(forest, edge.child, theme));
+    lines.extend(facts(forest, edge.child, theme));
     lines
 }
 
@@ -209,9 +208,10 @@ fn adapter_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static>
             Style::new(),
             theme,
         ),
-        format_line(forest, edge.child, theme),
-        declared_line(forest, edge.child, theme),
     ]
+    .into_iter()
+    .chain(facts(forest, edge.child, theme))
+    .collect()
 }
 
 /// A quantised copy: its format and quantisation, and what rebuilding it lost.
@@ -260,8 +260,7 @@ fn copy_lines(
         confidence_line(edge, theme),
     ];
     lines.extend(details);
-    lines.push(format_line(forest, edge.child, theme));
-    lines.push(declared_line(forest, edge.child, theme));
+    lines.extend(facts(forest, edge.child, theme));
     lines
 }
 
@@ -276,9 +275,10 @@ fn duplicate(forest: &Forest, model: usize, original: usize, theme: Theme) -> Ve
             ),
             theme.level(Level::High),
         ),
-        format_line(forest, model, theme),
-        declared_line(forest, model, theme),
     ]
+    .into_iter()
+    .chain(facts(forest, model, theme))
+    .collect()
 }
 
 /// A merge: its sources, their weights and how exactly it sits among them.
@@ -316,9 +316,10 @@ fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
             ),
             theme.muted(),
         ),
-        format_line(forest, merge.model, theme),
-        declared_line(forest, merge.model, theme),
     ]
+    .into_iter()
+    .chain(facts(forest, merge.model, theme))
+    .collect()
 }
 
 /// The top of a tree.
@@ -350,8 +351,7 @@ fn parentless(forest: &Forest, model: usize, role: String, theme: Theme) -> Vec<
         field("role", role, theme.accent(), theme),
     ];
     lines.extend(own_kurtosis(forest, model, theme));
-    lines.push(format_line(forest, model, theme));
-    lines.push(declared_line(forest, model, theme));
+    lines.extend(facts(forest, model, theme));
     lines
 }
 
@@ -507,6 +507,23 @@ fn small_note(table: &TensorTable, theme: Theme) -> Option<Line<'static>> {
 }
 
 /// The model's storage: format, quantisation, dtype, size.
+/// What every model's panel ends with: its format, the cache it was found in (when the scan
+/// read several), and its declared parent.
+fn facts(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![format_line(forest, model, theme)];
+    let found_in = &forest.report().models[model].entry.found_in;
+    if forest.place_count() > 0 && !found_in.is_empty() {
+        lines.push(field(
+            "found in",
+            crate::discover::place_label(found_in).to_string(),
+            Style::new(),
+            theme,
+        ));
+    }
+    lines.push(declared_line(forest, model, theme));
+    lines
+}
+
 fn format_line(forest: &Forest, model: usize, theme: Theme) -> Line<'static> {
     let scanned = &forest.report().models[model];
     let fingerprint = &scanned.fingerprint;

@@ -577,6 +577,10 @@ fn a_scan_of_several_caches_lists_each_caches_trees_under_a_row_of_its_own() {
         "{screen}"
     );
     harness.key(KeyCode::Right);
+    // A model's panel says which cache it was found in.
+    harness.select_id("team-b/hub:acme/code-mini");
+    let screen = harness.screen();
+    assert!(screen.contains("found in   team-b/hub"), "{screen}");
     // The unrelated models of both caches share one group and keep their whole ids.
     harness.char('G');
     let screen = harness.screen();
