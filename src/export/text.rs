@@ -78,12 +78,14 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
         ),
         report.skipped.len()
     );
-    let trees = |roots: &[usize]| {
+    // `place`: the cache the trees are listed under, when the scan read several; a model found
+    // in another one says so.
+    let trees = |roots: &[usize], place: Option<&str>| {
         let mut text = String::new();
         for &root in roots {
             text.push('\n');
-            let _ = writeln!(text, "{}", node_line(report, root));
-            write_children(report, &children, root, "", &mut text);
+            let _ = writeln!(text, "{}", node_line(report, root, place));
+            write_children(report, &children, root, "", place, &mut text);
         }
         text
     };
@@ -91,7 +93,7 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
         // A folder of several caches reads cache by cache, each under a heading.
         Some(places) => {
             for (place, roots) in places {
-                let text = trees(&roots);
+                let text = trees(&roots, Some(place));
                 let models = text.lines().filter(|line| !line.is_empty()).count();
                 let _ = write!(
                     out,
@@ -102,12 +104,12 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
                 );
             }
         }
-        None => out.push_str(&trees(&recovery.roots)),
+        None => out.push_str(&trees(&recovery.roots, None)),
     }
     if !recovery.unrelated.is_empty() {
         out.push_str("\nUnrelated (linked to no other model):\n");
         for &model in &recovery.unrelated {
-            let _ = writeln!(out, "  {}", node_line(report, model));
+            let _ = writeln!(out, "  {}", node_line(report, model, None));
         }
     }
     if !recovery.duplicates.is_empty() {
@@ -184,7 +186,7 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
     out
 }
 
-fn node_line(report: &ScanReport, model: usize) -> String {
+fn node_line(report: &ScanReport, model: usize, place: Option<&str>) -> String {
     let m = &report.models[model];
     // The median over the matrices, as the explorer shows it: the sum the method reads grows
     // with the layer count and one outlier matrix can swamp it.
@@ -194,8 +196,15 @@ fn node_line(report: &ScanReport, model: usize) -> String {
         .map_or("median kurtosis n/a".to_string(), |k| {
             format!("median kurtosis {k:.3}")
         });
+    let elsewhere = match place {
+        Some(place) if place != m.entry.found_in => format!(
+            ", found in {}",
+            crate::discover::place_label(&m.entry.found_in)
+        ),
+        _ => String::new(),
+    };
     format!(
-        "{}  [{} params, {}, {}, {kurtosis}]",
+        "{}  [{} params, {}, {}, {kurtosis}{elsewhere}]",
         m.entry.id,
         si(m.fingerprint.params),
         m.fingerprint.dtype,
@@ -294,6 +303,7 @@ fn write_children(
     children: &[Vec<Branch>],
     parent: usize,
     prefix: &str,
+    place: Option<&str>,
     out: &mut String,
 ) {
     let list = &children[parent];
@@ -328,9 +338,9 @@ fn write_children(
             out,
             "{prefix}{} {}  ({note})",
             if last { "└──" } else { "├──" },
-            node_line(report, branch.child()),
+            node_line(report, branch.child(), place),
         );
         let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-        write_children(report, children, branch.child(), &deeper, out);
+        write_children(report, children, branch.child(), &deeper, place, out);
     }
 }

@@ -108,6 +108,17 @@ fn a_scan_of_several_caches_reads_cache_by_cache() {
     let tree_a = text.find("\nteam-a/hub:acme/base-mini").expect(&text);
     let tree_b = text.find("\nteam-b/hub:acme/base-mini").expect(&text);
     assert!(a < tree_a && tree_a < b && b < tree_b, "{text}");
+    // A model listed under another cache's heading says where it was found.
+    let mut moved = report.clone();
+    let code = moved
+        .models
+        .iter()
+        .position(|m| m.entry.id == "team-a/hub:acme/code-mini")
+        .expect("the fixture's model");
+    moved.models[code].entry.found_in = "team-c/hub".to_string();
+    let text = mother::export::to_text(&moved);
+    assert!(text.contains("found in team-c/hub]"), "{text}");
+    assert_eq!(text.matches("found in").count(), 1, "{text}");
     // One cache needs no heading.
     let alone = mother::export::to_text(&crate::tui_fixture::report());
     assert!(
