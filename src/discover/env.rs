@@ -13,30 +13,38 @@ use std::path::PathBuf;
 /// `XDG_CACHE_HOME/huggingface/hub`, `~/.cache/huggingface/hub`. Empty values count as unset.
 /// `None` only when no variable is set and no home folder is known.
 pub fn hub_cache_from(lookup: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let set = |name: &str| lookup(name).filter(|value| !value.is_empty());
-    if let Some(cache) = set("HF_HUB_CACHE").or_else(|| set("HUGGINGFACE_HUB_CACHE")) {
-        return expand(cache, &lookup);
+    match chosen_source(&lookup) {
+        Some((variable, below)) => {
+            let value = lookup(variable).unwrap_or_default();
+            expand(value, &lookup)
+                .map(|folder| below.iter().fold(folder, |path, part| path.join(part)))
+        }
+        None => home_dir(&lookup).map(|home| home.join(".cache").join("huggingface").join("hub")),
     }
-    if let Some(home) = set("HF_HOME") {
-        return expand(home, &lookup).map(|home| home.join("hub"));
-    }
-    if let Some(xdg) = set("XDG_CACHE_HOME") {
-        return expand(xdg, &lookup).map(|xdg| xdg.join("huggingface").join("hub"));
-    }
-    home_dir(&lookup).map(|home| home.join(".cache").join("huggingface").join("hub"))
 }
 
 /// The environment variable that chose [`hub_cache_from`]'s answer, for messages that say
 /// where a path came from; `None` when it is the built-in `~/.cache/huggingface/hub`.
 pub fn hub_cache_variable(lookup: impl Fn(&str) -> Option<OsString>) -> Option<&'static str> {
-    [
-        "HF_HUB_CACHE",
-        "HUGGINGFACE_HUB_CACHE",
-        "HF_HOME",
-        "XDG_CACHE_HOME",
-    ]
-    .into_iter()
-    .find(|name| lookup(name).is_some_and(|value| !value.is_empty()))
+    chosen_source(&lookup).map(|(variable, _)| variable)
+}
+
+/// The variables that can set the hub cache, in the client's order of precedence, each with
+/// the folders below its value where the cache is.
+const SOURCES: [(&str, &[&str]); 4] = [
+    ("HF_HUB_CACHE", &[]),
+    ("HUGGINGFACE_HUB_CACHE", &[]),
+    ("HF_HOME", &["hub"]),
+    ("XDG_CACHE_HOME", &["huggingface", "hub"]),
+];
+
+/// The first of [`SOURCES`] that is set (an empty value counts as unset).
+fn chosen_source(
+    lookup: &impl Fn(&str) -> Option<OsString>,
+) -> Option<(&'static str, &'static [&'static str])> {
+    SOURCES
+        .into_iter()
+        .find(|(variable, _)| lookup(variable).is_some_and(|value| !value.is_empty()))
 }
 
 /// The user's home: `HOME` from the lookup, else what the platform reports.

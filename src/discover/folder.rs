@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::links;
 use super::model_dir::{self, FileItem, MODEL_REPO_PREFIX, Place};
-use super::{Discovery, ModelEntry, Skipped};
+use super::{Discovery, MAKE_FOLDER_READABLE, ModelEntry, Skipped};
 
 /// Deeper than any real layout (a hub snapshot subfolder is 4 levels below the cache).
 const MAX_DEPTH: usize = 24;
@@ -124,7 +124,7 @@ impl<'a> Walk<'a> {
             Ok(listing) => listing,
             Err(error) => {
                 let reason = format!(
-                    "cannot read this folder: {error} — make it readable to your user (its owner can run chmod a+rx on it); models in it are not listed"
+                    "cannot read this folder: {error} — {MAKE_FOLDER_READABLE}; models in it are not listed"
                 );
                 self.skip(dir, reason);
                 return;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::folder;
 use super::model_dir::MODEL_REPO_PREFIX;
-use super::{Discovery, ModelEntry, Skipped};
+use super::{Discovery, MAKE_FOLDER_READABLE, ModelEntry, Skipped};
 
 /// A commit hash is 40 hex digits; anything much longer in a ref file is not a ref.
 const MAX_REF_BYTES: u64 = 1024;
@@ -46,9 +46,7 @@ pub(super) fn scan_cache(cache: &Path, out: &mut Discovery) {
         Err(error) => {
             out.skipped.push(Skipped {
                 path: cache.to_path_buf(),
-                reason: format!(
-                    "cannot read the hub cache: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
-                ),
+                reason: format!("cannot read the hub cache: {error} — {MAKE_FOLDER_READABLE}"),
             });
             return;
         }
@@ -154,9 +152,7 @@ fn snapshot_folders(snapshots: &Path, skipped: &mut Vec<Skipped>) -> Vec<(String
         Err(error) => {
             skipped.push(Skipped {
                 path: snapshots.to_path_buf(),
-                reason: format!(
-                    "cannot read the snapshots: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
-                ),
+                reason: format!("cannot read the snapshots: {error} — {MAKE_FOLDER_READABLE}"),
             });
             return Vec::new();
         }

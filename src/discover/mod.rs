@@ -166,11 +166,8 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
                 .to_string(),
         ));
     }
-    let names = entry_names(root).map_err(|error| {
-        root_error(format!(
-            "cannot be read: {error} — make it readable to your user (its owner can run chmod a+rx on it)"
-        ))
-    })?;
+    let names = entry_names(root)
+        .map_err(|error| root_error(format!("cannot be read: {error} — {MAKE_FOLDER_READABLE}")))?;
 
     let mut found = Discovery::default();
     if let Some(repo) = hub_repo_of(root) {
@@ -211,6 +208,10 @@ pub fn discover(root: &Path) -> Result<Discovery, DiscoverError> {
     }
     Ok(unique_and_sorted(found, |index| places[index].clone()))
 }
+
+/// What to do about a folder that cannot be listed, as every such message says it.
+const MAKE_FOLDER_READABLE: &str =
+    "make it readable to your user (its owner can run chmod a+rx on it)";
 
 /// How the scanned root itself is written as a place: ids relative to it are qualified `.:id`.
 const ROOT_PLACE: &str = ".";
@@ -326,19 +327,15 @@ pub fn place_label(found_in: &str) -> &str {
 /// path when it is not below it.
 pub fn name_under_root(root: &Path, path: &Path) -> String {
     let names: Vec<&std::ffi::OsStr> = path.iter().collect();
-    let repo = names
-        .iter()
-        .rposition(|name| name.to_str().and_then(hub::repo_id).is_some());
-    let Some(repo) = repo else {
+    let repo = (0..names.len())
+        .rev()
+        .find_map(|index| Some((index, hub::repo_id(names[index].to_str()?)?)));
+    let Some((repo, id)) = repo else {
         return match path.strip_prefix(root) {
             Ok(relative) if !relative.as_os_str().is_empty() => relative.display().to_string(),
             _ => path.display().to_string(),
         };
     };
-    let id = names[repo]
-        .to_str()
-        .and_then(hub::repo_id)
-        .unwrap_or_default();
     let mut within = &names[repo + 1..];
     if within.first().is_some_and(|name| *name == "snapshots") {
         within = within.get(2..).unwrap_or_default();

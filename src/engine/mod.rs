@@ -385,10 +385,10 @@ fn fingerprint_one(
         }
     };
     match fingerprint_model(&entry.weight_files, &on_bytes, cancel)
-        .map_err(|e| skip_reason(entry, e.to_string()))
-        .and_then(|fingerprint| {
-            reject_non_finite(fingerprint, entry).map_err(|e| skip_reason(entry, e))
-        }) {
+        .map_err(|e| e.to_string())
+        .and_then(|fingerprint| reject_non_finite(fingerprint, entry))
+        .map_err(|reason| skip_reason(entry, reason))
+    {
         Ok(fingerprint) => {
             if let Some(cache) = cache {
                 // A failed cache write only costs speed next time.

@@ -450,6 +450,42 @@ pub fn cosine(dot: f64, sq_a: f64, sq_b: f64) -> Option<f64> {
     (sq_a > 0.0 && sq_b > 0.0).then(|| dot / (sq_a * sq_b).sqrt())
 }
 
+/// Whether two models are related, from their matched matrices (in sketch space), each added
+/// with the weight a bootstrap resample gives it. A model descends from another as a whole: a
+/// fine-tune keeps every matrix near its parent's. So the pooled cosine must be above
+/// `Method::related_cosine`, and so must most matrices' own: two families that only share one
+/// large matrix (an embedding both copied from a common ancestor, as the MiniLM sentence
+/// encoders share BERT's) can pass the pooled cosine on it alone, and one such link joins
+/// their trees and reroots them. The one rule for the candidate screen and every pair view.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Relatedness {
+    pub dot: f64,
+    pub sq_a: f64,
+    pub sq_b: f64,
+    /// Weight of the matrices related on their own, of those whose cosine is defined.
+    agreeing: f64,
+    voting: f64,
+}
+
+impl Relatedness {
+    pub fn add(&mut self, weight: f64, dot: f64, sq_a: f64, sq_b: f64, threshold: f64) {
+        self.dot += weight * dot;
+        self.sq_a += weight * sq_a;
+        self.sq_b += weight * sq_b;
+        if let Some(c) = cosine(dot, sq_a, sq_b) {
+            self.voting += weight;
+            if c > threshold {
+                self.agreeing += weight;
+            }
+        }
+    }
+
+    pub fn related(&self, threshold: f64) -> bool {
+        2.0 * self.agreeing > self.voting
+            && cosine(self.dot, self.sq_a, self.sq_b).is_some_and(|c| c > threshold)
+    }
+}
+
 /// The candidate pairs: related (cosine above the threshold) and among the `neighbours`
 /// nearest of at least one of the two, sorted by (a, b).
 pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
@@ -480,31 +516,22 @@ pub fn candidates(catalog: &Catalog, method: &Method) -> Vec<Pair> {
                     if cosine(cd, ca, cb).is_none_or(|c| c < COARSE_COSINE) {
                         return None;
                     }
-                    let (mut d, mut sa, mut sb, mut na, mut nb, mut count) =
-                        (0.0, 0.0, 0.0, 0.0, 0.0, 0usize);
-                    // Matrices that are related on their own, against those that are not.
-                    let (mut agreeing, mut voting) = (0usize, 0usize);
+                    let threshold = method.related_cosine;
+                    let mut relatedness = Relatedness::default();
+                    let (mut na, mut nb) = (0.0, 0.0);
                     for (x, y) in catalog.matched(a, b) {
-                        let matrix_dot = dot(x.sketch, y.sketch);
-                        if let Some(c) = cosine(matrix_dot, x.sketch_sq, y.sketch_sq) {
-                            voting += 1;
-                            agreeing += usize::from(c > method.related_cosine);
-                        }
-                        d += matrix_dot;
-                        sa += x.sketch_sq;
-                        sb += y.sketch_sq;
+                        let sketch_dot = dot(x.sketch, y.sketch);
+                        relatedness.add(1.0, sketch_dot, x.sketch_sq, y.sketch_sq, threshold);
                         na += x.sum_sq;
                         nb += y.sum_sq;
-                        count += 1;
                     }
-                    // A model descends from another as a whole: a fine-tune keeps every
-                    // matrix near its parent's. Two families that only share one large matrix
-                    // (an embedding both copied from a common ancestor, as the MiniLM sentence
-                    // encoders share BERT's) can pass the pooled cosine on it alone, and one
-                    // such link joins their trees and reroots them; so most matrices must agree.
-                    let related = count > 0
-                        && 2 * agreeing > voting
-                        && cosine(d, sa, sb).is_some_and(|c| c > method.related_cosine);
+                    let related = relatedness.related(threshold);
+                    let Relatedness {
+                        dot: d,
+                        sq_a: sa,
+                        sq_b: sb,
+                        ..
+                    } = relatedness;
                     let scale = (na + nb) / 2.0;
                     (related && scale > 0.0)
                         .then(|| (b, ((sa + sb - 2.0 * d).max(0.0) / scale).sqrt()))

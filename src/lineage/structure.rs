@@ -14,7 +14,7 @@
 
 use super::edmonds::{self, Arc, Cost};
 use super::method::{Direction, Method};
-use super::pairs::{Change, Pair, cosine};
+use super::pairs::{Change, Pair, Relatedness};
 use super::{DirectionMode, Regime};
 use std::cmp::Ordering;
 use std::ops::{Add, Sub};
@@ -47,29 +47,25 @@ pub struct PairView {
 
 impl PairView {
     pub fn new(pair: &Pair, weights: &[u32], mode: DirectionMode, method: &Method) -> PairView {
-        let (mut dot, mut sa, mut sb, mut diff, mut na, mut nb) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let (mut diff, mut na, mut nb) = (0.0, 0.0, 0.0);
+        let mut relatedness = Relatedness::default();
         let (mut grown, mut changed_diff, mut cross_variance) = (0.0, 0.0, 0.0);
         let mut rescale = RescaleFit::default();
         let (mut kurtosis, mut kurtosis_size) = (0.0, 0.0);
         let (mut spread, mut low_rank) = (false, false);
         let (mut log_breadth, mut breadth_weight) = (0.0, 0.0);
-        // Matrices related on their own, of those that tell (weighted as the resample weighs
-        // them): most must be, as `pairs::candidates` asks.
-        let (mut agreeing, mut voting) = (0.0, 0.0);
         for t in &pair.tensors {
             let w = f64::from(weights[t.key as usize]);
             if w == 0.0 {
                 continue;
             }
-            dot += w * t.dot;
-            sa += w * t.sketch_sq_a;
-            sb += w * t.sketch_sq_b;
-            if let Some(c) = cosine(t.dot, t.sketch_sq_a, t.sketch_sq_b) {
-                voting += w;
-                if c > method.related_cosine {
-                    agreeing += w;
-                }
-            }
+            relatedness.add(
+                w,
+                t.dot,
+                t.sketch_sq_a,
+                t.sketch_sq_b,
+                method.related_cosine,
+            );
             diff += w * t.diff_sq;
             na += w * t.sum_sq_a;
             nb += w * t.sum_sq_b;
@@ -93,9 +89,7 @@ impl PairView {
             }
         }
         let scale = (na + nb) / 2.0;
-        let related = scale > 0.0
-            && 2.0 * agreeing > voting
-            && cosine(dot, sa, sb).is_some_and(|c| c > method.related_cosine);
+        let related = scale > 0.0 && relatedness.related(method.related_cosine);
         let kurtosis_score = if kurtosis_size > 0.0 {
             kurtosis / kurtosis_size
         } else {
