@@ -126,6 +126,10 @@ pub struct Judged {
     pub right: bool,
     /// The truth links the two, the other way round.
     pub reversed: bool,
+    /// The runner-up parent's id, if the edge has one.
+    pub runner_up: Option<String>,
+    /// The parent the truth names for this child.
+    pub truth_parent: Option<String>,
 }
 
 /// How a recovery scores against the truth.
@@ -225,6 +229,8 @@ impl Score {
                 edge: e.clone(),
                 right: truth_parent(&cc).as_deref() == Some(cp.as_str()),
                 reversed: truth_parent(&cp).as_deref() == Some(cc.as_str()),
+                runner_up: e.runner_up.as_ref().map(|r| ids[r.parent].clone()),
+                truth_parent: truth_parent(&cc),
             });
             if truth.root_of(parent) != truth.root_of(child) {
                 score.cross_tree += 1;
@@ -343,6 +349,8 @@ mod tests {
             },
             right,
             reversed: false,
+            runner_up: None,
+            truth_parent: None,
         };
         let edges = [
             judged(1.0, true),

@@ -161,7 +161,7 @@ fn main() -> anyhow::Result<()> {
                 for j in &score.edges {
                     let e = &j.edge;
                     println!(
-                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} shrink {} d {:.4} runner-up {}{}",
+                        "    {} {:?} {} -> {} conf {:.2} = link {:.2} x dir {:.2} ({:?}) {:?} g {} shrink {} d {:.4} runner-up {} {}{}{}",
                         if j.right { "ok   " } else { "WRONG" },
                         e.kind,
                         j.parent,
@@ -181,7 +181,12 @@ fn main() -> anyhow::Result<()> {
                         e.runner_up
                             .as_ref()
                             .map_or("-".to_owned(), |r| format!("{:+.3}", r.relative_gap)),
-                        if j.reversed { " (reversed)" } else { "" }
+                        j.runner_up.as_deref().unwrap_or("-"),
+                        if j.reversed { " (reversed)" } else { "" },
+                        match (&j.truth_parent, j.right) {
+                            (Some(p), false) => format!(" (true parent {p})"),
+                            _ => String::new(),
+                        }
                     );
                 }
             }
