@@ -1,0 +1,73 @@
+"""How much of a model's step from its parent do its siblings, and its children, share?
+
+For every full fine-tune X of a parent P in a truth-labelled cache, regresses each sibling's step
+(Z - P) and each child's step (Y - P) on X's own step (X - P), over every value of every 2-D
+tensor in float64: share = <Z - P, X - P> / |X - P|^2. A true child keeps its parent's step
+(about 1, less where it undid part of it); a sibling keeps only what the two runs have in common.
+Siblings are split by their parent: a root's children, and a fine-tune's children. Where the
+ranges overlap, no test of "does it contain its parent's step" can tell a grandchild from a
+sibling. README ("Where it still fails", "Tried and dropped") quotes it.
+
+Usage: python sibling_share.py FAMILY...   (each FAMILY holds hub/ and truth.json)
+Needs numpy, ml_dtypes and safetensors (pip). LoRA trees (ids containing "lora") are skipped.
+"""
+import glob
+import json
+import sys
+
+import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy for safetensors)
+import numpy as np
+from safetensors.numpy import load_file
+
+
+def flat_weights(family, model_id):
+    folder = f"{family}/hub/models--" + model_id.replace("/", "--")
+    tensors = {}
+    for path in sorted(glob.glob(f"{folder}/snapshots/*/*.safetensors")):
+        tensors.update(load_file(path))
+    return np.concatenate(
+        [tensors[k].astype(np.float64).ravel() for k in sorted(tensors) if tensors[k].ndim == 2]
+    )
+
+
+def shares(family, into):
+    truth = json.load(open(f"{family}/truth.json"))
+    parent = {c: p for c, p in truth["truth"].items() if p}
+    children = {}
+    for child, p in parent.items():
+        children.setdefault(p, []).append(child)
+    loaded = {}
+
+    def weights(model_id):
+        if model_id not in loaded:
+            loaded[model_id] = flat_weights(family, model_id)
+        return loaded[model_id]
+
+    for p, kids in children.items():
+        if "lora" in p:
+            continue
+        siblings = "siblings under a root" if p not in parent else "siblings under a fine-tune"
+        for x in kids:
+            step = weights(x) - weights(p)
+            energy = step @ step
+            for y in children.get(x, []):
+                into["children"].append((weights(y) - weights(p)) @ step / energy)
+            for z in kids:
+                if z != x:
+                    into[siblings].append((weights(z) - weights(p)) @ step / energy)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    found = {"children": [], "siblings under a root": [], "siblings under a fine-tune": []}
+    for family in sys.argv[1:]:
+        shares(family, found)
+    for kind, values in found.items():
+        if not values:
+            continue
+        v = np.array(values)
+        print(
+            f"{kind}: {len(v)} pairs, share min {v.min():.2f}, 5% {np.percentile(v, 5):.2f}, "
+            f"median {np.median(v):.2f}, 95% {np.percentile(v, 95):.2f}, max {v.max():.2f}"
+        )
