@@ -584,6 +584,64 @@ fn fewest_sources(fits: Vec<Merge>) -> Vec<Merge> {
         .collect()
 }
 
+/// The least share of a merge's own step from a source (see [`carried_share`]) a child of that
+/// source must carry to move under the merge. A fine-tune of a merge carries about all of it
+/// (1.00–2.42 on `l3-merges`); a source's own children carry only what moving back towards the
+/// source's parent brings along (−0.42–0.41 on the demo's merges, round 16).
+const MIN_CARRIED: f64 = 0.5;
+
+/// How much of `merge`'s own step away from `source` the model `child` carries, from squared
+/// sketch distances alone (over the tensors all of them share). With the source as origin, the
+/// merge's step is m = M − S; its part along the source's own parent (p = P − S) is taken out,
+/// u = m − (⟨m, p⟩ / |p|²) p, since a child that undid some of its parent's training moves that
+/// way whatever was merged; the share is ⟨Y − S, u⟩ / |u|². `None` when there is no step left
+/// to carry.
+fn carried_share(
+    catalog: &Catalog,
+    child: usize,
+    merge: usize,
+    source: usize,
+    source_parent: Option<usize>,
+) -> Option<f64> {
+    let mut models = vec![child, merge, source];
+    models.extend(source_parent);
+    let mut per_pair = HashMap::new();
+    for (i, &x) in models.iter().enumerate() {
+        for &y in &models[i + 1..] {
+            per_pair.insert((x, y), direct(catalog, x, y));
+        }
+    }
+    let first = &per_pair[&(child, merge)];
+    let mut keys: Vec<u32> = first
+        .keys()
+        .copied()
+        .filter(|k| per_pair.values().all(|d| d.contains_key(k)))
+        .collect();
+    keys.sort_unstable();
+    let d = |x: usize, y: usize| -> f64 {
+        let map = per_pair.get(&(x, y)).or_else(|| per_pair.get(&(y, x)));
+        map.map_or(0.0, |m| keys.iter().map(|k| m[k]).sum())
+    };
+    let (d_cs, d_cm, d_sm) = (d(child, source), d(child, merge), d(source, merge));
+    // Inner products with the source as origin (polarisation).
+    let ym = (d_cs + d_sm - d_cm) / 2.0;
+    let mm = d_sm;
+    let (yu, uu) = match source_parent {
+        Some(p) => {
+            let (d_cp, d_sp, d_mp) = (d(child, p), d(source, p), d(merge, p));
+            if d_sp <= 0.0 {
+                (ym, mm)
+            } else {
+                let yp = (d_cs + d_sp - d_cp) / 2.0;
+                let mp = (d_sm + d_sp - d_mp) / 2.0;
+                (ym - mp / d_sp * yp, mm - mp * mp / d_sp)
+            }
+        }
+        None => (ym, mm),
+    };
+    (uu > 1e-12 * mm.max(f64::MIN_POSITIVE)).then(|| yu / uu)
+}
+
 /// What [`adopt`] gives.
 pub struct Adopted {
     /// The edges from merges to their fine-tunes.
@@ -591,10 +649,14 @@ pub struct Adopted {
     /// Edges of the tree, (parent, child), whose link is a guess: they lead into a model that
     /// is nearest a merge but above some of its sources, and down from it to those sources.
     pub doubtful: Vec<(usize, usize)>,
+    /// Children of a source that are nearest its merge but carry too little of the merge's own
+    /// step to be its fine-tunes: they stay under the source, with the merge as runner-up.
+    pub declined: Vec<(usize, RunnerUp)>,
 }
 
 /// What [`adopt`] reads besides the pairs.
 pub struct Adoption<'a> {
+    pub catalog: &'a Catalog<'a>,
     pub merged: &'a [Option<Merge>],
     /// The tree built without the merges.
     pub edges: &'a [Edge],
@@ -619,6 +681,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         return Adopted {
             edges: Vec::new(),
             doubtful,
+            declined: Vec::new(),
         };
     }
     let mut parent = vec![None; n];
@@ -657,6 +720,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         ranked
     };
     let mut out = Vec::new();
+    let mut declined = Vec::new();
     for child in 0..n {
         if merged[child].is_some() || of_model[child].is_empty() {
             continue;
@@ -691,6 +755,31 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         if merge.sources.contains(&child) || above.len() == merge.sources.len() {
             continue;
         }
+        // A child of a source that moved back towards the source's own parent comes nearer a
+        // merge of the source and its sibling without carrying anything of that sibling; a
+        // fine-tune of the merge carries the merge's whole step (round 16).
+        if let Some(source) = parent[child].filter(|s| merge.sources.contains(s)) {
+            let carried = carried_share(adoption.catalog, child, other, source, parent[source]);
+            if let Some(share) = carried.filter(|&share| share < MIN_CARRIED) {
+                let to_source = ranked.iter().find(|&&(_, i)| {
+                    let p = list[i];
+                    (if p.a == child { p.b } else { p.a }) == source
+                });
+                if let Some(&(source_distance, _)) = to_source {
+                    let gap = (best_distance - source_distance) / source_distance.max(1e-12);
+                    declined.push((
+                        child,
+                        RunnerUp {
+                            parent: other,
+                            relative_gap: gap,
+                            distance_gap: gap,
+                            merge_step_carried: Some(share),
+                        },
+                    ));
+                }
+                continue;
+            }
+        }
         if !above.is_empty() {
             // Nearest the merge, yet above some of its sources in the tree: a fine-tune of a
             // soup of siblings sits where they meet, and the tree made it their hub (l3-soups2,
@@ -723,6 +812,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
                 parent: if p.a == child { p.b } else { p.a },
                 relative_gap: gap,
                 distance_gap: gap,
+                merge_step_carried: None,
             }
         });
         let link = confidence::link(support, runner_up.as_ref().map(|r| r.relative_gap));
@@ -761,6 +851,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
     Adopted {
         edges: out,
         doubtful,
+        declined,
     }
 }
 

@@ -210,6 +210,11 @@ pub struct RunnerUp {
     pub relative_gap: f64,
     /// Its distance to the child minus the chosen parent's, relative to the chosen parent's.
     pub distance_gap: f64,
+    /// When the runner-up is a merge of the chosen parent, nearer than it, that the child was
+    /// not moved under: the share of the merge's own step the child carries (a fine-tune of
+    /// the merge carries about all of it; `merges::carried_share`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_step_carried: Option<f64>,
 }
 
 impl RunnerUp {
@@ -217,7 +222,12 @@ impl RunnerUp {
     /// (breadth decided); or `1.3% nearer, but fewer resamples link it` (the resamples did).
     pub fn gap_words(&self) -> String {
         let percent = self.distance_gap.abs() * 100.0;
-        if self.distance_gap >= 0.0 {
+        if let Some(share) = self.merge_step_carried {
+            format!(
+                "{percent:.1}% nearer, but a merge of this parent, and only {share:.2} of the \
+                 merge's own step is carried (a fine-tune of it carries about 1)"
+            )
+        } else if self.distance_gap >= 0.0 {
             format!("{percent:.1}% farther")
         } else if self.relative_gap >= 0.0 {
             format!("{percent:.1}% nearer, but their difference spreads wider")
@@ -431,6 +441,7 @@ pub fn recover_with(
     // A fine-tune of a merge moves under it, with its subtree.
     let adopted = merges::adopt(
         &merges::Adoption {
+            catalog: &catalog,
             merged: &merged,
             edges: &edges,
             keys: catalog.keys,
@@ -446,9 +457,15 @@ pub fn recover_with(
     let merges::Adopted {
         edges: adopted,
         doubtful,
+        declined,
     } = adopted;
     edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
     edges.extend(adopted);
+    for (child, runner_up) in declined {
+        if let Some(edge) = edges.iter_mut().find(|e| e.child == child) {
+            edge.runner_up = Some(runner_up);
+        }
+    }
     // Between two corners of an undecided plane the link is a guess, whatever the bootstrap
     // says: one of the four was made from the others, and distance cannot say which.
     // So is an edge into a model that is nearest a merge but above some of its sources, and on
@@ -551,6 +568,7 @@ mod tests {
                 parent: 1,
                 relative_gap,
                 distance_gap,
+                merge_step_carried: None,
             }
             .gap_and_cost_words()
         };
@@ -565,5 +583,16 @@ mod tests {
         );
         assert_eq!(words(-0.01, 0.05), "5.0% farther, link cost -1.0%");
         assert_eq!(words(0.062, 0.158), "15.8% farther, link cost +6.2%");
+        let merge = RunnerUp {
+            parent: 1,
+            relative_gap: -0.026,
+            distance_gap: -0.026,
+            merge_step_carried: Some(0.15),
+        };
+        assert_eq!(
+            merge.gap_and_cost_words(),
+            "2.6% nearer, but a merge of this parent, and only 0.15 of the merge's own step is \
+             carried (a fine-tune of it carries about 1)"
+        );
     }
 }

@@ -190,6 +190,7 @@ impl Report<'_> {
             parent: best.parent,
             relative_gap: (best.cost - chosen.cost) / chosen.cost.abs().max(1e-12),
             distance_gap: (distance(best) - distance(chosen)) / distance(chosen).max(1e-12),
+            merge_step_carried: None,
         })
     }
 

@@ -991,3 +991,50 @@ fn a_fine_tune_of_a_merge_hangs_under_the_merge() {
         assert!(!recovery.roots.contains(&merged));
     }
 }
+
+/// A child of a merge's source that undid part of its parent's training: the demo's gentle
+/// fine-tunes of a fine-tune do (gentle 1411, round 16). Moved 0.4 of the way back towards the
+/// root, it is nearer a 70/30 merge of its parent and that parent's sibling than its parent,
+/// yet it carries nothing of the sibling: it stays under its parent, with the merge named as
+/// the nearer runner-up and why it lost. A fine-tune of the merge carries the merge's whole
+/// step and still moves under it.
+#[test]
+fn a_child_of_a_merges_source_that_moved_back_stays_under_its_source() {
+    for seed in [51, 52, 53] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut models, mut truth) = two_families(&mut rng, decayed);
+        let (root, source, other) = (0, 1, 4);
+        let merged = models.len();
+        models.push(linear_merge(&models[source], &models[other], 0.7));
+        let back = models.len();
+        let halfway_back = linear_merge(&models[source], &models[root], 0.6);
+        models.push(decayed(&halfway_back, &mut rng));
+        let tuned = models.len();
+        models.push(decayed(&models[merged], &mut rng));
+        truth.extend([(source, back), (merged, tuned)]);
+        truth.sort_unstable();
+
+        let recovery = Zoo::new(&models).recover();
+        let found: Vec<usize> = recovery.merges.iter().map(|m| m.model).collect();
+        assert_eq!(found, vec![merged], "seed {seed}");
+        assert_eq!(pairs(&recovery), truth, "seed {seed}");
+        let kept = recovery
+            .edges
+            .iter()
+            .find(|e| e.child == back)
+            .expect("an edge into the child that moved back");
+        let runner_up = kept.runner_up.as_ref().expect("a runner-up");
+        assert_eq!(runner_up.parent, merged, "seed {seed}: {kept:?}");
+        assert!(runner_up.distance_gap < 0.0, "seed {seed}: {kept:?}");
+        assert!(
+            runner_up.merge_step_carried.is_some_and(|s| s.abs() < 0.25),
+            "seed {seed}: {kept:?}"
+        );
+        let adopted = recovery
+            .edges
+            .iter()
+            .find(|e| e.child == tuned)
+            .expect("an edge into the merge's fine-tune");
+        assert_eq!(adopted.direction_basis, DirectionBasis::Merge);
+    }
+}

@@ -217,6 +217,7 @@ pub fn report() -> ScanReport {
         parent: 2,
         relative_gap: 0.41,
         distance_gap: 0.41,
+        merge_step_carried: None,
     });
     let mut code = edge(0, 2, EdgeKind::Finetune, 0.71, 0.55);
     code.regime = Regime::LowRank;
@@ -227,6 +228,7 @@ pub fn report() -> ScanReport {
         parent: 1,
         relative_gap: 0.03,
         distance_gap: 0.03,
+        merge_step_carried: None,
     });
     let quantized = edge(1, 4, EdgeKind::Quantized, 0.97, 0.99);
     let adapter = edge(1, 6, EdgeKind::Adapter, 1.0, 1.0);
