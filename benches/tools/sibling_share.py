@@ -6,7 +6,12 @@ tensor in float64: share = <Z - P, X - P> / |X - P|^2. A true child keeps its pa
 (about 1, less where it undid part of it); a sibling keeps only what the two runs have in common.
 Siblings are split by their parent: a root's children, and a fine-tune's children. Where the
 ranges overlap, no test of "does it contain its parent's step" can tell a grandchild from a
-sibling. README ("Where it still fails", "Tried and dropped") quotes it.
+sibling.
+
+Then the same test calibrated by a third model: for X and another child Z of P, how much more
+a model Y resembles X than Z, <Y - P, X - Z> / |X - Z|^2. A sibling of both resembles them
+alike (about 0); a child of X carries X's own step and not Z's. README ("Where it still
+fails", "Tried and dropped") quotes both.
 
 Usage: python sibling_share.py FAMILY...   (each FAMILY holds hub/ and truth.json)
 Needs numpy, ml_dtypes and safetensors (pip). LoRA trees (ids containing "lora") are skipped.
@@ -46,21 +51,41 @@ def shares(family, into):
     for p, kids in children.items():
         if "lora" in p:
             continue
-        siblings = "siblings under a root" if p not in parent else "siblings under a fine-tune"
+        level = "under a root" if p not in parent else "under a fine-tune"
         for x in kids:
             step = weights(x) - weights(p)
             energy = step @ step
             for y in children.get(x, []):
                 into["children"].append((weights(y) - weights(p)) @ step / energy)
             for z in kids:
-                if z != x:
-                    into[siblings].append((weights(z) - weights(p)) @ step / energy)
+                if z == x:
+                    continue
+                into[f"siblings {level}"].append((weights(z) - weights(p)) @ step / energy)
+                apart = weights(x) - weights(z)
+                spread = apart @ apart
+                for y in children.get(x, []):
+                    into[f"beyond a sibling: children {level}"].append(
+                        (weights(y) - weights(p)) @ apart / spread
+                    )
+                for y in kids:
+                    if y not in (x, z):
+                        into[f"beyond a sibling: siblings {level}"].append(
+                            (weights(y) - weights(p)) @ apart / spread
+                        )
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    found = {"children": [], "siblings under a root": [], "siblings under a fine-tune": []}
+    found = {
+        "children": [],
+        "siblings under a root": [],
+        "siblings under a fine-tune": [],
+        "beyond a sibling: children under a root": [],
+        "beyond a sibling: children under a fine-tune": [],
+        "beyond a sibling: siblings under a root": [],
+        "beyond a sibling: siblings under a fine-tune": [],
+    }
     for family in sys.argv[1:]:
         shares(family, found)
     for kind, values in found.items():
