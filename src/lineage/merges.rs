@@ -36,8 +36,11 @@
 //! A model fine-tuned from a merge is usually nearer the merge than anything else. Once the
 //! tree is built without the merges, such a model is moved under its merge ([`adopt`]), unless
 //! it is a source of the merge or an ancestor of one (a parent of two merged siblings is often
-//! nearer the merge than either sibling). A fine-tune that moved on towards one of the merge's
-//! sources is nearer that source, and stays where distance puts it (README, "Merged models").
+//! nearer the merge than either sibling), or a child of a source that carries too little of the
+//! merge's own step ([`MIN_CARRIED`]): a fine-tune that undid part of its parent's training
+//! moves back towards the grandparent, and so comes nearer a merge of its parent and a sibling
+//! (round 16). A fine-tune that moved on towards one of the merge's sources is nearer that
+//! source, and stays where distance puts it (README, "Merged models").
 
 use super::bootstrap::resample_weights;
 use super::pairs::{Catalog, Pair};

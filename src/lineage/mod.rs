@@ -219,7 +219,8 @@ pub struct RunnerUp {
 
 impl RunnerUp {
     /// The gap in words: `4.2% farther`; `1.3% nearer, but their difference spreads wider`
-    /// (breadth decided); or `1.3% nearer, but fewer resamples link it` (the resamples did).
+    /// (breadth decided); `1.3% nearer, but fewer resamples link it` (the resamples did); or,
+    /// for a merge of the chosen parent that the child was not moved under, why not.
     pub fn gap_words(&self) -> String {
         let percent = self.distance_gap.abs() * 100.0;
         if let Some(share) = self.merge_step_carried {
