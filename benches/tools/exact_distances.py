@@ -10,23 +10,12 @@ Usage: python exact_distances.py FAMILY...   (each FAMILY holds hub/ and truth.j
 Needs numpy, ml_dtypes and safetensors (pip). Reads every model of a tree at once: for the demo
 and the BERT families that is well under a gigabyte.
 """
-import glob
 import json
 import sys
 
-import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy for safetensors)
-import numpy as np
-from safetensors.numpy import load_file
+from hub_weights import matrices as load
 
 COPIES = ("cast", "quantized", "duplicate", "adapter")
-
-
-def load(family, model_id):
-    folder = f"{family}/hub/models--" + model_id.replace("/", "--")
-    tensors = {}
-    for path in sorted(glob.glob(f"{folder}/snapshots/*/*.safetensors")):
-        tensors.update(load_file(path))
-    return {k: v.astype(np.float64) for k, v in tensors.items() if v.ndim == 2}
 
 
 def relative_distance(a, b):

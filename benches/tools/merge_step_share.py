@@ -13,21 +13,12 @@ models"; round 16).
 Usage: python merge_step_share.py FAMILY...   (each FAMILY holds hub/ and truth.json with "merges")
 Needs numpy, ml_dtypes and safetensors (pip).
 """
-import glob
 import json
 import sys
 
-import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy for safetensors)
 import numpy as np
-from safetensors.numpy import load_file
 
-
-def matrices(family, model_id):
-    folder = f"{family}/hub/models--" + model_id.replace("/", "--")
-    tensors = {}
-    for path in sorted(glob.glob(f"{folder}/snapshots/*/*.safetensors")):
-        tensors.update(load_file(path))
-    return {k: v.astype(np.float64) for k, v in tensors.items() if v.ndim == 2}
+from hub_weights import matrices
 
 
 def flat(weights, keys):

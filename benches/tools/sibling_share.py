@@ -16,23 +16,17 @@ fails", "Tried and dropped") quotes both.
 Usage: python sibling_share.py FAMILY...   (each FAMILY holds hub/ and truth.json)
 Needs numpy, ml_dtypes and safetensors (pip). LoRA trees (ids containing "lora") are skipped.
 """
-import glob
 import json
 import sys
 
-import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy for safetensors)
 import numpy as np
-from safetensors.numpy import load_file
+
+from hub_weights import matrices
 
 
 def flat_weights(family, model_id):
-    folder = f"{family}/hub/models--" + model_id.replace("/", "--")
-    tensors = {}
-    for path in sorted(glob.glob(f"{folder}/snapshots/*/*.safetensors")):
-        tensors.update(load_file(path))
-    return np.concatenate(
-        [tensors[k].astype(np.float64).ravel() for k in sorted(tensors) if tensors[k].ndim == 2]
-    )
+    by_name = matrices(family, model_id)
+    return np.concatenate([by_name[k].ravel() for k in sorted(by_name)])
 
 
 def shares(family, into):
