@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 /// `checkpoints_or_merges` lists models on the line of a model and its own descendant, each a
 /// checkpoint between them or their merge (WiSE-FT), with the fit a merge would have; they too
 /// stay in `edges`, as checkpoints, and the links among each one's models are guesses.
+/// `merge_hubs` lists models nearest a merge that the tree placed above some of its sources (the
+/// merge's fine-tune made their hub, or their ancestor) with the `edges` that are guesses for it.
 /// `root` is the folder scanned; `bundles` lists the bundles whose models were added (each
 /// with its file, the host that wrote it, the folder it scanned there and its model count).
 pub fn to_json(report: &ScanReport) -> Value {
@@ -141,6 +143,17 @@ pub fn to_json(report: &ScanReport) -> Value {
             })
         })
         .collect();
+    let merge_hubs: Vec<Value> = recovery
+        .merge_hubs
+        .iter()
+        .map(|h| {
+            json!({
+                "model": id(h.model),
+                "merge": id(h.merge),
+                "edges": h.edges.iter().map(|&(p, c)| [id(p), id(c)]).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let skipped: Vec<Value> = report
         .skipped
         .iter()
@@ -157,6 +170,7 @@ pub fn to_json(report: &ScanReport) -> Value {
         "merges": merges,
         "undecided_merges": undecided,
         "checkpoints_or_merges": checkpoints_or_merges,
+        "merge_hubs": merge_hubs,
         "skipped": skipped,
     })
 }

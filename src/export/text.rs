@@ -158,6 +158,20 @@ fn forest_text(report: &ScanReport, place: &str) -> String {
             );
         }
     }
+    if !recovery.merge_hubs.is_empty() {
+        out.push_str(
+            "\nNearest a merge, above its sources (each is the merge's fine-tune, placed by the tree \
+             where the sources meet, or their ancestor; the weights cannot say which, so its links \
+             are guesses: the model card can):\n",
+        );
+        for h in &recovery.merge_hubs {
+            let _ = writeln!(
+                out,
+                "  {}  (nearest {})",
+                report.models[h.model].entry.id, report.models[h.merge].entry.id,
+            );
+        }
+    }
     if !recovery.undecided_merges.is_empty() {
         out.push_str(
             "\nUndecided merges (four models on one plane: any one may be the merge of the other \

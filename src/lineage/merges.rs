@@ -102,6 +102,19 @@ const UNDECIDED_WEIGHT: f64 = 1.0 + MIN_WEIGHT;
 /// The link confidence of an edge between two models of one undecided plane: a guess.
 pub const UNDECIDED_LINK: f64 = 0.5;
 
+/// A model nearest a merge that the tree built without the merges placed above some of the
+/// merge's sources: the merge's fine-tune, made their hub (it sits where they meet), or their
+/// true ancestor, and distance cannot tell which ([`adopt`]). It stays where the tree put it,
+/// and the edges listed are guesses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeHub {
+    pub model: usize,
+    pub merge: usize,
+    /// The edges capped for it, (parent, child): the one into it, and those from it down to
+    /// the sources below it.
+    pub edges: Vec<(usize, usize)>,
+}
+
 /// A model found to be a merge of others.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Merge {
@@ -649,9 +662,9 @@ fn carried_share(
 pub struct Adopted {
     /// The edges from merges to their fine-tunes.
     pub edges: Vec<Edge>,
-    /// Edges of the tree, (parent, child), whose link is a guess: they lead into a model that
-    /// is nearest a merge but above some of its sources, and down from it to those sources.
-    pub doubtful: Vec<(usize, usize)>,
+    /// Models nearest a merge but above some of its sources in the tree, with the edges whose
+    /// link is a guess because of it, in model order.
+    pub hubs: Vec<MergeHub>,
     /// Children of a source that are nearest its merge but carry too little of the merge's own
     /// step to be its fine-tunes: they stay under the source, with the merge as runner-up.
     pub declined: Vec<(usize, RunnerUp)>,
@@ -679,11 +692,11 @@ pub struct Adoption<'a> {
 pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopted {
     let merged = adoption.merged;
     let n = merged.len();
-    let mut doubtful = Vec::new();
+    let mut hubs = Vec::new();
     if merge_pairs.is_empty() {
         return Adopted {
             edges: Vec::new(),
-            doubtful,
+            hubs,
             declined: Vec::new(),
         };
     }
@@ -788,17 +801,25 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
             // soup of siblings sits where they meet, and the tree made it their hub (l3-soups2,
             // round 9); or it is truly their ancestor. Distance cannot tell, so its own edge
             // and the edges down to those sources are guesses.
-            doubtful.extend(parent[child].map(|p| (p, child)));
+            let mut edges: Vec<(usize, usize)> =
+                parent[child].map(|p| (p, child)).into_iter().collect();
             for source in above {
                 let mut at = source;
                 while let Some(p) = parent[at] {
-                    doubtful.push((p, at));
+                    if !edges.contains(&(p, at)) {
+                        edges.push((p, at));
+                    }
                     if p == child {
                         break;
                     }
                     at = p;
                 }
             }
+            hubs.push(MergeHub {
+                model: child,
+                merge: other,
+                edges,
+            });
             continue;
         }
         let kept = (0..adoption.resamples)
@@ -853,7 +874,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
     }
     Adopted {
         edges: out,
-        doubtful,
+        hubs,
         declined,
     }
 }

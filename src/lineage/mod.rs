@@ -59,7 +59,7 @@ pub mod spectrum;
 mod structure;
 
 pub use confidence::{Level, printed_confidence};
-pub use merges::{MAX_OFF_LINE, Merge, UNDECIDED_LINK, Undecided};
+pub use merges::{MAX_OFF_LINE, Merge, MergeHub, UNDECIDED_LINK, Undecided};
 pub use method::{Direction, Method};
 pub use names::{Matching, Naming};
 
@@ -326,6 +326,9 @@ pub struct Recovery {
     /// and distance cannot tell which (`merges::along_descent`). They stay in the tree as
     /// checkpoints, and the edges among each one's models are guesses. In model order.
     pub checkpoints_or_merges: Vec<Merge>,
+    /// Models nearest a merge that the tree placed above some of its sources: the merge's
+    /// fine-tune made their hub, or their ancestor ([`MergeHub`]). In model order.
+    pub merge_hubs: Vec<MergeHub>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
 }
@@ -457,7 +460,7 @@ pub fn recover_with(
     );
     let merges::Adopted {
         edges: adopted,
-        doubtful,
+        hubs,
         declined,
     } = adopted;
     edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
@@ -478,7 +481,9 @@ pub fn recover_with(
             || along_descent
                 .iter()
                 .any(|m| m.involves(edge.parent) && m.involves(edge.child));
-        let doubted = doubtful.contains(&(edge.parent, edge.child));
+        let doubted = hubs
+            .iter()
+            .any(|h| h.edges.contains(&(edge.parent, edge.child)));
         if (shared || doubted) && edge.link_confidence > UNDECIDED_LINK {
             edge.link_confidence = UNDECIDED_LINK;
             edge.confidence = edge.link_confidence * edge.direction_confidence;
@@ -516,6 +521,7 @@ pub fn recover_with(
         merges: merged.into_iter().flatten().collect(),
         undecided_merges: undecided,
         checkpoints_or_merges: along_descent,
+        merge_hubs: hubs,
         summary_kurtosis: summary,
     }
 }

@@ -64,6 +64,7 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
     // Models one of which may be a merge of the others: the link between them is a guess.
     let plane = forest.undecided_plane(edge.parent, edge.child);
     let doubt = forest.checkpoint_or_merge(edge.parent, edge.child);
+    let hub = forest.merge_hub(edge.parent, edge.child);
     let mut lines = vec![
         edge_title(forest, edge, theme),
         // The verdict comes first and on a line of its own: it is what a person reads.
@@ -74,6 +75,9 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
             } else if doubt.is_some() {
                 "a guess: a checkpoint of one training run, or a merge of the run's ends, and \
                  the weights cannot say which"
+            } else if hub.is_some() {
+                "a guess: a merge's fine-tune may have been placed where the merge's sources \
+                 meet, and the weights cannot say whether it was"
             } else {
                 finetune_verdict(edge, &declared)
             },
@@ -107,6 +111,21 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
                 forest.id(fit.model),
                 fit.formula(|s| forest.id(s).to_string()),
                 numbers::plain(fit.off_line * 100.0, 1),
+                numbers::plain(UNDECIDED_LINK, 1)
+            ),
+            theme.level(Level::Low),
+            theme,
+        ));
+    }
+    if let Some(hub) = hub {
+        lines.push(field(
+            "merge?",
+            format!(
+                "{} is nearest the merge {} but sits above some of its sources: it is the \
+                 merge's fine-tune, which the tree made their hub, or their true ancestor. The \
+                 link is capped at {} — check its model card",
+                forest.id(hub.model),
+                forest.id(hub.merge),
                 numbers::plain(UNDECIDED_LINK, 1)
             ),
             theme.level(Level::Low),

@@ -5,7 +5,7 @@
 
 use crate::discover::ModelKind;
 use crate::engine::ScanReport;
-use crate::lineage::{Edge, EdgeKind, Level, Merge, Naming, Regime, Undecided};
+use crate::lineage::{Edge, EdgeKind, Level, Merge, MergeHub, Naming, Regime, Undecided};
 use crate::measure::TensorFingerprint;
 use crate::units as format;
 use std::collections::{HashMap, HashSet};
@@ -713,6 +713,16 @@ impl Forest {
             .find(|u| u.models.contains(&a) && u.models.contains(&b))
     }
 
+    /// The model nearest a merge but above its sources (`lineage::MergeHub`) whose guessed
+    /// edges include this one, if any.
+    pub fn merge_hub(&self, parent: usize, child: usize) -> Option<&MergeHub> {
+        self.report()
+            .recovery
+            .merge_hubs
+            .iter()
+            .find(|h| h.edges.contains(&(parent, child)))
+    }
+
     /// The checkpoint-or-merge (`lineage::Recovery::checkpoints_or_merges`) whose models
     /// include both, if any.
     pub fn checkpoint_or_merge(&self, a: usize, b: usize) -> Option<&Merge> {
@@ -809,9 +819,15 @@ impl Forest {
                         None => "low-rank".to_string(),
                     });
                 }
-                // A checkpoint that may be a merge of its neighbours (`merge?` in its panel).
-                let checkpoints = &self.report.recovery.checkpoints_or_merges;
-                if checkpoints.iter().any(|m| m.model == model) {
+                // A checkpoint that may be a merge of its neighbours, or a model nearest a merge
+                // that may be its fine-tune placed as the sources' hub (`merge?` in its panel).
+                let recovery = &self.report.recovery;
+                if recovery
+                    .checkpoints_or_merges
+                    .iter()
+                    .any(|m| m.model == model)
+                    || recovery.merge_hubs.iter().any(|h| h.model == model)
+                {
                     badges.push("merge?".to_string());
                 }
             }

@@ -76,6 +76,7 @@ fn report() -> ScanReport {
             merges: Vec::new(),
             undecided_merges: Vec::new(),
             checkpoints_or_merges: Vec::new(),
+            merge_hubs: Vec::new(),
             summary_kurtosis: vec![3.0, 2.9, 2.8],
         },
     }
@@ -142,4 +143,29 @@ fn text_tree_shows_the_chain() {
     let text = to_text(&report());
     assert!(text.contains("└── we\"ird"), "{text}");
     assert!(text.contains("metadata DISAGREES"));
+}
+
+/// A model the tree may have made a merge's hub is listed, by id, in JSON with its guessed
+/// edges and in the text output with the merge it is nearest.
+#[test]
+fn a_possible_merge_hub_is_listed_in_json_and_text() {
+    let mut report = report();
+    report.recovery.merge_hubs = vec![mother::lineage::MergeHub {
+        model: 1,
+        merge: 2,
+        edges: vec![(0, 1), (1, 2)],
+    }];
+    let json = to_json(&report);
+    let hubs = json["merge_hubs"].as_array().expect("a merge_hubs list");
+    assert_eq!(hubs.len(), 1);
+    assert_eq!(hubs[0]["model"], IDS[1]);
+    assert_eq!(hubs[0]["merge"], IDS[2]);
+    assert_eq!(hubs[0]["edges"][1], serde_json::json!([IDS[1], IDS[2]]));
+    let text = to_text(&report);
+    assert!(
+        text.contains("Nearest a merge, above its sources"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("(nearest {})", IDS[2])), "{text}");
+    assert!(!to_text(&self::report()).contains("Nearest a merge"));
 }

@@ -897,6 +897,35 @@ fn a_fine_tune_of_a_soup_is_never_wrong_with_confidence() {
                 );
             }
         }
+        // Not under the soup, it is named as a possible hub, with its edges as guesses.
+        let adopted = recovery
+            .edges
+            .iter()
+            .any(|e| (e.parent, e.child) == (soup, tune));
+        if !adopted {
+            let hub = recovery
+                .merge_hubs
+                .iter()
+                .find(|h| h.model == tune)
+                .unwrap_or_else(|| panic!("seed {seed}: {:?}", recovery.merge_hubs));
+            assert_eq!(hub.merge, soup, "seed {seed}");
+            for &(parent, child) in &hub.edges {
+                let edge = recovery
+                    .edges
+                    .iter()
+                    .find(|e| (e.parent, e.child) == (parent, child))
+                    .expect("a guessed edge is an edge");
+                assert!(
+                    edge.link_confidence <= UNDECIDED_LINK,
+                    "seed {seed}: {edge:?}"
+                );
+            }
+        }
+        assert!(
+            recovery.merge_hubs.iter().all(|h| h.merge == soup),
+            "seed {seed}: {:?}",
+            recovery.merge_hubs
+        );
     }
 }
 

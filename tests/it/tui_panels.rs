@@ -306,6 +306,38 @@ fn an_edge_of_a_checkpoint_or_merge_says_why_it_is_a_guess() {
     assert!(!outside.contains("merge?"), "{outside}");
 }
 
+/// An edge into a model that is nearest a merge but sits above some of the merge's sources
+/// says it may be the merge's fine-tune made their hub, names the merge, and is read as a
+/// guess; its row carries the doubt too.
+#[test]
+fn an_edge_into_a_possible_merge_hub_says_why_it_is_a_guess() {
+    let mut report = tui_fixture::report();
+    let merge = 3;
+    report.recovery.merge_hubs = vec![mother::lineage::MergeHub {
+        model: 1,
+        merge,
+        edges: vec![(0, 1)],
+    }];
+    cap_links_up_to(&mut report, 1);
+    let forest = Forest::new(report);
+    let merge_id = forest.id(merge).to_string();
+    let inside = model_evidence(&forest, "acme/chat-mini");
+    assert_consistent(&inside);
+    assert!(
+        inside.contains("a guess: a merge's fine-tune may have been placed"),
+        "{inside}"
+    );
+    assert!(inside.contains("merge?"), "{inside}");
+    assert!(
+        inside.contains(&format!("nearest the merge {merge_id}")),
+        "{inside}"
+    );
+    let badges = &forest.label(1).expect("a row").badges;
+    assert!(badges.iter().any(|b| b == "merge?"), "{badges:?}");
+    let outside = model_evidence(&fixture_forest(), "acme/chat-mini");
+    assert!(!outside.contains("merge?"), "{outside}");
+}
+
 /// A family whose matrices barely differ: a change of about a thousandth in a kurtosis above
 /// ten (printed with two decimals) is printed with the decimals that show it, never as `Δ 0.00`
 /// beside a standardised change that is not zero.

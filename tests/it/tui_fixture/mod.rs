@@ -253,6 +253,7 @@ pub fn report() -> ScanReport {
             merges: Vec::new(),
             undecided_merges: Vec::new(),
             checkpoints_or_merges: Vec::new(),
+            merge_hubs: Vec::new(),
             summary_kurtosis,
         },
     }
