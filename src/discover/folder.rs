@@ -16,8 +16,18 @@ use super::{Discovery, MAKE_FOLDER_READABLE, ModelEntry, Skipped};
 /// Deeper than any real layout (a hub snapshot subfolder is 4 levels below the cache).
 const MAX_DEPTH: usize = 24;
 
-/// Folders that never hold models and can be large.
-const IGNORED_DIRS: [&str; 4] = [".git", "node_modules", "__pycache__", ".no_exist"];
+/// Folders that never hold the user's models and can be large. Python's package folders (a
+/// virtual environment beside a cache, as `make.sh` and most projects keep one) hold the test
+/// files of installed packages: hundreds of ONNX, pickle and weight files that are nobody's
+/// fine-tune, each of which would be listed as skipped or read.
+const IGNORED_DIRS: [&str; 6] = [
+    ".git",
+    "node_modules",
+    "__pycache__",
+    ".no_exist",
+    "site-packages",
+    "dist-packages",
+];
 
 /// How the ids of the models a walk finds are written.
 enum Naming<'a> {

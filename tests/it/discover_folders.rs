@@ -310,6 +310,36 @@ fn other_formats_are_skipped_unopened_and_quiet_beside_safetensors_or_outside_mo
     fs::set_permissions(&pt, fs::Permissions::from_mode(0o644)).unwrap();
 }
 
+/// A Python environment beside the models (a venv, or a system's dist-packages) holds the
+/// test files of installed packages; they are not walked, so they neither show up as models nor
+/// flood the skipped list.
+#[test]
+fn python_package_folders_are_not_walked() {
+    let root = tempfile::tempdir().unwrap();
+    write(
+        root.path(),
+        &[
+            ("mine/model.safetensors", &safetensors_bytes()),
+            ("venv/pyvenv.cfg", b"home = /usr/bin"),
+            (
+                "venv/lib/python3.12/site-packages/onnx/backend/test/data/model.onnx",
+                b"onnx",
+            ),
+            (
+                "venv/lib/python3.12/site-packages/pkg/tests/model.safetensors",
+                &safetensors_bytes(),
+            ),
+            (
+                "usr/lib/python3/dist-packages/pkg/data/pytorch_model.bin",
+                b"pickle bytes",
+            ),
+        ],
+    );
+    let found = discover(root.path()).unwrap();
+    assert_eq!(ids(&found), ["mine"]);
+    assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+}
+
 #[test]
 fn pickles_pickle_adapters_and_gguf_files_are_models_of_their_format() {
     let root = tempfile::tempdir().unwrap();
