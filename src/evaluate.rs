@@ -223,14 +223,15 @@ impl Score {
                 continue;
             }
             let (cp, cc) = (canonical(parent), canonical(child));
+            let named = truth_parent(&cc);
             score.edges.push(Judged {
                 parent: parent.clone(),
                 child: child.clone(),
                 edge: e.clone(),
-                right: truth_parent(&cc).as_deref() == Some(cp.as_str()),
+                right: named.as_deref() == Some(cp.as_str()),
                 reversed: truth_parent(&cp).as_deref() == Some(cc.as_str()),
                 runner_up: e.runner_up.as_ref().map(|r| ids[r.parent].clone()),
-                truth_parent: truth_parent(&cc),
+                truth_parent: named,
             });
             if truth.root_of(parent) != truth.root_of(child) {
                 score.cross_tree += 1;

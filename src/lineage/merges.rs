@@ -621,22 +621,24 @@ fn carried_share(
 ) -> Option<f64> {
     let mut models = vec![child, merge, source];
     models.extend(source_parent);
-    let mut per_pair = HashMap::new();
+    let mut distances = Distances::new(&[]);
     for (i, &x) in models.iter().enumerate() {
         for &y in &models[i + 1..] {
-            per_pair.insert((x, y), direct(catalog, x, y));
+            distances.get_or_direct(catalog, x, y);
         }
     }
-    let first = &per_pair[&(child, merge)];
-    let mut keys: Vec<u32> = first
+    // Summed over the keys every pair shares, in key order (sums independent of hashing).
+    let by_pair: Vec<&HashMap<u32, f64>> = distances.by_pair.values().collect();
+    let mut keys: Vec<u32> = by_pair[0]
         .keys()
         .copied()
-        .filter(|k| per_pair.values().all(|d| d.contains_key(k)))
+        .filter(|k| by_pair.iter().all(|d| d.contains_key(k)))
         .collect();
     keys.sort_unstable();
     let d = |x: usize, y: usize| -> f64 {
-        let map = per_pair.get(&(x, y)).or_else(|| per_pair.get(&(y, x)));
-        map.map_or(0.0, |m| keys.iter().map(|k| m[k]).sum())
+        distances
+            .get(x, y)
+            .map_or(0.0, |m| keys.iter().map(|k| m[k]).sum())
     };
     let (d_cs, d_cm, d_sm) = (d(child, source), d(child, merge), d(source, merge));
     // Inner products with the source as origin (polarisation).
@@ -676,7 +678,6 @@ pub struct Adoption<'a> {
     pub merged: &'a [Option<Merge>],
     /// The tree built without the merges.
     pub edges: &'a [Edge],
-    pub keys: usize,
     pub summary: &'a [f64],
     pub mode: DirectionMode,
     pub method: &'a Method,
@@ -721,7 +722,8 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         of_model[p.a].push(p);
         of_model[p.b].push(p);
     }
-    let all = vec![1u32; adoption.keys];
+    let keys = adoption.catalog.keys;
+    let all = vec![1u32; keys];
     let view =
         |p: &Pair, weights: &[u32]| PairView::new(p, weights, adoption.mode, adoption.method);
     let nearest = |list: &[&Pair], weights: &[u32]| -> Vec<(f64, usize)> {
@@ -824,7 +826,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         }
         let kept = (0..adoption.resamples)
             .filter(|&r| {
-                let weights = resample_weights(adoption.keys, adoption.seed, r as u64);
+                let weights = resample_weights(keys, adoption.seed, r as u64);
                 nearest(list, &weights).first().map(|&(_, i)| i) == Some(best)
             })
             .count();

@@ -448,7 +448,6 @@ pub fn recover_with(
             catalog: &catalog,
             merged: &merged,
             edges: &edges,
-            keys: catalog.keys,
             summary: &summary,
             mode: options.direction,
             method,
