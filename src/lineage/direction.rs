@@ -53,7 +53,7 @@ const FULL_CAP: f64 = 2.0;
 /// without weight decay showed (growth along the weights reached 0.43 of it).
 const SHRINK_UNSEEN: f64 = 0.6;
 /// An edge's own evidence at least this strong makes it the basis of its direction.
-const DECISIVE: f64 = 1.0;
+pub const DECISIVE: f64 = 1.0;
 
 /// Log-odds from one pair alone that its model `a` is the parent (`forward`) or `b` is.
 ///

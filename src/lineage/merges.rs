@@ -41,8 +41,16 @@
 //! moves back towards the grandparent, and so comes nearer a merge of its parent and a sibling
 //! (round 16). A fine-tune that moved on towards one of the merge's sources is nearer that
 //! source, and stays where distance puts it (README, "Merged models").
+//!
+//! A short fine-tune of a merge of siblings sits where the merge sits, and the tree built
+//! without the merges makes it the hub of the sources and their parent. When the edge from it
+//! down towards a source says decisively that the model below is its parent ([`contradicted`]),
+//! it is the merge's fine-tune, not their ancestor: it is taken out of the tree too, the tree
+//! is solved again, and it hangs under its merge (round 18).
 
 use super::bootstrap::resample_weights;
+use super::direction::{DECISIVE, edge_evidence};
+use super::method::Direction;
 use super::pairs::{Catalog, Pair};
 use super::report::{edge_growth, median_rank, ratio};
 use super::structure::PairView;
@@ -670,6 +678,11 @@ pub struct Adopted {
     /// Children of a source that are nearest its merge but carry too little of the merge's own
     /// step to be its fine-tunes: they stay under the source, with the merge as runner-up.
     pub declined: Vec<(usize, RunnerUp)>,
+    /// Models nearest a merge (or a model taken out for it) that the tree placed above some of
+    /// its sources against the evidence of the edge below them ([`contradicted`]): the merge's
+    /// fine-tunes, made the sources' hub. Each is `(model, merge)`; the tree is to be solved
+    /// again without them (round 18).
+    pub taken_out: Vec<(usize, usize)>,
 }
 
 /// What [`adopt`] reads besides the pairs.
@@ -683,6 +696,9 @@ pub struct Adoption<'a> {
     pub method: &'a Method,
     pub resamples: usize,
     pub seed: u64,
+    /// Models kept out of the tree as a merge's fine-tune (round 18), with that merge: each
+    /// moves under its merge, and a model nearest it moves under it.
+    pub taken_out: &'a [Option<usize>],
 }
 
 /// The fine-tunes of merges: every model whose nearest model is a merge, that is no merge
@@ -699,6 +715,7 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
             edges: Vec::new(),
             hubs,
             declined: Vec::new(),
+            taken_out: Vec::new(),
         };
     }
     let mut parent = vec![None; n];
@@ -737,10 +754,71 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         ranked.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         ranked
     };
+    let other_of = |p: &Pair, child: usize| if p.a == child { p.b } else { p.a };
+    // The edge from a merge (or a model taken out for one) to the child whose candidate
+    // parents are `list`, ranked nearest first: the parent is the first.
+    let adopted_edge = |child: usize, list: &[&Pair], ranked: &[(f64, usize)]| -> Edge {
+        let (best_distance, best) = ranked[0];
+        let pair = list[best];
+        let other = other_of(pair, child);
+        let kept = (0..adoption.resamples)
+            .filter(|&r| {
+                let weights = resample_weights(keys, adoption.seed, r as u64);
+                nearest(list, &weights).first().map(|&(_, i)| i) == Some(best)
+            })
+            .count();
+        let support = ratio(kept as f64, adoption.resamples as f64);
+        let runner_up = ranked.get(1).map(|&(distance, i)| {
+            let gap = (distance - best_distance) / best_distance.max(1e-12);
+            RunnerUp {
+                parent: other_of(list[i], child),
+                relative_gap: gap,
+                distance_gap: gap,
+                merge_step_carried: None,
+            }
+        });
+        let link = confidence::link(support, runner_up.as_ref().map(|r| r.relative_gap));
+        let v = view(pair, &all);
+        let way = usize::from(other != pair.a);
+        let parent_sum_sq = if way == 0 { v.sum_sq_a } else { v.sum_sq_b };
+        Edge {
+            parent: other,
+            child,
+            kind: EdgeKind::Finetune,
+            distance: ratio(v.diff_sq, parent_sum_sq).sqrt(),
+            confidence: link,
+            link_confidence: link,
+            direction_confidence: 1.0,
+            direction_basis: DirectionBasis::Merge,
+            growth: edge_growth(&v).map(|(g, _)| if way == 0 { g } else { -g }),
+            growth_sigma: edge_growth(&v).map(|(_, sigma)| sigma),
+            shrink: match (v.regime, v.rescaled_growth) {
+                (Regime::Full, Some(r)) => {
+                    Some((if way == 0 { r.shrink } else { -r.shrink }, r.shrink_sigma))
+                }
+                _ => None,
+            },
+            regime: v.regime,
+            rank: if v.regime == Regime::LowRank {
+                median_rank(pair)
+            } else {
+                None
+            },
+            kurtosis_drop: adoption.summary[other] - adoption.summary[child],
+            breadth: v.breadth,
+            runner_up,
+            matching: Default::default(),
+        }
+    };
     let mut out = Vec::new();
     let mut declined = Vec::new();
+    let mut taken_out = Vec::new();
     for child in 0..n {
-        if merged[child].is_some() || of_model[child].is_empty() {
+        // Models taken out for a merge are placed under it below.
+        if merged[child].is_some()
+            || adoption.taken_out[child].is_some()
+            || of_model[child].is_empty()
+        {
             continue;
         }
         // Its own descendants are no candidates: a fine-tune's child is as near as its parent.
@@ -760,7 +838,12 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         let pair = list[best];
         let other = if pair.a == child { pair.b } else { pair.a };
 
-        let Some(merge) = &merged[other] else {
+        // A merge adopts its fine-tunes; a fine-tune taken out of the tree as a merge's adopts
+        // its own, under the same guards (its sources are its merge's).
+        let Some(merge) = merged[other]
+            .as_ref()
+            .or_else(|| adoption.taken_out[other].and_then(|m| merged[m].as_ref()))
+        else {
             continue;
         };
         let above: Vec<usize> = merge
@@ -769,8 +852,17 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
             .copied()
             .filter(|&s| ancestors_of(s).contains(&child))
             .collect();
+        if merge.sources.contains(&child) {
+            continue;
+        }
+        // Above a source, against the evidence of the edge below it: the merge's fine-tune (or
+        // a fine-tune of one), made the sources' hub (round 18).
+        if !above.is_empty() && contradicted(adoption, &parent, child, &above, &of_model[child]) {
+            taken_out.push((child, merge.model));
+            continue;
+        }
         // A source is older than its merge, and so is the ancestor all sources share.
-        if merge.sources.contains(&child) || above.len() == merge.sources.len() {
+        if above.len() == merge.sources.len() {
             continue;
         }
         // A child of a source that moved back towards the source's own parent comes nearer a
@@ -824,61 +916,113 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
             });
             continue;
         }
-        let kept = (0..adoption.resamples)
-            .filter(|&r| {
-                let weights = resample_weights(keys, adoption.seed, r as u64);
-                nearest(list, &weights).first().map(|&(_, i)| i) == Some(best)
-            })
-            .count();
-        let support = ratio(kept as f64, adoption.resamples as f64);
-        let runner_up = ranked.get(1).map(|&(distance, i)| {
-            let p = list[i];
-            let gap = (distance - best_distance) / best_distance.max(1e-12);
-            RunnerUp {
-                parent: if p.a == child { p.b } else { p.a },
-                relative_gap: gap,
-                distance_gap: gap,
-                merge_step_carried: None,
+        out.push(adopted_edge(child, list, &ranked));
+    }
+    // The models taken out as a merge's fine-tunes hang from their merge, grown outwards from
+    // it: each in turn from the nearest of those already placed (Prim's order), so that none
+    // of them can become the parent of its own parent.
+    let mut merges_of_taken: Vec<usize> = adoption.taken_out.iter().flatten().copied().collect();
+    merges_of_taken.sort_unstable();
+    merges_of_taken.dedup();
+    for merge in merges_of_taken {
+        let mut placed = vec![merge];
+        let mut waiting: Vec<usize> = (0..n)
+            .filter(|&m| adoption.taken_out[m] == Some(merge))
+            .collect();
+        while !waiting.is_empty() {
+            // Each waiting model's candidates leave out the others still waiting.
+            let candidates: Vec<(usize, Vec<&Pair>)> = waiting
+                .iter()
+                .map(|&c| {
+                    let list = of_model[c]
+                        .iter()
+                        .copied()
+                        .filter(|p| !waiting.contains(&if p.a == c { p.b } else { p.a }))
+                        .collect();
+                    (c, list)
+                })
+                .collect();
+            // The waiting model nearest any placed one goes next, under it.
+            let next = candidates
+                .iter()
+                .filter_map(|(c, list)| {
+                    let ranked = nearest(list, &all);
+                    let (distance, i) = ranked
+                        .iter()
+                        .copied()
+                        .find(|&(_, i)| placed.contains(&other_of(list[i], *c)))?;
+                    Some((distance, i, *c, list, ranked))
+                })
+                .min_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)));
+            let Some((_, i, child, list, mut ranked)) = next else {
+                break;
+            };
+            // Its edge is scored as if the placed parent were its nearest: any model nearer
+            // is its runner-up, with a negative gap.
+            if let Some(at) = ranked.iter().position(|&(_, j)| j == i) {
+                let chosen = ranked.remove(at);
+                ranked.insert(0, chosen);
             }
-        });
-        let link = confidence::link(support, runner_up.as_ref().map(|r| r.relative_gap));
-        let v = view(pair, &all);
-        let way = usize::from(other != pair.a);
-        let parent_sum_sq = if way == 0 { v.sum_sq_a } else { v.sum_sq_b };
-        out.push(Edge {
-            parent: other,
-            child,
-            kind: EdgeKind::Finetune,
-            distance: ratio(v.diff_sq, parent_sum_sq).sqrt(),
-            confidence: link,
-            link_confidence: link,
-            direction_confidence: 1.0,
-            direction_basis: DirectionBasis::Merge,
-            growth: edge_growth(&v).map(|(g, _)| if way == 0 { g } else { -g }),
-            growth_sigma: edge_growth(&v).map(|(_, sigma)| sigma),
-            shrink: match (v.regime, v.rescaled_growth) {
-                (Regime::Full, Some(r)) => {
-                    Some((if way == 0 { r.shrink } else { -r.shrink }, r.shrink_sigma))
-                }
-                _ => None,
-            },
-            regime: v.regime,
-            rank: if v.regime == Regime::LowRank {
-                median_rank(pair)
-            } else {
-                None
-            },
-            kurtosis_drop: adoption.summary[other] - adoption.summary[child],
-            breadth: v.breadth,
-            runner_up,
-            matching: Default::default(),
-        });
+            out.push(adopted_edge(child, list, &ranked));
+            placed.push(child);
+            waiting.retain(|&w| w != child);
+        }
     }
     Adopted {
         edges: out,
         hubs,
         declined,
+        taken_out,
     }
+}
+
+/// Whether the tree put `model` above one of the merge's sources (`above`) against the evidence
+/// of the first edge on the way down to it: that edge's own direction evidence says decisively
+/// that the model below is the parent of `model`.
+///
+/// A merge has two parents, and so has its fine-tune, through it: with the merge kept out of
+/// the tree, its fine-tune sits between the sources and their parent, and the tree makes it
+/// their hub (`l3-kin`, round 17). Both of its neighbours then show it is their child (weight
+/// decay shrank it from each), and no rooting of a tree can agree with both: one edge is
+/// oriented against its evidence. A true ancestor of the sources is the parent of the model
+/// below it by that same evidence, so its edges agree, and it stays (round 18).
+fn contradicted(
+    adoption: &Adoption,
+    parent: &[Option<usize>],
+    model: usize,
+    above: &[usize],
+    pairs: &[&Pair],
+) -> bool {
+    let reads_growth = matches!(
+        adoption.method.direction,
+        Direction::Evidence { growth: true, .. }
+    );
+    if !reads_growth {
+        return false;
+    }
+    let all = vec![1u32; adoption.catalog.keys];
+    above.iter().any(|&source| {
+        // The model's child on the path down to the source.
+        let mut below = source;
+        for _ in 0..parent.len() {
+            match parent[below] {
+                Some(p) if p == model => break,
+                Some(p) => below = p,
+                None => return false,
+            }
+        }
+        if parent[below] != Some(model) {
+            return false;
+        }
+        pairs
+            .iter()
+            .find(|p| (p.a == model && p.b == below) || (p.a == below && p.b == model))
+            .is_some_and(|&pair| {
+                let view = PairView::new(pair, &all, adoption.mode, adoption.method);
+                // Log-odds that `below` is the parent.
+                edge_evidence(&view, pair.a == below, adoption.mode) >= DECISIVE
+            })
+    })
 }
 
 #[cfg(test)]

@@ -402,13 +402,17 @@ pub fn recover_with(
     let finest: Vec<u32> = fingerprints.iter().map(|fp| finest_bits(fp)).collect();
     // The tree of the models that are no merges. A merge that turns out to lie along one line
     // of descent of that tree (a checkpoint between a model and its descendant, or their
-    // merge: `merges::along_descent`) goes back into it, and the tree is solved once more.
+    // merge: `merges::along_descent`) goes back into it, and the tree is solved once more; so
+    // it is when the tree made a merge's fine-tune the hub of its sources against the evidence
+    // of its edges (`merges::contradicted`): that fine-tune is kept out as well (round 18).
     let mut along_descent: Vec<Merge> = Vec::new();
+    let mut taken_out: Vec<Option<usize>> = vec![None; n];
     let mut all_pairs = candidate_pairs;
-    let (merge_pairs, candidate_pairs, mut edges) = loop {
+    let (mut edges, adopted) = loop {
+        let set_apart = |i: usize| merged[i].is_some() || taken_out[i].is_some();
         let (merge_pairs, tree_pairs): (Vec<pairs::Pair>, Vec<pairs::Pair>) = all_pairs
             .into_iter()
-            .partition(|p| merged[p.a].is_some() || merged[p.b].is_some());
+            .partition(|p| set_apart(p.a) || set_apart(p.b));
         let problem = bootstrap::Problem {
             nodes: n,
             keys: catalog.keys,
@@ -435,32 +439,48 @@ pub fn recover_with(
         .edges();
         let back = merges::along_descent(&merged, &edges);
         if back.is_empty() {
-            break (merge_pairs, tree_pairs, edges);
+            // A fine-tune of a merge moves under it, with its subtree.
+            let adopted = merges::adopt(
+                &merges::Adoption {
+                    catalog: &catalog,
+                    merged: &merged,
+                    edges: &edges,
+                    summary: &summary,
+                    mode: options.direction,
+                    method,
+                    resamples: options.bootstrap.max(MIN_RESAMPLES),
+                    seed: options.seed,
+                    taken_out: &taken_out,
+                },
+                &merge_pairs,
+                &tree_pairs,
+            );
+            if adopted.taken_out.is_empty() {
+                break (edges, adopted);
+            }
+            for &(model, merge) in &adopted.taken_out {
+                taken_out[model] = Some(merge);
+            }
+        } else {
+            for m in back {
+                along_descent.extend(merged[m].take());
+                // Its fine-tunes go back with it.
+                for slot in &mut taken_out {
+                    if *slot == Some(m) {
+                        *slot = None;
+                    }
+                }
+            }
         }
-        along_descent.extend(back.into_iter().filter_map(|m| merged[m].take()));
         all_pairs = merge_pairs.into_iter().chain(tree_pairs).collect();
         all_pairs.sort_by_key(|p| (p.a, p.b));
     };
     along_descent.sort_by_key(|m| m.model);
-    // A fine-tune of a merge moves under it, with its subtree.
-    let adopted = merges::adopt(
-        &merges::Adoption {
-            catalog: &catalog,
-            merged: &merged,
-            edges: &edges,
-            summary: &summary,
-            mode: options.direction,
-            method,
-            resamples: options.bootstrap.max(MIN_RESAMPLES),
-            seed: options.seed,
-        },
-        &merge_pairs,
-        &candidate_pairs,
-    );
     let merges::Adopted {
         edges: adopted,
         hubs,
         declined,
+        ..
     } = adopted;
     edges.retain(|e| !adopted.iter().any(|a| a.child == e.child));
     edges.extend(adopted);

@@ -929,6 +929,50 @@ fn a_fine_tune_of_a_soup_is_never_wrong_with_confidence() {
     }
 }
 
+/// A short fine-tune of a merge of two siblings sits nearer their parent than either sibling
+/// does, and with the merge kept out of the tree it becomes the hub that the siblings and
+/// their parent hang from, rooting the family at a sibling (real `l3-kin`, round 17). Weight
+/// decay shrank it from both of its neighbours, so one edge of that hub runs against its own
+/// evidence: it is taken out, the tree is solved again, and it hangs under its merge with its
+/// own fine-tune, while the parent, as near the merge, stays the root (round 18).
+#[test]
+fn a_merges_fine_tune_that_the_tree_made_a_hub_goes_under_its_merge() {
+    for seed in [55, 56, 57] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut models, mut truth) = two_families(&mut rng, decayed);
+        let merged = models.len();
+        models.push(linear_merge(&models[1], &models[4], 0.6));
+        let tuned = models.len();
+        models.push(full(&models[merged], 0.015, 0.995, &mut rng));
+        // Its own fine-tune follows it out of the tree and back under it.
+        let next = models.len();
+        models.push(full(&models[tuned], 0.015, 0.995, &mut rng));
+        truth.extend([(merged, tuned), (tuned, next)]);
+        truth.sort_unstable();
+
+        let recovery = Zoo::new(&models).recover();
+        let found: Vec<usize> = recovery.merges.iter().map(|m| m.model).collect();
+        assert_eq!(found, vec![merged], "seed {seed}");
+        assert_eq!(pairs(&recovery), truth, "seed {seed}");
+        assert_eq!(recovery.roots, vec![0, 10], "seed {seed}");
+        assert!(
+            recovery.merge_hubs.is_empty(),
+            "seed {seed}: {:?}",
+            recovery.merge_hubs
+        );
+        let adopted = recovery
+            .edges
+            .iter()
+            .find(|e| e.child == tuned)
+            .expect("an edge into the merge's fine-tune");
+        assert_eq!(
+            adopted.direction_basis,
+            DirectionBasis::Merge,
+            "seed {seed}"
+        );
+    }
+}
+
 /// Task arithmetic at weight 1, M = c1 + c2 - root, puts the four at the corners of a
 /// parallelogram: each is the others' merge with weights 1, 1, -1, so none is taken out of the
 /// tree (the root least of all), the four are reported as undecided, and every edge between two
