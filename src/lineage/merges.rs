@@ -46,7 +46,9 @@
 //! without the merges makes it the hub of the sources and their parent. When the edge from it
 //! down towards a source says decisively that the model below is its parent ([`contradicted`]),
 //! it is the merge's fine-tune, not their ancestor: it is taken out of the tree too, the tree
-//! is solved again, and it hangs under its merge (round 18).
+//! is solved again, and it hangs under its merge (round 18). Above all the sources, it is taken
+//! for their ancestor only when an edge below it says it is the parent ([`attested`]); where
+//! they are all silent, it is named as a possible hub, and its edges are guesses (round 19).
 
 use super::bootstrap::resample_weights;
 use super::direction::{DECISIVE, edge_evidence};
@@ -111,9 +113,10 @@ const UNDECIDED_WEIGHT: f64 = 1.0 + MIN_WEIGHT;
 pub const UNDECIDED_LINK: f64 = 0.5;
 
 /// A model nearest a merge that the tree built without the merges placed above some of the
-/// merge's sources: the merge's fine-tune, made their hub (it sits where they meet), or their
-/// true ancestor, and distance cannot tell which ([`adopt`]). It stays where the tree put it,
-/// and the edges listed are guesses.
+/// merge's sources, or above all of them with no edge below it saying it is their parent: the
+/// merge's fine-tune, made their hub (it sits where they meet), or their true ancestor, and
+/// distance cannot tell which ([`adopt`]). It stays where the tree put it, and the edges listed
+/// are guesses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MergeHub {
     pub model: usize,
@@ -629,25 +632,7 @@ fn carried_share(
 ) -> Option<f64> {
     let mut models = vec![child, merge, source];
     models.extend(source_parent);
-    let mut distances = Distances::new(&[]);
-    for (i, &x) in models.iter().enumerate() {
-        for &y in &models[i + 1..] {
-            distances.get_or_direct(catalog, x, y);
-        }
-    }
-    // Summed over the keys every pair shares, in key order (sums independent of hashing).
-    let by_pair: Vec<&HashMap<u32, f64>> = distances.by_pair.values().collect();
-    let mut keys: Vec<u32> = by_pair[0]
-        .keys()
-        .copied()
-        .filter(|k| by_pair.iter().all(|d| d.contains_key(k)))
-        .collect();
-    keys.sort_unstable();
-    let d = |x: usize, y: usize| -> f64 {
-        distances
-            .get(x, y)
-            .map_or(0.0, |m| keys.iter().map(|k| m[k]).sum())
-    };
+    let d = squared_distances(catalog, &models);
     let (d_cs, d_cm, d_sm) = (d(child, source), d(child, merge), d(source, merge));
     // Inner products with the source as origin (polarisation).
     let ym = (d_cs + d_sm - d_cm) / 2.0;
@@ -666,6 +651,35 @@ fn carried_share(
         None => (ym, mm),
     };
     (uu > 1e-12 * mm.max(f64::MIN_POSITIVE)).then(|| yu / uu)
+}
+
+/// The squared sketch distance between every two of `models`, summed over the keys all their
+/// pairs share (in key order, so that sums do not depend on hashing); 0 for a pair with none.
+fn squared_distances(catalog: &Catalog, models: &[usize]) -> impl Fn(usize, usize) -> f64 + use<> {
+    let mut distances = Distances::new(&[]);
+    for (i, &x) in models.iter().enumerate() {
+        for &y in &models[i + 1..] {
+            distances.get_or_direct(catalog, x, y);
+        }
+    }
+    let by_pair: Vec<&HashMap<u32, f64>> = distances.by_pair.values().collect();
+    let mut keys: Vec<u32> = by_pair
+        .first()
+        .map(|first| {
+            first
+                .keys()
+                .copied()
+                .filter(|k| by_pair.iter().all(|d| d.contains_key(k)))
+                .collect()
+        })
+        .unwrap_or_default();
+    keys.sort_unstable();
+    let summed: HashMap<(usize, usize), f64> = distances
+        .by_pair
+        .iter()
+        .map(|(&pair, per_key)| (pair, keys.iter().map(|k| per_key[k]).sum()))
+        .collect();
+    move |x: usize, y: usize| summed.get(&(x.min(y), x.max(y))).copied().unwrap_or(0.0)
 }
 
 /// What [`adopt`] gives.
@@ -857,12 +871,14 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
         }
         // Above a source, against the evidence of the edge below it: the merge's fine-tune (or
         // a fine-tune of one), made the sources' hub (round 18).
-        if !above.is_empty() && contradicted(adoption, &parent, child, &above, &of_model[child]) {
+        let evidence = evidence_below(adoption, &parent, child, &above, &of_model[child]);
+        if contradicted(&evidence) {
             taken_out.push((child, merge.model));
             continue;
         }
-        // A source is older than its merge, and so is the ancestor all sources share.
-        if above.len() == merge.sources.len() {
+        // A source is older than its merge, and so is the ancestor all sources share, when its
+        // edges say so.
+        if above.len() == merge.sources.len() && attested(&evidence) {
             continue;
         }
         // A child of a source that moved back towards the source's own parent comes nearer a
@@ -976,53 +992,70 @@ pub fn adopt(adoption: &Adoption, merge_pairs: &[Pair], pairs: &[Pair]) -> Adopt
     }
 }
 
-/// Whether the tree put `model` above one of the merge's sources (`above`) against the evidence
-/// of the first edge on the way down to it: that edge's own direction evidence says decisively
-/// that the model below is the parent of `model`.
+/// For each source below `model` in the tree (`above`), the log-odds, read from the direction
+/// evidence of the first edge on the way down to it alone, that the model below is the parent of
+/// `model` (positive) or its child (negative). Empty when the method reads no such evidence.
 ///
 /// A merge has two parents, and so has its fine-tune, through it: with the merge kept out of
 /// the tree, its fine-tune sits between the sources and their parent, and the tree makes it
-/// their hub (`l3-kin`, round 17). Both of its neighbours then show it is their child (weight
-/// decay shrank it from each), and no rooting of a tree can agree with both: one edge is
-/// oriented against its evidence. A true ancestor of the sources is the parent of the model
-/// below it by that same evidence, so its edges agree, and it stays (round 18).
-fn contradicted(
+/// their hub (`l3-kin`, round 17). Weight decay shrank it from both of its neighbours, so one
+/// edge below it says it is the child ([`contradicted`], round 18). The sources' true parent
+/// shows it is theirs, by the same evidence, wherever they were trained with decay.
+fn evidence_below(
     adoption: &Adoption,
     parent: &[Option<usize>],
     model: usize,
     above: &[usize],
     pairs: &[&Pair],
-) -> bool {
+) -> Vec<f64> {
     let reads_growth = matches!(
         adoption.method.direction,
         Direction::Evidence { growth: true, .. }
     );
     if !reads_growth {
-        return false;
+        return Vec::new();
     }
     let all = vec![1u32; adoption.catalog.keys];
-    above.iter().any(|&source| {
-        // The model's child on the path down to the source.
-        let mut below = source;
-        for _ in 0..parent.len() {
-            match parent[below] {
-                Some(p) if p == model => break,
-                Some(p) => below = p,
-                None => return false,
+    above
+        .iter()
+        .map(|&source| {
+            // The model's child on the path down to the source.
+            let mut below = source;
+            for _ in 0..parent.len() {
+                match parent[below] {
+                    Some(p) if p == model => break,
+                    Some(p) => below = p,
+                    None => return 0.0,
+                }
             }
-        }
-        if parent[below] != Some(model) {
-            return false;
-        }
-        pairs
-            .iter()
-            .find(|p| (p.a == model && p.b == below) || (p.a == below && p.b == model))
-            .is_some_and(|&pair| {
-                let view = PairView::new(pair, &all, adoption.mode, adoption.method);
-                // Log-odds that `below` is the parent.
-                edge_evidence(&view, pair.a == below, adoption.mode) >= DECISIVE
-            })
-    })
+            if parent[below] != Some(model) {
+                return 0.0;
+            }
+            pairs
+                .iter()
+                .find(|p| (p.a == model && p.b == below) || (p.a == below && p.b == model))
+                .map_or(0.0, |&pair| {
+                    let view = PairView::new(pair, &all, adoption.mode, adoption.method);
+                    edge_evidence(&view, pair.a == below, adoption.mode)
+                })
+        })
+        .collect()
+}
+
+/// Whether an edge below `model` on the way to a source says decisively that it runs the other
+/// way: the model is no ancestor of that source, but the merge's fine-tune made their hub.
+fn contradicted(evidence: &[f64]) -> bool {
+    evidence.iter().any(|&e| e >= DECISIVE)
+}
+
+/// Whether an edge below `model` on the way to a source says decisively that the model is the
+/// parent (and, [`contradicted`] having been ruled out, none says otherwise): only then is a
+/// model nearest a merge, above all its sources, taken for their ancestor. Where every such
+/// edge is silent (no weight decay, or a merge's fine-tune with the sources' own decay in it),
+/// distance cannot tell the ancestor from the merge's fine-tune (`l3-kin2`, round 18), and its
+/// edges are guesses.
+fn attested(evidence: &[f64]) -> bool {
+    evidence.iter().any(|&e| e <= -DECISIVE)
 }
 
 #[cfg(test)]

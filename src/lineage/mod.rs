@@ -326,8 +326,9 @@ pub struct Recovery {
     /// and distance cannot tell which (`merges::along_descent`). They stay in the tree as
     /// checkpoints, and the edges among each one's models are guesses. In model order.
     pub checkpoints_or_merges: Vec<Merge>,
-    /// Models nearest a merge that the tree placed above some of its sources: the merge's
-    /// fine-tune made their hub, or their ancestor ([`MergeHub`]). In model order.
+    /// Models nearest a merge that the tree placed above some of its sources (or above all,
+    /// with no edge saying it is their parent): the merge's fine-tune made their hub, or their
+    /// ancestor ([`MergeHub`]). In model order.
     pub merge_hubs: Vec<MergeHub>,
     /// The summary kurtosis (sum of excess kurtosis over 2-D tensors), per model.
     pub summary_kurtosis: Vec<f64>,
