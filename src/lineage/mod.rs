@@ -8,7 +8,7 @@
 //!   beside the forest, never as parents: storage precision is not lineage. Adapters hang under
 //!   their declared base (`adapters.rs`). A quantised model (most of its matrices on an int8
 //!   grid) may only be a leaf (Model Atlas: 99.4% of documented quantised edges).
-//! - **Merges** (`merges.rs`). A model on the line between two others (a linear merge, SLERP)
+//! - **Merges** (`merges/`). A model on the line between two others (a linear merge, SLERP)
 //!   or on the plane of three (a soup, task arithmetic) would become the hub of the family it
 //!   was made from; it is reported beside the tree, and only its own fine-tunes hang under it.
 //! - **Relatedness.** Two models are compared over the 2-D tensors they both hold under the same
@@ -212,7 +212,7 @@ pub struct RunnerUp {
     pub distance_gap: f64,
     /// When the runner-up is a merge of the chosen parent, nearer than it, that the child was
     /// not moved under: the share of the merge's own step the child carries (a fine-tune of
-    /// the merge carries about all of it; `merges::carried_share`).
+    /// the merge carries about all of it; `merges::adopt::carried_share`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_step_carried: Option<f64>,
 }
@@ -315,10 +315,10 @@ pub struct Recovery {
     pub unrelated: Vec<usize>,
     pub duplicates: Vec<Duplicate>,
     /// Models found to be merges of two or three others, in model order. No edge leads into a
-    /// merge (`merges.rs`): it has several parents, and in the tree it would become the hub of
+    /// merge (`merges/`): it has several parents, and in the tree it would become the hub of
     /// the family it was made from. Edges may lead out of one, to its own fine-tunes.
     pub merges: Vec<Merge>,
-    /// Planes of four models any one of which may be the merge of the other three (`merges.rs`,
+    /// Planes of four models any one of which may be the merge of the other three (`merges/`,
     /// [`Undecided`]); they stay in the tree, and the edges between them are guesses.
     pub undecided_merges: Vec<Undecided>,
     /// Models on the line (or plane) of others, two of which are ancestor and descendant in the
@@ -405,7 +405,7 @@ pub fn recover_with(
     // of descent of that tree (a checkpoint between a model and its descendant, or their
     // merge: `merges::along_descent`) goes back into it, and the tree is solved once more; so
     // it is when the tree made a merge's fine-tune the hub of its sources against the evidence
-    // of its edges (`merges::contradicted`): that fine-tune is kept out as well (round 18).
+    // of its edges (`merges::adopt::contradicted`): that fine-tune is kept out as well (round 18).
     let mut along_descent: Vec<Merge> = Vec::new();
     let mut taken_out: Vec<Option<usize>> = vec![None; n];
     let mut all_pairs = candidate_pairs;
