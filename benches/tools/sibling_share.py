@@ -13,6 +13,10 @@ a model Y resembles X than Z, <Y - P, X - Z> / |X - Z|^2. A sibling of both rese
 alike (about 0); a child of X carries X's own step and not Z's. README ("Where it still
 fails", "Tried and dropped") quotes both.
 
+Last, whether the common move is the continuation of the parent's own step: for P with parent R,
+the cosine of each child's step with P - R, and the siblings' share once that direction is taken
+out of both steps.
+
 Usage: python sibling_share.py FAMILY...   (each FAMILY holds hub/ and truth.json)
 Needs numpy, ml_dtypes and safetensors (pip). LoRA trees (ids containing "lora") are skipped.
 """
@@ -46,6 +50,22 @@ def shares(family, into):
         if "lora" in p:
             continue
         level = "under a root" if p not in parent else "under a fine-tune"
+        if p in parent:
+            along = weights(p) - weights(parent[p])
+            along /= np.linalg.norm(along)
+            for x in kids:
+                step = weights(x) - weights(p)
+                into["cosine of a step with its parent's own"].append(
+                    step @ along / np.linalg.norm(step)
+                )
+                rest = step - (step @ along) * along
+                for z in kids:
+                    if z != x:
+                        other = weights(z) - weights(p)
+                        other = other - (other @ along) * along
+                        into["siblings under a fine-tune, its own step taken out"].append(
+                            other @ rest / (rest @ rest)
+                        )
         for x in kids:
             step = weights(x) - weights(p)
             energy = step @ step
@@ -79,6 +99,8 @@ if __name__ == "__main__":
         "beyond a sibling: children under a fine-tune": [],
         "beyond a sibling: siblings under a root": [],
         "beyond a sibling: siblings under a fine-tune": [],
+        "cosine of a step with its parent's own": [],
+        "siblings under a fine-tune, its own step taken out": [],
     }
     for family in sys.argv[1:]:
         shares(family, found)
@@ -87,6 +109,6 @@ if __name__ == "__main__":
             continue
         v = np.array(values)
         print(
-            f"{kind}: {len(v)} pairs, share min {v.min():.2f}, 5% {np.percentile(v, 5):.2f}, "
+            f"{kind}: {len(v)} pairs, min {v.min():.2f}, 5% {np.percentile(v, 5):.2f}, "
             f"median {np.median(v):.2f}, 95% {np.percentile(v, 95):.2f}, max {v.max():.2f}"
         )
