@@ -733,6 +733,28 @@ impl Forest {
             .find(|m| m.involves(a) && m.involves(b))
     }
 
+    /// The merges made from this model (it is one of their sources), in model order.
+    pub fn merges_made_from(&self, model: usize) -> Vec<usize> {
+        self.report
+            .recovery
+            .merges
+            .iter()
+            .filter(|m| m.sources.contains(&model))
+            .map(|m| m.model)
+            .collect()
+    }
+
+    /// The merge this model is nearest, when it stays above that merge's sources as a
+    /// possible merge hub (`lineage::MergeHub`).
+    pub fn merge_nearest(&self, model: usize) -> Option<usize> {
+        self.report
+            .recovery
+            .merge_hubs
+            .iter()
+            .find(|h| h.model == model)
+            .map(|h| h.merge)
+    }
+
     /// The merge this model is, if the recovery found it to be one.
     pub fn merge(&self, model: usize) -> Option<&Merge> {
         let index = self.merge_of.get(model).copied().flatten()?;

@@ -130,7 +130,7 @@ fn legend(theme: Theme) -> Vec<Line<'static>> {
         ),
         badge(
             "[merge?]",
-            "a checkpoint between two models, or their merge",
+            "a checkpoint or a merge, or a merge's fine-tune (m)",
         ),
         badge("[declared ✓]", "the model's metadata names the same parent"),
         badge("[declared ✗]", "the model's metadata names another parent"),

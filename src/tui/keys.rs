@@ -74,6 +74,9 @@ pub enum Command {
     NextMatch,
     PreviousMatch,
     JumpToParent,
+    /// Along a merge: from a merge to a source it does not hang under, from a source to its
+    /// merge, from a model nearest a merge (a possible merge hub) to that merge.
+    JumpAlongMerge,
     JumpBack,
     Filter,
     Sort,
@@ -342,9 +345,16 @@ pub const KEYS: &[KeyBinding] = &[
         contexts: TREE_AND_PANELS,
     },
     KeyBinding {
+        keys: &[Key::char('m')],
+        action: Command::JumpAlongMerge,
+        help: "along a merge: other source, merge of this or nearest",
+        bar: None,
+        contexts: TREE_AND_PANELS,
+    },
+    KeyBinding {
         keys: &[Key::ctrl('o'), Key::plain(KeyCode::Backspace)],
         action: Command::JumpBack,
-        help: "back to where p, a search or a tree jump came from",
+        help: "back to where p, m, a search or a tree jump came from",
         bar: None,
         contexts: TREE_AND_PANELS,
     },

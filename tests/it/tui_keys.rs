@@ -45,6 +45,7 @@ fn all_commands() -> Vec<Command> {
         Command::PreviousTree,
         Command::CollapseAll,
         Command::ExpandAll,
+        Command::JumpAlongMerge,
         Command::JumpBack,
         Command::Filter,
         Command::Sort,
@@ -65,6 +66,7 @@ fn all_commands() -> Vec<Command> {
             | Command::NextMatch
             | Command::PreviousMatch
             | Command::JumpToParent
+            | Command::JumpAlongMerge
             | Command::Tensors
             | Command::CloseTensors
             | Command::FocusNext

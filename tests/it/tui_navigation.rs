@@ -359,3 +359,61 @@ fn search_finds_models_by_the_cache_folder_they_were_found_in() {
             .contains("no model id or folder contains \"nowhere\"")
     );
 }
+
+/// A merge hangs under one of its sources only: `m` reaches the other one, leads from a source
+/// to the merge made from it, from a possible merge hub to the merge it is nearest, and says
+/// so where it leads nowhere; `Ctrl-o` comes back.
+#[test]
+fn m_jumps_along_a_merge_and_ctrl_o_comes_back() {
+    let mut report = tui_fixture::report();
+    let (main, other, merge, hub) = (2, 1, 3, 0);
+    report.recovery.edges.retain(|e| e.child != merge);
+    report.recovery.merges = vec![mother::lineage::Merge {
+        model: merge,
+        sources: vec![main, other],
+        weights: vec![0.6, 0.4],
+        off_line: 0.0,
+    }];
+    report.recovery.merge_hubs = vec![mother::lineage::MergeHub {
+        model: hub,
+        merge,
+        edges: vec![(hub, other)],
+    }];
+    let mut harness = Harness::with_report(120, 40, report);
+
+    harness.select_id("acme/code-mini-python");
+    harness.char('m');
+    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini"));
+    let screen = harness.screen();
+    assert!(
+        screen.contains(
+            "acme/code-mini-python is a merge of acme/code-mini (0.60), acme/chat-mini (0.40)"
+        ),
+        "{screen}"
+    );
+    harness.ctrl('o');
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+
+    harness.select_id("acme/chat-mini");
+    harness.char('m');
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+    assert!(
+        harness
+            .screen()
+            .contains("acme/chat-mini was merged into acme/code-mini-python")
+    );
+
+    harness.select_id("acme/base-mini");
+    harness.char('m');
+    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
+    assert!(
+        harness
+            .screen()
+            .contains("acme/base-mini is nearest the merge acme/code-mini-python")
+    );
+
+    harness.select_id("acme/chat-mini-int8");
+    harness.char('m');
+    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini-int8"));
+    assert!(harness.screen().contains("m leads nowhere"));
+}

@@ -151,6 +151,7 @@ impl App {
             Command::NextMatch => self.jump_to_match(true),
             Command::PreviousMatch => self.jump_to_match(false),
             Command::JumpToParent => self.jump_to_parent(),
+            Command::JumpAlongMerge => self.jump_along_merge(),
             Command::JumpBack => self.jump_back(),
             Command::Filter => self.next_filter(),
             Command::Sort => {
@@ -453,6 +454,65 @@ impl App {
                 self.set_info(text);
             }
         }
+    }
+
+    /// A merge hangs under one source only; `m` reaches the others, the merges a model was
+    /// mixed into, and the merge a possible merge hub is nearest.
+    fn jump_along_merge(&mut self) {
+        let Some(forest) = &self.forest else { return };
+        let Some(model) = self.selected_model() else {
+            self.set_info("select a model to jump along a merge".to_string());
+            return;
+        };
+        let id = |m: usize| forest.id(m).to_string();
+        let (target, text) = if let Some(merge) = forest.merge(model) {
+            let sources: Vec<String> = merge
+                .sources
+                .iter()
+                .zip(&merge.weights)
+                .map(|(&s, w)| format!("{} ({w:.2})", id(s)))
+                .collect();
+            // It hangs under its main source; the first other one is where `m` leads.
+            let placed = forest.parent(model);
+            let target = merge
+                .sources
+                .iter()
+                .copied()
+                .find(|&s| Some(s) != placed)
+                .unwrap_or(merge.sources[0]);
+            let text = format!(
+                "{} is a merge of {}: at {} (Ctrl-o goes back)",
+                id(model),
+                sources.join(", "),
+                id(target)
+            );
+            (target, text)
+        } else if let Some(&merge) = forest.merges_made_from(model).first() {
+            let all: Vec<String> = forest.merges_made_from(model).into_iter().map(id).collect();
+            let text = format!(
+                "{} was merged into {}: at {} (Ctrl-o goes back)",
+                id(model),
+                all.join(", "),
+                id(merge)
+            );
+            (merge, text)
+        } else if let Some(merge) = forest.merge_nearest(model) {
+            let text = format!(
+                "{} is nearest the merge {}, above its sources (Ctrl-o goes back)",
+                id(model),
+                id(merge)
+            );
+            (merge, text)
+        } else {
+            let text = format!(
+                "{} is no merge, was merged into none, and is nearest none: m leads nowhere",
+                id(model)
+            );
+            self.set_info(text);
+            return;
+        };
+        self.jump_to(NodeId::Model(target));
+        self.set_info(text);
     }
 
     fn jump_to_match(&mut self, forward: bool) {
