@@ -330,7 +330,8 @@ fn merged(forest: &Forest, merge: &Merge, theme: Theme) -> Vec<Line<'static>> {
         Line::styled(
             format!(
                 "it has {} parents, so no edge leads into it: it hangs under the source with \
-                 the largest weight, and only its own fine-tunes hang under it",
+                 the largest weight (m jumps to another), and only its own fine-tunes hang \
+                 under it",
                 merge.sources.len()
             ),
             theme.muted(),
@@ -530,6 +531,28 @@ fn small_note(table: &TensorTable, theme: Theme) -> Option<Line<'static>> {
 /// read several), and its declared parent.
 fn facts(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = vec![format_line(forest, model, theme)];
+    // A merge hangs under its main source only: from its other sources it is out of sight.
+    let merges = forest.merges_made_from(model);
+    if !merges.is_empty() {
+        let into: Vec<String> = merges
+            .iter()
+            .filter_map(|&m| {
+                let merge = forest.merge(m)?;
+                let at = merge.sources.iter().position(|&s| s == model)?;
+                Some(format!(
+                    "{} ({} of it)",
+                    forest.id(m),
+                    numbers::plain(merge.weights[at], 2)
+                ))
+            })
+            .collect();
+        lines.push(field(
+            "merged",
+            format!("into {} · m jumps there", into.join(", ")),
+            Style::new(),
+            theme,
+        ));
+    }
     let found_in = &forest.report().models[model].entry.found_in;
     if forest.place_count() > 0 && !found_in.is_empty() {
         lines.push(field(

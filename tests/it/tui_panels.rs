@@ -372,3 +372,31 @@ fn a_tiny_kurtosis_change_is_not_printed_as_zero() {
     let row = row.unwrap_or_default();
     assert!(row.contains("12.301    12.300   +0.001"), "{screen}");
 }
+
+/// A merge hangs under its main source only; the panel of each of its sources says what it
+/// was merged into, with its weight, and the merge's own panel says `m` reaches the others.
+#[test]
+fn a_merges_sources_say_what_they_were_merged_into() {
+    let mut report = tui_fixture::report();
+    let merge = 3;
+    report.recovery.edges.retain(|e| e.child != merge);
+    report.recovery.merges = vec![mother::lineage::Merge {
+        model: merge,
+        sources: vec![2, 1],
+        weights: vec![0.6, 0.4],
+        off_line: 0.0,
+    }];
+    let forest = Forest::new(report);
+    let other = model_evidence(&forest, "acme/chat-mini");
+    assert_consistent(&other);
+    assert!(
+        other.contains("merged     into acme/code-mini-python (0.40 of it) · m jumps there"),
+        "{other}"
+    );
+    let main = model_evidence(&forest, "acme/code-mini");
+    assert!(main.contains("(0.60 of it)"), "{main}");
+    let merged = model_evidence(&forest, "acme/code-mini-python");
+    assert!(merged.contains("m jumps to another"), "{merged}");
+    let unmerged = model_evidence(&forest, "acme/base-mini");
+    assert!(!unmerged.contains("merged "), "{unmerged}");
+}
