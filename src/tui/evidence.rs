@@ -121,9 +121,10 @@ fn finetune_edge(forest: &Forest, edge: &Edge, theme: Theme) -> Vec<Line<'static
         lines.push(field(
             "merge?",
             format!(
-                "{} is nearest the merge {} but sits above some of its sources: it is the \
-                 merge's fine-tune, which the tree made their hub, or their true ancestor. The \
-                 link is capped at {} — check its model card",
+                "{} is nearest the merge {} but sits above its sources, and its edges' evidence \
+                 does not settle it: it is the merge's fine-tune, which the tree made their \
+                 hub, or their true ancestor. The link is capped at {} — check its model card \
+                 (m jumps to the merge)",
                 forest.id(hub.model),
                 forest.id(hub.merge),
                 numbers::plain(UNDECIDED_LINK, 1)
