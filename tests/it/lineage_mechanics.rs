@@ -1014,6 +1014,34 @@ fn a_merges_fine_tune_above_both_sources_without_evidence_is_a_guess() {
     assert!(named > 0, "the case this test is about never came up");
 }
 
+/// A short fine-tune of a merge of two siblings, with a little weight decay of its own, holds
+/// its sources' decay too, so its edges down to them are silent; but against the merge itself
+/// it is plainly shrunk: younger than the merge. The tree makes it the hub above both sources;
+/// it is taken out and hangs under its merge (round 21, real `l3-kin2`), while the sources'
+/// parent, older than the merge, stays the root.
+#[test]
+fn a_merges_fine_tune_younger_than_the_merge_goes_under_it() {
+    for seed in [71, 72, 73] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut models, mut truth) = two_families(&mut rng, decayed);
+        let merged = models.len();
+        models.push(linear_merge(&models[1], &models[4], 0.5));
+        let tuned = models.len();
+        models.push(full(&models[merged], 0.01, 0.999, &mut rng));
+        truth.push((merged, tuned));
+        truth.sort_unstable();
+
+        let recovery = Zoo::new(&models).recover();
+        assert_eq!(pairs(&recovery), truth, "seed {seed}");
+        assert_eq!(recovery.roots, vec![0, 10], "seed {seed}");
+        assert!(
+            recovery.merge_hubs.is_empty(),
+            "seed {seed}: {:?}",
+            recovery.merge_hubs
+        );
+    }
+}
+
 /// Task arithmetic at weight 1, M = c1 + c2 - root, puts the four at the corners of a
 /// parallelogram: each is the others' merge with weights 1, 1, -1, so none is taken out of the
 /// tree (the root least of all), the four are reported as undecided, and every edge between two

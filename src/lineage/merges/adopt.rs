@@ -12,7 +12,10 @@
 //! evidence of the edges below it decides where it can ([`evidence_below`]):
 //! - an edge saying decisively that the model below is its parent: it is the merge's fine-tune;
 //!   it is taken out of the tree, the tree is solved again, and it hangs under its merge with
-//!   any model taken out for it (round 18);
+//!   any model taken out for it (round 18); so it is when its own edge with the merge says the
+//!   merge is its parent (it is shrunk from the merge), the merge's sources being no ancestor
+//!   of each other in the tree (round 21: a middle checkpoint of one run is younger than a
+//!   merge of the run's ends, and their ancestor);
 //! - above all the sources, an edge saying decisively that it is the parent: their ancestor,
 //!   and it stays;
 //! - otherwise distance cannot tell, and it stays as a named [`MergeHub`] whose edges are
@@ -234,10 +237,15 @@ impl<'a> Adopter<'a> {
             .copied()
             .filter(|&s| self.ancestors_of(s).contains(&child))
             .collect();
-        // Above a source, against the evidence of the edge below it: the merge's fine-tune (or
-        // a fine-tune of one), made the sources' hub (round 18).
+        // Above a source, against the evidence of the edge below it, or younger than a merge of
+        // two models apart in the tree: the merge's fine-tune (or a fine-tune of one), made the
+        // sources' hub (rounds 18 and 21).
         let evidence = self.evidence_below(child, &above);
-        if contradicted(&evidence) {
+        if contradicted(&evidence)
+            || (!above.is_empty()
+                && self.apart_in_the_tree(&merge.sources)
+                && self.younger_than(child, other))
+        {
             return Placement::TakenOut(merge.model);
         }
         // A source is older than its merge, and so is the ancestor all sources share, when its
@@ -343,6 +351,32 @@ impl<'a> Adopter<'a> {
             waiting.retain(|&w| w != child);
         }
         edges
+    }
+
+    /// Whether no two of `models` are ancestor and descendant in the tree.
+    fn apart_in_the_tree(&self, models: &[usize]) -> bool {
+        models
+            .iter()
+            .all(|&m| !self.ancestors_of(m).iter().any(|a| models.contains(a)))
+    }
+
+    /// Whether the pair's own direction evidence says decisively that `merge` (or a model
+    /// taken out for one) is the parent of `model`.
+    fn younger_than(&self, model: usize, merge: usize) -> bool {
+        let adoption = self.adoption;
+        if !matches!(
+            adoption.method.direction,
+            Direction::Evidence { growth: true, .. }
+        ) {
+            return false;
+        }
+        self.of_model[model]
+            .iter()
+            .find(|p| other_of(p, model) == merge)
+            .is_some_and(|&pair| {
+                let view = self.view(pair, &self.all);
+                edge_evidence(&view, pair.a == merge, adoption.mode) >= DECISIVE
+            })
     }
 
     /// The edge into `child` from the first of `ranked` (its candidate parents in `list`,
