@@ -934,6 +934,25 @@ fn a_fine_tune_of_a_soup_is_never_wrong_with_confidence() {
     }
 }
 
+/// Two families of decayed fine-tunes, a linear merge (weight `t`) of the first family's
+/// children 1 and 4, and a fine-tune of the merge (`step`, `keep` as in [`full`]): the models,
+/// the true edges with the fine-tune's, the merge, the fine-tune and the generator.
+fn sibling_merge_with_fine_tune(
+    seed: u64,
+    t: f32,
+    step: f32,
+    keep: f32,
+) -> (Vec<Model>, Vec<(usize, usize)>, usize, usize, ChaCha8Rng) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut models, mut truth) = two_families(&mut rng, decayed);
+    let merged = models.len();
+    models.push(linear_merge(&models[1], &models[4], t));
+    let tuned = models.len();
+    models.push(full(&models[merged], step, keep, &mut rng));
+    truth.push((merged, tuned));
+    (models, truth, merged, tuned, rng)
+}
+
 /// A short fine-tune of a merge of two siblings sits nearer their parent than either sibling
 /// does, and with the merge kept out of the tree it becomes the hub that the siblings and
 /// their parent hang from, rooting the family at a sibling (real `l3-kin`, round 17). Weight
@@ -943,16 +962,12 @@ fn a_fine_tune_of_a_soup_is_never_wrong_with_confidence() {
 #[test]
 fn a_merges_fine_tune_that_the_tree_made_a_hub_goes_under_its_merge() {
     for seed in [55, 56, 57] {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (mut models, mut truth) = two_families(&mut rng, decayed);
-        let merged = models.len();
-        models.push(linear_merge(&models[1], &models[4], 0.6));
-        let tuned = models.len();
-        models.push(full(&models[merged], 0.015, 0.995, &mut rng));
+        let (mut models, mut truth, merged, tuned, mut rng) =
+            sibling_merge_with_fine_tune(seed, 0.6, 0.015, 0.995);
         // Its own fine-tune follows it out of the tree and back under it.
         let next = models.len();
         models.push(full(&models[tuned], 0.015, 0.995, &mut rng));
-        truth.extend([(merged, tuned), (tuned, next)]);
+        truth.push((tuned, next));
         truth.sort_unstable();
 
         let recovery = Zoo::new(&models).recover();
@@ -988,13 +1003,7 @@ fn a_merges_fine_tune_that_the_tree_made_a_hub_goes_under_its_merge() {
 fn a_merges_fine_tune_above_both_sources_without_evidence_is_a_guess() {
     let mut named = 0;
     for seed in [61, 62, 63, 64] {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (mut models, mut truth) = two_families(&mut rng, decayed);
-        let merged = models.len();
-        models.push(linear_merge(&models[1], &models[4], 0.5));
-        let tuned = models.len();
-        models.push(full(&models[merged], 0.01, 1.0, &mut rng));
-        truth.push((merged, tuned));
+        let (models, truth, merged, tuned, _) = sibling_merge_with_fine_tune(seed, 0.5, 0.01, 1.0);
 
         let recovery = Zoo::new(&models).recover();
         assert_wrong_edges_below(&recovery, &truth, UNDECIDED_LINK + 1e-9, seed);
@@ -1022,13 +1031,7 @@ fn a_merges_fine_tune_above_both_sources_without_evidence_is_a_guess() {
 #[test]
 fn a_merges_fine_tune_younger_than_the_merge_goes_under_it() {
     for seed in [71, 72, 73] {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (mut models, mut truth) = two_families(&mut rng, decayed);
-        let merged = models.len();
-        models.push(linear_merge(&models[1], &models[4], 0.5));
-        let tuned = models.len();
-        models.push(full(&models[merged], 0.01, 0.999, &mut rng));
-        truth.push((merged, tuned));
+        let (models, mut truth, _, _, _) = sibling_merge_with_fine_tune(seed, 0.5, 0.01, 0.999);
         truth.sort_unstable();
 
         let recovery = Zoo::new(&models).recover();
