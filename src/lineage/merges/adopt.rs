@@ -22,7 +22,7 @@
 //! - otherwise distance cannot tell, and it stays as a named [`MergeHub`] whose edges are
 //!   guesses (rounds 9 and 19).
 
-use super::{Distances, Merge};
+use super::{Distances, Merge, child_towards, is_ancestor};
 use crate::lineage::bootstrap::resample_weights;
 use crate::lineage::direction::{DECISIVE, edge_evidence};
 use crate::lineage::method::Direction;
@@ -165,20 +165,6 @@ impl<'a> Adopter<'a> {
         }
     }
 
-    /// The model's ancestors in the tree, nearest first (bounded: a cycle could not hang it).
-    fn ancestors_of(&self, model: usize) -> Vec<usize> {
-        let mut out = Vec::new();
-        let mut at = model;
-        while let Some(p) = self.parent[at] {
-            if out.contains(&p) || out.len() > self.parent.len() {
-                break;
-            }
-            out.push(p);
-            at = p;
-        }
-        out
-    }
-
     fn view(&self, pair: &Pair, weights: &[u32]) -> PairView {
         let adoption = self.adoption;
         PairView::new(pair, weights, adoption.mode, adoption.method)
@@ -214,7 +200,7 @@ impl<'a> Adopter<'a> {
         let list: Vec<&Pair> = self.of_model[child]
             .iter()
             .copied()
-            .filter(|p| !self.ancestors_of(other_of(p, child)).contains(&child))
+            .filter(|p| !is_ancestor(&self.parent, child, other_of(p, child)))
             .collect();
         let ranked = self.nearest(&list, &self.all);
         let Some(&(best_distance, best)) = ranked.first() else {
@@ -236,7 +222,7 @@ impl<'a> Adopter<'a> {
             .sources
             .iter()
             .copied()
-            .filter(|&s| self.ancestors_of(s).contains(&child))
+            .filter(|&s| is_ancestor(&self.parent, child, s))
             .collect();
         // Above a source, against the evidence of the edge below it, or younger than a merge of
         // two models apart in the tree: the merge's fine-tune (or a fine-tune of one), made the
@@ -363,25 +349,36 @@ impl<'a> Adopter<'a> {
     fn apart_in_the_tree(&self, models: &[usize]) -> bool {
         models
             .iter()
-            .all(|&m| !self.ancestors_of(m).iter().any(|a| models.contains(a)))
+            .all(|&m| models.iter().all(|&a| !is_ancestor(&self.parent, a, m)))
     }
 
     /// Whether the pair's own direction evidence says decisively that `merge` (or a model
     /// taken out for one) is the parent of `model`.
     fn younger_than(&self, model: usize, merge: usize) -> bool {
-        let adoption = self.adoption;
-        if !matches!(
-            adoption.method.direction,
+        self.parent_evidence(model, merge) >= DECISIVE
+    }
+
+    /// Whether the method reads the direction evidence of growth (weight decay) at all.
+    fn reads_growth(&self) -> bool {
+        matches!(
+            self.adoption.method.direction,
             Direction::Evidence { growth: true, .. }
-        ) {
-            return false;
+        )
+    }
+
+    /// The log-odds, from the direction evidence of the pair `model`–`other` alone, that
+    /// `other` is the parent of `model`: 0 when the method reads no such evidence or the pair
+    /// is not held.
+    fn parent_evidence(&self, model: usize, other: usize) -> f64 {
+        if !self.reads_growth() {
+            return 0.0;
         }
         self.of_model[model]
             .iter()
-            .find(|p| other_of(p, model) == merge)
-            .is_some_and(|&pair| {
+            .find(|p| other_of(p, model) == other)
+            .map_or(0.0, |&pair| {
                 let view = self.view(pair, &self.all);
-                edge_evidence(&view, pair.a == merge, adoption.mode) >= DECISIVE
+                edge_evidence(&view, pair.a == other, self.adoption.mode)
             })
     }
 
@@ -453,31 +450,14 @@ impl<'a> Adopter<'a> {
     /// one edge below it says it is the child ([`contradicted`], round 18). The sources' true
     /// parent shows it is theirs, by the same evidence, wherever they were trained with decay.
     fn evidence_below(&self, model: usize, above: &[usize]) -> Vec<f64> {
-        let adoption = self.adoption;
-        let reads_growth = matches!(
-            adoption.method.direction,
-            Direction::Evidence { growth: true, .. }
-        );
-        if !reads_growth {
+        if !self.reads_growth() {
             return Vec::new();
         }
         above
             .iter()
             .map(|&source| {
-                // The model's child on the path down to the source.
-                let Some(&below) = std::iter::once(&source)
-                    .chain(self.ancestors_of(source).iter())
-                    .find(|&&m| self.parent[m] == Some(model))
-                else {
-                    return 0.0;
-                };
-                self.of_model[model]
-                    .iter()
-                    .find(|p| other_of(p, model) == below)
-                    .map_or(0.0, |&pair| {
-                        let view = self.view(pair, &self.all);
-                        edge_evidence(&view, pair.a == below, adoption.mode)
-                    })
+                child_towards(&self.parent, model, source)
+                    .map_or(0.0, |below| self.parent_evidence(model, below))
             })
             .collect()
     }

@@ -146,17 +146,6 @@ pub fn along_descent(merged: &[Option<Merge>], edges: &[Edge]) -> Vec<usize> {
     for edge in edges {
         parent[edge.child] = Some(edge.parent);
     }
-    let is_ancestor = |a: usize, mut b: usize| {
-        // Bounded, so that a cycle (there is none in a tree) could not hang it.
-        for _ in 0..merged.len() {
-            match parent[b] {
-                Some(p) if p == a => return true,
-                Some(p) => b = p,
-                None => return false,
-            }
-        }
-        false
-    };
     merged
         .iter()
         .flatten()
@@ -169,12 +158,39 @@ pub fn along_descent(merged: &[Option<Merge>], edges: &[Edge]) -> Vec<usize> {
                 .filter(|&(_, &w)| w > 0.0)
                 .map(|(&s, _)| s)
                 .collect();
-            positive
-                .iter()
-                .any(|&a| positive.iter().any(|&b| a != b && is_ancestor(a, b)))
+            positive.iter().any(|&a| {
+                positive
+                    .iter()
+                    .any(|&b| a != b && is_ancestor(&parent, a, b))
+            })
         })
         .map(|merge| merge.model)
         .collect()
+}
+
+/// Whether `a` is an ancestor of `b` in the tree given by each model's `parent`. Bounded, so
+/// that a cycle (there is none in a tree) could not hang it.
+pub(super) fn is_ancestor(parent: &[Option<usize>], a: usize, b: usize) -> bool {
+    child_towards(parent, a, b).is_some()
+}
+
+/// The child of `model` on the tree's path down to its descendant `descendant` (which may be
+/// that child itself), or `None` when `descendant` is not below `model`. Bounded like
+/// [`is_ancestor`].
+pub(super) fn child_towards(
+    parent: &[Option<usize>],
+    model: usize,
+    descendant: usize,
+) -> Option<usize> {
+    let mut at = descendant;
+    for _ in 0..parent.len() {
+        match parent[at] {
+            Some(p) if p == model => return Some(at),
+            Some(p) => at = p,
+            None => return None,
+        }
+    }
+    None
 }
 
 /// What [`find`] finds.

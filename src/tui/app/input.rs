@@ -465,6 +465,7 @@ impl App {
             return;
         };
         let id = |m: usize| forest.id(m).to_string();
+        let merged_into = forest.merges_made_from(model);
         let (target, text) = if let Some(merge) = forest.merge(model) {
             let sources: Vec<String> = merge
                 .sources
@@ -487,8 +488,8 @@ impl App {
                 id(target)
             );
             (target, text)
-        } else if let Some(&merge) = forest.merges_made_from(model).first() {
-            let all: Vec<String> = forest.merges_made_from(model).into_iter().map(id).collect();
+        } else if let Some(&merge) = merged_into.first() {
+            let all: Vec<String> = merged_into.iter().map(|&m| id(m)).collect();
             let text = format!(
                 "{} was merged into {}: at {} (Ctrl-o goes back)",
                 id(model),
