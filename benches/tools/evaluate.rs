@@ -24,7 +24,7 @@ use std::sync::atomic::AtomicBool;
 
 const USAGE: &str = "usage: evaluate [--cache-dir DIR] [--methods LIST] [--verbose] [--cues] \
 [--merges] FAMILY...  (each FAMILY folder holds hub/ and truth.json; LIST: default, baseline, paper, \
-no-prior, no-growth, no-discount, no-bagging, no-breadth, no-merges, breadthP[-no-discount])";
+no-prior, no-growth, no-discount, no-bagging, no-breadth, no-merges, no-between, breadthP[-no-discount])";
 
 fn method(name: &str) -> anyhow::Result<Method> {
     let default = Method::default();
@@ -55,6 +55,10 @@ fn method(name: &str) -> anyhow::Result<Method> {
         },
         "no-merges" => Method {
             merges: false,
+            ..default
+        },
+        "no-between" => Method {
+            between_sources: false,
             ..default
         },
         other => match other.strip_prefix("breadth") {

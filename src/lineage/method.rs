@@ -56,6 +56,10 @@ pub struct Method {
     /// `merges.rs`) and keep them out of the tree. Off in the plain designs, which take every
     /// model as a tree node.
     pub merges: bool,
+    /// Keep out of the tree from the start, with its merge, a model nearest a merge that lies
+    /// between the merge's sources (`merges::between_sources`, round 23). Only read with
+    /// `merges`.
+    pub between_sources: bool,
 }
 
 impl Method {
@@ -97,6 +101,7 @@ impl Default for Method {
             bagged_structure: true,
             breadth_power: 0.35,
             merges: true,
+            between_sources: true,
         }
     }
 }

@@ -406,8 +406,32 @@ pub fn recover_with(
     // merge: `merges::along_descent`) goes back into it, and the tree is solved once more; so
     // it is when the tree made a merge's fine-tune the hub of its sources against the evidence
     // of its edges (`merges::adopt::contradicted`): that fine-tune is kept out as well (round 18).
+    // A merge's fine-tune that lies between the merge's sources is kept out from the start,
+    // and goes back in when the tree then joins two of those sources by an edge (a middle
+    // checkpoint of a run between them: `merges::between_sources`, `merges::between_joined`,
+    // round 23).
     let mut along_descent: Vec<Merge> = Vec::new();
     let mut taken_out: Vec<Option<usize>> = vec![None; n];
+    let mut between: Vec<(usize, usize)> = Vec::new();
+    if method.between_sources {
+        between = merges::between_sources(
+            &merges::Adoption {
+                catalog: &catalog,
+                merged: &merged,
+                edges: &[],
+                summary: &summary,
+                mode: options.direction,
+                method,
+                resamples: 0,
+                seed: options.seed,
+                taken_out: &taken_out,
+            },
+            &candidate_pairs,
+        );
+        for &(model, merge) in &between {
+            taken_out[model] = Some(merge);
+        }
+    }
     let mut all_pairs = candidate_pairs;
     let (mut edges, adopted) = loop {
         let set_apart = |i: usize| merged[i].is_some() || taken_out[i].is_some();
@@ -439,7 +463,13 @@ pub fn recover_with(
         }
         .edges();
         let back = merges::along_descent(&merged, &edges);
-        if back.is_empty() {
+        let joined = merges::between_joined(&between, &merged, &edges);
+        if !joined.is_empty() {
+            for &model in &joined {
+                taken_out[model] = None;
+            }
+            between.retain(|(model, _)| !joined.contains(model));
+        } else if back.is_empty() {
             // A fine-tune of a merge moves under it, with its subtree.
             let adopted = merges::adopt(
                 &merges::Adoption {
@@ -472,6 +502,7 @@ pub fn recover_with(
                     }
                 }
             }
+            between.retain(|&(_, merge)| merged[merge].is_some());
         }
         all_pairs = merge_pairs.into_iter().chain(tree_pairs).collect();
         all_pairs.sort_by_key(|p| (p.a, p.b));

@@ -390,3 +390,86 @@ fn checkpoints_of_one_training_run_are_no_merges() {
         }
     }
 }
+
+/// A run's middle checkpoint beside a WiSE-FT merge of the run's ends (a model and its own
+/// descendant, mixed half and half): the merge is found and the run is recovered as it was
+/// trained. On real `l3-ckpts` such a checkpoint lies between the ends and nearest their merge,
+/// as a fine-tune of a merge of siblings would, and round 23 keeps it out of the tree until the
+/// tree joins the ends (`merges::between_joined`); these small runs do not move straight
+/// enough for that, and the test guards the outcome.
+#[test]
+fn a_runs_middle_checkpoint_stays_in_the_run_beside_a_merge_of_its_ends() {
+    use mother::demo::StoredDtype;
+    use mother::demo::files::{NamedTensors, model_tensors, write_safetensors};
+    use mother::demo::train::{Recipe, finetune_full, pretrain};
+
+    let spec = FamilySpec::small();
+    let shape = spec.shape;
+    let root = pretrain(
+        &shape,
+        &spec.task,
+        &Recipe {
+            steps: 300,
+            ..spec.pretrain
+        },
+        5,
+    );
+    let recipe = Recipe {
+        steps: 200,
+        lr: 1e-4,
+        batch: 128,
+    };
+    let mut tensors: Vec<NamedTensors> = vec![model_tensors(&root)];
+    let mut model = root;
+    for _ in 0..3 {
+        model = finetune_full(&model, &shape, &spec.task, &recipe, 77);
+        tensors.push(model_tensors(&model));
+    }
+    // WiSE-FT of the first checkpoint and the third, half and half.
+    let wise: NamedTensors = tensors[1]
+        .iter()
+        .zip(&tensors[3])
+        .map(|((name, shape, a), (_, _, b))| {
+            let mixed = a.iter().zip(b).map(|(x, y)| 0.5 * x + 0.5 * y).collect();
+            (name.clone(), shape.clone(), mixed)
+        })
+        .collect();
+    tensors.push(wise);
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let family = Family {
+        ids: (0..tensors.len())
+            .map(|i| format!("run/model-{i}"))
+            .collect(),
+        fingerprints: tensors
+            .iter()
+            .enumerate()
+            .map(|(i, model)| {
+                let path = scratch.path().join(format!("{i}.safetensors"));
+                write_safetensors(model, StoredDtype::F32, &path).expect("written");
+                common::formats::fingerprint_file(&path, Format::Safetensors)
+            })
+            .collect(),
+        adapter_base: vec![None; tensors.len()],
+        is_adapter: vec![false; tensors.len()],
+        truth: Truth::default(),
+    };
+    let recovery = family.recover(&Method::default());
+    let found: Vec<(usize, Vec<usize>)> = recovery
+        .merges
+        .iter()
+        .map(|m| {
+            let mut sources = m.sources.clone();
+            sources.sort_unstable();
+            (m.model, sources)
+        })
+        .collect();
+    assert_eq!(found, vec![(4, vec![1, 3])]);
+    let mut run: Vec<(usize, usize)> = recovery
+        .edges
+        .iter()
+        .filter(|e| e.child != 4)
+        .map(|e| (e.parent.min(e.child), e.parent.max(e.child)))
+        .collect();
+    run.sort_unstable();
+    assert_eq!(run, vec![(0, 1), (1, 2), (2, 3)]);
+}

@@ -22,7 +22,7 @@
 //! - otherwise distance cannot tell, and it stays as a named [`MergeHub`] whose edges are
 //!   guesses (rounds 9 and 19).
 
-use super::{Distances, Merge, child_towards, is_ancestor};
+use super::{Distances, Merge, apart_in_the_tree, child_towards, is_ancestor, parents};
 use crate::lineage::bootstrap::resample_weights;
 use crate::lineage::direction::{DECISIVE, edge_evidence};
 use crate::lineage::method::Direction;
@@ -54,6 +54,101 @@ pub struct MergeHub {
 /// (1.00–2.42 on `l3-merges`); a source's own children carry only what moving back towards the
 /// source's parent brings along (−0.42–0.41 on the demo's merges, round 16).
 const MIN_CARRIED: f64 = 0.5;
+
+/// Seen from a model, the cosine between the directions to a merge's two heaviest sources at or
+/// below which the model lies between them ([`between_sources`]). From a short fine-tune of a
+/// merge of two siblings they lie on opposite sides (−0.75 to −0.95 over the merges measured
+/// before round 19), from the siblings' parent at about a right angle or less (−0.01 to +0.32):
+/// the bound is set between the two, nearer the fine-tunes', before any family of round 23 was
+/// scored.
+const OPPOSITE: f64 = -0.5;
+
+/// The merges' fine-tunes that sit between the merge's sources, to be kept out of the tree from
+/// the start, each as `(model, merge)` (round 23): a model that is no merge and no merge's
+/// source, from which the merge's two heaviest sources lie on opposite sides
+/// ([`lies_between`]), whose nearest model is the merge once the other models between those
+/// sources are set aside (a fine-tune of a fine-tune of the merge may be nearer its parent, or
+/// its child, than the merge), and whose own edge with the merge does not say that it is the
+/// older of the two (round 22). In model order.
+///
+/// With the merges out of the tree, such a model is the one nearest where they sat: nearer each
+/// source than the sources' own parent is, it becomes their hub, and takes the family's middle
+/// (`l3-kin4`, round 20); so does a fine-tune of it, once it is out (`l3-kin5`). Rounds 18 and
+/// 21 take it out once the tree stands, when the edges around it say so; this reads where it
+/// lies, before the tree is built. A parent of the sources is near the merge too, but sees them
+/// apart at a right angle or less.
+pub fn between_sources(adoption: &Adoption, pairs: &[Pair]) -> Vec<(usize, usize)> {
+    let merged = adoption.merged;
+    let n = merged.len();
+    if merged.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    let adopter = Adopter::new(adoption, &[], pairs);
+    let is_source = |m: usize| {
+        merged
+            .iter()
+            .flatten()
+            .any(|merge| merge.sources.contains(&m))
+    };
+    let candidates: Vec<usize> = (0..n)
+        .filter(|&m| merged[m].is_none() && !is_source(m))
+        .collect();
+    // Per merge, the models that lie between its sources.
+    let between: Vec<(&Merge, Vec<usize>)> = merged
+        .iter()
+        .flatten()
+        .map(|merge| {
+            let inside = candidates
+                .iter()
+                .copied()
+                .filter(|&m| lies_between(adoption.catalog, m, merge))
+                .collect();
+            (merge, inside)
+        })
+        .collect();
+    candidates
+        .iter()
+        .filter_map(|&model| {
+            between
+                .iter()
+                .filter(|(_, inside)| inside.contains(&model))
+                .filter_map(|&(merge, ref inside)| {
+                    let list: Vec<&Pair> = adopter.of_model[model]
+                        .iter()
+                        .copied()
+                        .filter(|p| !inside.contains(&other_of(p, model)))
+                        .collect();
+                    let &(distance, best) = adopter.nearest(&list, &adopter.all).first()?;
+                    let kept = other_of(list[best], model) == merge.model
+                        && !adopter.younger_than(merge.model, model);
+                    kept.then_some((distance, merge.model))
+                })
+                .min_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)))
+                .map(|(_, merge)| (model, merge))
+        })
+        .collect()
+}
+
+/// Whether, seen from `model`, the two heaviest sources of `merge` (of those it takes a positive
+/// weight from) lie on opposite sides ([`OPPOSITE`]), by the squared sketch distances alone.
+fn lies_between(catalog: &Catalog, model: usize, merge: &Merge) -> bool {
+    let mut heaviest: Vec<(f64, usize)> = merge
+        .weights
+        .iter()
+        .zip(&merge.sources)
+        .filter(|&(&w, _)| w > 0.0)
+        .map(|(&w, &s)| (w, s))
+        .collect();
+    heaviest.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    let [(_, s1), (_, s2), ..] = heaviest[..] else {
+        return false;
+    };
+    let d = squared_distances(catalog, &[model, s1, s2]);
+    let (d1, d2, d12) = (d(model, s1), d(model, s2), d(s1, s2));
+    // The law of cosines, at `model`.
+    let cosine = (d1 + d2 - d12) / (2.0 * (d1 * d2).sqrt()).max(f64::MIN_POSITIVE);
+    cosine <= OPPOSITE
+}
 
 /// What [`adopt`] gives.
 pub struct Adopted {
@@ -148,10 +243,7 @@ struct Adopter<'a> {
 impl<'a> Adopter<'a> {
     fn new(adoption: &'a Adoption<'a>, merge_pairs: &'a [Pair], pairs: &'a [Pair]) -> Self {
         let n = adoption.merged.len();
-        let mut parent = vec![None; n];
-        for e in adoption.edges {
-            parent[e.child] = Some(e.parent);
-        }
+        let parent = parents(n, adoption.edges);
         let mut of_model: Vec<Vec<&Pair>> = vec![Vec::new(); n];
         for p in merge_pairs.iter().chain(pairs) {
             of_model[p.a].push(p);
@@ -230,7 +322,7 @@ impl<'a> Adopter<'a> {
         let evidence = self.evidence_below(child, &above);
         if contradicted(&evidence)
             || (!above.is_empty()
-                && self.apart_in_the_tree(&merge.sources)
+                && apart_in_the_tree(&self.parent, &merge.sources)
                 && self.younger_than(child, other))
         {
             return Placement::TakenOut(merge.model);
@@ -343,13 +435,6 @@ impl<'a> Adopter<'a> {
             waiting.retain(|&w| w != child);
         }
         edges
-    }
-
-    /// Whether no two of `models` are ancestor and descendant in the tree.
-    fn apart_in_the_tree(&self, models: &[usize]) -> bool {
-        models
-            .iter()
-            .all(|&m| models.iter().all(|&a| !is_ancestor(&self.parent, a, m)))
     }
 
     /// Whether the pair's own direction evidence says decisively that `merge` (or a model

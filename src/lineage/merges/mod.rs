@@ -41,7 +41,7 @@
 
 mod adopt;
 
-pub use adopt::{Adopted, Adoption, MergeHub, adopt};
+pub use adopt::{Adopted, Adoption, MergeHub, adopt, between_sources};
 
 use super::Edge;
 use super::pairs::{Catalog, Pair};
@@ -142,10 +142,7 @@ const EXACT_FIT: f64 = 0.0025;
 /// sure part of it, and may put one source above another that is none of its descendants
 /// (`l3-merges`). In model order.
 pub fn along_descent(merged: &[Option<Merge>], edges: &[Edge]) -> Vec<usize> {
-    let mut parent: Vec<Option<usize>> = vec![None; merged.len()];
-    for edge in edges {
-        parent[edge.child] = Some(edge.parent);
-    }
+    let parent = parents(merged.len(), edges);
     merged
         .iter()
         .flatten()
@@ -166,6 +163,49 @@ pub fn along_descent(merged: &[Option<Merge>], edges: &[Edge]) -> Vec<usize> {
         })
         .map(|merge| merge.model)
         .collect()
+}
+
+/// Of the models kept out of the tree as lying between their merge's sources (`kept`, each
+/// `(model, merge)`, [`between_sources`]), those whose merge has two sources that the tree
+/// built without them joins by an edge: they go back into the tree (round 23). A middle
+/// checkpoint of a run lies between the run's ends, and is nearest their WiSE-FT merge, as a
+/// fine-tune of the merge would be, and as far off their line (6% of its squared distance to
+/// the nearer end on `l3-ckpts`, 3–23% for fine-tunes of merges); kept out, it leaves the run's
+/// ends nearest each other, and the tree joins them. Siblings are joined through their parent.
+pub fn between_joined(
+    kept: &[(usize, usize)],
+    merged: &[Option<Merge>],
+    edges: &[Edge],
+) -> Vec<usize> {
+    let parent = parents(merged.len(), edges);
+    kept.iter()
+        .filter(|&&(_, merge)| {
+            merged[merge].as_ref().is_some_and(|merge| {
+                merge
+                    .sources
+                    .iter()
+                    .any(|&s| parent[s].is_some_and(|p| merge.sources.contains(&p)))
+            })
+        })
+        .map(|&(model, _)| model)
+        .collect()
+}
+
+/// Each model's parent in the tree of `edges`.
+pub(super) fn parents(models: usize, edges: &[Edge]) -> Vec<Option<usize>> {
+    let mut parent = vec![None; models];
+    for edge in edges {
+        parent[edge.child] = Some(edge.parent);
+    }
+    parent
+}
+
+/// Whether no two of `models` are ancestor and descendant in the tree given by each model's
+/// `parent`.
+pub(super) fn apart_in_the_tree(parent: &[Option<usize>], models: &[usize]) -> bool {
+    models
+        .iter()
+        .all(|&m| models.iter().all(|&a| !is_ancestor(parent, a, m)))
 }
 
 /// Whether `a` is an ancestor of `b` in the tree given by each model's `parent`. Bounded, so
