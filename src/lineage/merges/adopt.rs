@@ -21,6 +21,10 @@
 //!   and it stays;
 //! - otherwise distance cannot tell, and it stays as a named [`MergeHub`] whose edges are
 //!   guesses (rounds 9 and 19).
+//!
+//! Before any of that, a model nearest a merge that lies between the merge's sources is kept
+//! out of the tree from the start ([`between_sources`], round 23): it would take the place its
+//! merge left, above the sources, whatever the edges around it say.
 
 use super::{Distances, Merge, apart_in_the_tree, child_towards, is_ancestor, parents};
 use crate::lineage::bootstrap::resample_weights;
