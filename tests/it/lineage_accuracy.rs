@@ -6,6 +6,8 @@
 use crate::common;
 
 use mother::demo::FamilySpec;
+use mother::demo::files::NamedTensors;
+use mother::demo::mlp::Mlp;
 use mother::discover::ModelKind;
 use mother::engine::{ScanOptions, scan};
 use mother::evaluate::{Score, Truth};
@@ -328,50 +330,13 @@ fn merges_of_three_made_from_trained_models_are_found() {
 /// is reported as a checkpoint or a merge, and the chain is recovered, its links there guesses.
 #[test]
 fn checkpoints_of_one_training_run_are_no_merges() {
-    use mother::demo::StoredDtype;
-    use mother::demo::files::{model_tensors, write_safetensors};
-    use mother::demo::train::{Recipe, finetune_full, pretrain};
+    use mother::demo::files::model_tensors;
     use mother::lineage::UNDECIDED_LINK;
 
-    let spec = FamilySpec::small();
-    let shape = spec.shape;
-    let root = pretrain(
-        &shape,
-        &spec.task,
-        &Recipe {
-            steps: 300,
-            ..spec.pretrain
-        },
-        5,
-    );
     let scratch = tempfile::tempdir().expect("a temporary folder");
     for lr in [1e-4, 3e-5] {
-        let recipe = Recipe {
-            steps: 200,
-            lr,
-            batch: 128,
-        };
-        let mut chain = vec![root.clone()];
-        for _ in 0..3 {
-            let next = finetune_full(chain.last().unwrap(), &shape, &spec.task, &recipe, 77);
-            chain.push(next);
-        }
-        let family = Family {
-            ids: (0..chain.len()).map(|i| format!("run/ckpt-{i}")).collect(),
-            fingerprints: chain
-                .iter()
-                .enumerate()
-                .map(|(i, model)| {
-                    let path = scratch.path().join(format!("{lr}-{i}.safetensors"));
-                    write_safetensors(&model_tensors(model), StoredDtype::F32, &path)
-                        .expect("written");
-                    common::formats::fingerprint_file(&path, Format::Safetensors)
-                })
-                .collect(),
-            adapter_base: vec![None; chain.len()],
-            is_adapter: vec![false; chain.len()],
-            truth: Truth::default(),
-        };
+        let chain: Vec<NamedTensors> = run_checkpoints(lr).iter().map(model_tensors).collect();
+        let family = unlabelled_family(&chain, &scratch.path().join(format!("{lr}")));
         let recovery = family.recover(&Method::default());
         assert!(recovery.merges.is_empty(), "lr {lr}: {:?}", recovery.merges);
         let mut links: Vec<(usize, usize)> = recovery
@@ -399,32 +364,9 @@ fn checkpoints_of_one_training_run_are_no_merges() {
 /// enough for that, and the test guards the outcome.
 #[test]
 fn a_runs_middle_checkpoint_stays_in_the_run_beside_a_merge_of_its_ends() {
-    use mother::demo::StoredDtype;
-    use mother::demo::files::{NamedTensors, model_tensors, write_safetensors};
-    use mother::demo::train::{Recipe, finetune_full, pretrain};
+    use mother::demo::files::model_tensors;
 
-    let spec = FamilySpec::small();
-    let shape = spec.shape;
-    let root = pretrain(
-        &shape,
-        &spec.task,
-        &Recipe {
-            steps: 300,
-            ..spec.pretrain
-        },
-        5,
-    );
-    let recipe = Recipe {
-        steps: 200,
-        lr: 1e-4,
-        batch: 128,
-    };
-    let mut tensors: Vec<NamedTensors> = vec![model_tensors(&root)];
-    let mut model = root;
-    for _ in 0..3 {
-        model = finetune_full(&model, &shape, &spec.task, &recipe, 77);
-        tensors.push(model_tensors(&model));
-    }
+    let mut tensors: Vec<NamedTensors> = run_checkpoints(1e-4).iter().map(model_tensors).collect();
     // WiSE-FT of the first checkpoint and the third, half and half.
     let wise: NamedTensors = tensors[1]
         .iter()
@@ -436,23 +378,7 @@ fn a_runs_middle_checkpoint_stays_in_the_run_beside_a_merge_of_its_ends() {
         .collect();
     tensors.push(wise);
     let scratch = tempfile::tempdir().expect("a temporary folder");
-    let family = Family {
-        ids: (0..tensors.len())
-            .map(|i| format!("run/model-{i}"))
-            .collect(),
-        fingerprints: tensors
-            .iter()
-            .enumerate()
-            .map(|(i, model)| {
-                let path = scratch.path().join(format!("{i}.safetensors"));
-                write_safetensors(model, StoredDtype::F32, &path).expect("written");
-                common::formats::fingerprint_file(&path, Format::Safetensors)
-            })
-            .collect(),
-        adapter_base: vec![None; tensors.len()],
-        is_adapter: vec![false; tensors.len()],
-        truth: Truth::default(),
-    };
+    let family = unlabelled_family(&tensors, scratch.path());
     let recovery = family.recover(&Method::default());
     let found: Vec<(usize, Vec<usize>)> = recovery
         .merges
@@ -472,4 +398,60 @@ fn a_runs_middle_checkpoint_stays_in_the_run_beside_a_merge_of_its_ends() {
         .collect();
     run.sort_unstable();
     assert_eq!(run, vec![(0, 1), (1, 2), (2, 3)]);
+}
+
+/// A root pretrained on the small demo task, then three fine-tunes each continuing the last on
+/// the same data (the same teacher; Adam restarts, as when a run is resumed from its saved
+/// weights) at learning rate `lr`: the root and the three checkpoints.
+fn run_checkpoints(lr: f64) -> Vec<Mlp<f32>> {
+    use mother::demo::train::{Recipe, finetune_full, pretrain};
+
+    let spec = FamilySpec::small();
+    let shape = spec.shape;
+    let root = pretrain(
+        &shape,
+        &spec.task,
+        &Recipe {
+            steps: 300,
+            ..spec.pretrain
+        },
+        5,
+    );
+    let recipe = Recipe {
+        steps: 200,
+        lr,
+        batch: 128,
+    };
+    let mut chain = vec![root];
+    for _ in 0..3 {
+        let next = finetune_full(chain.last().unwrap(), &shape, &spec.task, &recipe, 77);
+        chain.push(next);
+    }
+    chain
+}
+
+/// `models` written as F32 safetensors files into `dir` and fingerprinted, as a family with no
+/// answer key: `run/model-{i}`.
+fn unlabelled_family(models: &[NamedTensors], dir: &Path) -> Family {
+    use mother::demo::StoredDtype;
+    use mother::demo::files::write_safetensors;
+
+    std::fs::create_dir_all(dir).expect("a folder for the models");
+    Family {
+        ids: (0..models.len())
+            .map(|i| format!("run/model-{i}"))
+            .collect(),
+        fingerprints: models
+            .iter()
+            .enumerate()
+            .map(|(i, model)| {
+                let path = dir.join(format!("{i}.safetensors"));
+                write_safetensors(model, StoredDtype::F32, &path).expect("written");
+                common::formats::fingerprint_file(&path, Format::Safetensors)
+            })
+            .collect(),
+        adapter_base: vec![None; models.len()],
+        is_adapter: vec![false; models.len()],
+        truth: Truth::default(),
+    }
 }

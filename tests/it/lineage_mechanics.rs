@@ -953,6 +953,52 @@ fn sibling_merge_with_fine_tune(
     (models, truth, merged, tuned, rng)
 }
 
+/// [`sibling_merge_with_fine_tune`] with a fine-tune of the merge's fine-tune (same `step` and
+/// `keep`): the models, the true edges, the merge and the merge's fine-tune.
+fn sibling_merge_with_chain(
+    seed: u64,
+    t: f32,
+    step: f32,
+    keep: f32,
+) -> (Vec<Model>, Vec<(usize, usize)>, usize, usize) {
+    let (mut models, mut truth, merged, tuned, mut rng) =
+        sibling_merge_with_fine_tune(seed, t, step, keep);
+    let next = models.len();
+    models.push(full(&models[tuned], step, keep, &mut rng));
+    truth.push((tuned, next));
+    truth.sort_unstable();
+    (models, truth, merged, tuned)
+}
+
+/// The merge is found, the tree is the true one, no model is left a possible merge hub, and
+/// the merge's fine-tune hangs under it by the merge's own placing.
+fn assert_under_its_merge(
+    recovery: &Recovery,
+    truth: &[(usize, usize)],
+    merged: usize,
+    tuned: usize,
+    seed: u64,
+) {
+    let found: Vec<usize> = recovery.merges.iter().map(|m| m.model).collect();
+    assert_eq!(found, vec![merged], "seed {seed}");
+    assert_eq!(pairs(recovery), truth, "seed {seed}");
+    assert!(
+        recovery.merge_hubs.is_empty(),
+        "seed {seed}: {:?}",
+        recovery.merge_hubs
+    );
+    let adopted = recovery
+        .edges
+        .iter()
+        .find(|e| e.child == tuned)
+        .expect("an edge into the merge's fine-tune");
+    assert_eq!(
+        (adopted.parent, adopted.direction_basis),
+        (merged, DirectionBasis::Merge),
+        "seed {seed}"
+    );
+}
+
 /// A short fine-tune of a merge of two siblings sits nearer their parent than either sibling
 /// does, and with the merge kept out of the tree it becomes the hub that the siblings and
 /// their parent hang from, rooting the family at a sibling (real `l3-kin`, round 17). Weight
@@ -962,34 +1008,12 @@ fn sibling_merge_with_fine_tune(
 #[test]
 fn a_merges_fine_tune_that_the_tree_made_a_hub_goes_under_its_merge() {
     for seed in [55, 56, 57] {
-        let (mut models, mut truth, merged, tuned, mut rng) =
-            sibling_merge_with_fine_tune(seed, 0.6, 0.015, 0.995);
         // Its own fine-tune follows it out of the tree and back under it.
-        let next = models.len();
-        models.push(full(&models[tuned], 0.015, 0.995, &mut rng));
-        truth.push((tuned, next));
-        truth.sort_unstable();
+        let (models, truth, merged, tuned) = sibling_merge_with_chain(seed, 0.6, 0.015, 0.995);
 
         let recovery = Zoo::new(&models).recover();
-        let found: Vec<usize> = recovery.merges.iter().map(|m| m.model).collect();
-        assert_eq!(found, vec![merged], "seed {seed}");
-        assert_eq!(pairs(&recovery), truth, "seed {seed}");
+        assert_under_its_merge(&recovery, &truth, merged, tuned, seed);
         assert_eq!(recovery.roots, vec![0, 10], "seed {seed}");
-        assert!(
-            recovery.merge_hubs.is_empty(),
-            "seed {seed}: {:?}",
-            recovery.merge_hubs
-        );
-        let adopted = recovery
-            .edges
-            .iter()
-            .find(|e| e.child == tuned)
-            .expect("an edge into the merge's fine-tune");
-        assert_eq!(
-            adopted.direction_basis,
-            DirectionBasis::Merge,
-            "seed {seed}"
-        );
     }
 }
 
@@ -1037,32 +1061,10 @@ fn a_merges_fine_tune_above_both_sources_without_evidence_is_a_guess() {
 #[test]
 fn a_merges_fine_tune_between_its_sources_goes_under_its_merge() {
     for seed in [61, 62, 63, 64] {
-        let (mut models, mut truth, merged, tuned, mut rng) =
-            sibling_merge_with_fine_tune(seed, 0.5, 0.01, 1.0);
-        let next = models.len();
-        models.push(full(&models[tuned], 0.01, 1.0, &mut rng));
-        truth.push((tuned, next));
-        truth.sort_unstable();
+        let (models, truth, merged, tuned) = sibling_merge_with_chain(seed, 0.5, 0.01, 1.0);
 
         let recovery = Zoo::new(&models).recover();
-        let found: Vec<usize> = recovery.merges.iter().map(|m| m.model).collect();
-        assert_eq!(found, vec![merged], "seed {seed}");
-        assert_eq!(pairs(&recovery), truth, "seed {seed}");
-        assert!(
-            recovery.merge_hubs.is_empty(),
-            "seed {seed}: {:?}",
-            recovery.merge_hubs
-        );
-        let adopted = recovery
-            .edges
-            .iter()
-            .find(|e| e.child == tuned)
-            .expect("an edge into the merge's fine-tune");
-        assert_eq!(
-            (adopted.parent, adopted.direction_basis),
-            (merged, DirectionBasis::Merge),
-            "seed {seed}"
-        );
+        assert_under_its_merge(&recovery, &truth, merged, tuned, seed);
     }
 }
 
