@@ -97,17 +97,21 @@ pub fn between_sources(adoption: &Adoption, pairs: &[Pair]) -> Vec<(usize, usize
     let candidates: Vec<usize> = (0..n)
         .filter(|&m| merged[m].is_none() && !is_source(m))
         .collect();
-    // Per merge, the models that lie between its sources.
+    // Per merge, the models that lie between its sources, of those that could bear on the
+    // choice: the merge's candidate neighbours (only they can have it nearest) and theirs.
+    let neighbours = |m: usize| adopter.of_model[m].iter().map(move |p| other_of(p, m));
     let between: Vec<(&Merge, Vec<usize>)> = merged
         .iter()
         .flatten()
         .map(|merge| {
-            let inside = candidates
-                .iter()
-                .copied()
-                .filter(|&m| lies_between(adoption.catalog, m, merge))
+            let mut near: Vec<usize> = neighbours(merge.model)
+                .flat_map(|x| std::iter::once(x).chain(neighbours(x)))
+                .filter(|m| candidates.binary_search(m).is_ok())
                 .collect();
-            (merge, inside)
+            near.sort_unstable();
+            near.dedup();
+            near.retain(|&m| lies_between(adoption.catalog, m, merge));
+            (merge, near)
         })
         .collect();
     candidates
