@@ -537,12 +537,11 @@ fn facts(forest: &Forest, model: usize, theme: Theme) -> Vec<Line<'static>> {
     if !merges.is_empty() {
         let into: Vec<String> = merges
             .iter()
-            .filter_map(|&m| {
-                let merge = forest.merge(m)?;
+            .filter_map(|merge| {
                 let at = merge.sources.iter().position(|&s| s == model)?;
                 Some(format!(
                     "{} ({} of it)",
-                    forest.id(m),
+                    forest.id(merge.model),
                     numbers::plain(merge.weights[at], 2)
                 ))
             })

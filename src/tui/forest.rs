@@ -734,13 +734,12 @@ impl Forest {
     }
 
     /// The merges made from this model (it is one of their sources), in model order.
-    pub fn merges_made_from(&self, model: usize) -> Vec<usize> {
+    pub fn merges_made_from(&self, model: usize) -> Vec<&Merge> {
         self.report
             .recovery
             .merges
             .iter()
             .filter(|m| m.sources.contains(&model))
-            .map(|m| m.model)
             .collect()
     }
 

@@ -394,26 +394,27 @@ fn m_jumps_along_a_merge_and_ctrl_o_comes_back() {
     harness.ctrl('o');
     assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
 
-    harness.select_id("acme/chat-mini");
-    harness.char('m');
-    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
-    assert!(
-        harness
-            .screen()
-            .contains("acme/chat-mini was merged into acme/code-mini-python")
-    );
-
-    harness.select_id("acme/base-mini");
-    harness.char('m');
-    assert_eq!(harness.app.selected_id(), Some("acme/code-mini-python"));
-    assert!(
-        harness
-            .screen()
-            .contains("acme/base-mini is nearest the merge acme/code-mini-python")
-    );
-
-    harness.select_id("acme/chat-mini-int8");
-    harness.char('m');
-    assert_eq!(harness.app.selected_id(), Some("acme/chat-mini-int8"));
-    assert!(harness.screen().contains("m leads nowhere"));
+    for (from, to, says) in [
+        (
+            "acme/chat-mini",
+            "acme/code-mini-python",
+            "acme/chat-mini was merged into acme/code-mini-python",
+        ),
+        (
+            "acme/base-mini",
+            "acme/code-mini-python",
+            "acme/base-mini is nearest the merge acme/code-mini-python",
+        ),
+        (
+            "acme/chat-mini-int8",
+            "acme/chat-mini-int8",
+            "m leads nowhere",
+        ),
+    ] {
+        harness.select_id(from);
+        harness.char('m');
+        assert_eq!(harness.app.selected_id(), Some(to), "from {from}");
+        let screen = harness.screen();
+        assert!(screen.contains(says), "from {from}: {screen}");
+    }
 }

@@ -488,15 +488,15 @@ impl App {
                 id(target)
             );
             (target, text)
-        } else if let Some(&merge) = merged_into.first() {
-            let all: Vec<String> = merged_into.iter().map(|&m| id(m)).collect();
+        } else if let Some(merge) = merged_into.first() {
+            let all: Vec<String> = merged_into.iter().map(|m| id(m.model)).collect();
             let text = format!(
                 "{} was merged into {}: at {} (Ctrl-o goes back)",
                 id(model),
                 all.join(", "),
-                id(merge)
+                id(merge.model)
             );
-            (merge, text)
+            (merge.model, text)
         } else if let Some(merge) = forest.merge_nearest(model) {
             let text = format!(
                 "{} is nearest the merge {}, above its sources (Ctrl-o goes back)",
